@@ -1,0 +1,38 @@
+/**
+ * The generation pipeline, top to bottom: spec file -> resolved model ->
+ * every output file in memory -> one atomic write. File I/O happens only at
+ * the two ends (reading the spec, writing the tree).
+ */
+import { join, relative } from 'node:path';
+import type { Cluster } from './model/types.ts';
+import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
+import { renderClusterReadme } from './render/cluster-readme.ts';
+import { loadCluster } from './spec/validate.ts';
+
+export interface GenerateOptions {
+  specFile: string;
+  /** Parent of the cluster folder; out/ by default. */
+  outDir: string;
+  log: (line: string) => void;
+}
+
+export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport }
+
+/** Every file of the cluster folder, rendered from the model alone. */
+export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
+  return [
+    renderClusterReadme(cluster, specFile),
+    { path: 'model.json', content: `${JSON.stringify(cluster, null, 2)}\n`, mode: 0o644 },
+  ];
+}
+
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const cluster = await loadCluster(options.specFile);
+  const clusterDir = join(options.outDir, cluster.name);
+  options.log(`${cluster.name}: ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version}, endpoint ${cluster.kubernetes.endpoint.url}`);
+  const specName = relative(process.cwd(), options.specFile) || options.specFile;
+  const files = renderCluster(cluster, specName);
+  const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
+  options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
+  return { cluster, clusterDir, report };
+}

@@ -1,0 +1,166 @@
+/**
+ * The resolved cluster: every default filled in, every derived value computed.
+ *
+ * Renderers (PKI, cloud-init, Packer, the output README) read only this model,
+ * never the raw spec, so a decision such as "which address do kubelets dial" is
+ * made once, in resolve.ts, and every file agrees with it.
+ */
+
+export const ROLES = ['etcd', 'control-plane', 'worker', 'load-balancer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const OPERATING_SYSTEMS = ['ubuntu-24.04', 'debian-12', 'rocky-9', 'alma-9'] as const;
+export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
+
+export const ARCHITECTURES = ['amd64', 'arm64'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** Where the Kubernetes, etcd and runtime binaries come from on first boot. */
+export const BINARY_SOURCES = ['golden-image', 'download'] as const;
+export type BinarySource = (typeof BINARY_SOURCES)[number];
+
+export const CNI_PLUGINS = ['flannel'] as const;
+export type CniPlugin = (typeof CNI_PLUGINS)[number];
+
+export const KEY_SIZES = [2048, 3072, 4096] as const;
+export type KeySize = (typeof KEY_SIZES)[number];
+
+/** One release artifact, pinned by checksum, for the cluster's architecture. */
+export interface Artifact {
+  /** Stable short name: kubernetes-server, kubernetes-node, etcd, containerd, runc, cni-plugins, crictl. */
+  name: ArtifactName;
+  version: string;
+  /** Where it is fetched from: the public URL, or the mirror's when `image.mirror` is set. */
+  url: string;
+  /** The upstream URL, kept for documentation even when a mirror is used. */
+  upstreamUrl: string;
+  /** File name the download is saved under. */
+  fileName: string;
+  checksum: { algorithm: 'sha256' | 'sha512'; value: string };
+  /** A tarball is unpacked; a binary is installed as it is. */
+  format: 'tar.gz' | 'binary';
+}
+export type ArtifactName =
+  | 'kubernetes-server'
+  | 'kubernetes-node'
+  | 'etcd'
+  | 'containerd'
+  | 'runc'
+  | 'cni-plugins'
+  | 'crictl';
+
+export interface ContainerImages {
+  pause: string;
+  coredns: string;
+}
+
+export interface HostNetwork {
+  interface: string;
+  prefixLength: number;
+  /** Absent on an isolated network: no default route. */
+  gateway?: string;
+  nameservers: string[];
+  /** When given, network-config matches the NIC by MAC instead of by name. */
+  macAddress?: string;
+}
+
+/** A file the operator wants on a host, beyond what the roles need. */
+export interface ExtraFile {
+  path: string;
+  content: string;
+  /** Octal, quoted, e.g. "0644". */
+  permissions: string;
+  owner: string;
+}
+
+export interface Host {
+  name: string;
+  address: string;
+  /** Canonical order: the order of ROLES. */
+  roles: readonly Role[];
+  network: HostNetwork;
+  /** Distribution packages to install on top of what the roles need. */
+  packages: string[];
+  files: ExtraFile[];
+  /** Position among the hosts of the same role, from 0, in spec order. */
+  index: Partial<Record<Role, number>>;
+}
+
+export interface EtcdMember {
+  name: string;
+  address: string;
+  clientUrl: string;
+  peerUrl: string;
+}
+
+export interface LoadBalancerMember {
+  host: string;
+  address: string;
+  interface: string;
+  /** VRRP priority: the first load balancer in the spec is preferred. */
+  priority: number;
+  initialState: 'MASTER' | 'BACKUP';
+}
+
+export interface LoadBalancer {
+  vip: string;
+  /** Prefix length the VIP is added with: that of the load balancers' subnet. */
+  vipPrefixLength: number;
+  port: number;
+  virtualRouterId: number;
+  members: LoadBalancerMember[];
+  /** Every apiserver behind the VIP, as address:port. */
+  backends: { host: string; address: string; port: number }[];
+}
+
+export interface Cluster {
+  name: string;
+  kubernetes: {
+    /** Pinned release, with leading v: v1.36.3. */
+    version: string;
+    /** Minor as "1.36". */
+    minor: string;
+    serviceCIDR: string;
+    podCIDR: string;
+    clusterDomain: string;
+    clusterDNS: string;
+    /** First address of the service CIDR: the in-cluster `kubernetes` Service. */
+    kubernetesServiceIP: string;
+    /** Port kube-apiserver listens on, on every control plane. */
+    apiserverPort: number;
+    /** Where every kubeconfig points: the VIP behind the load balancers, or the only control plane. */
+    endpoint: { host: string; port: number; url: string };
+  };
+  etcd: { version: string; members: EtcdMember[]; initialCluster: string };
+  containerd: { version: string };
+  cni: { plugin: CniPlugin };
+  images: ContainerImages;
+  image: {
+    os: OperatingSystem;
+    arch: Architecture;
+    binaries: BinarySource;
+    /** Base URL of an air-gapped mirror that replaces the public download hosts. */
+    mirror?: string;
+  };
+  artifacts: Artifact[];
+  pki: { keySize: KeySize; caValidityDays: number; certValidityDays: number };
+  ssh: { authorizedKeys: string[] };
+  /** Time servers for every host; empty means the distribution's default pool. */
+  ntp: { servers: string[] };
+  /** Absent when the cluster has a single control plane and no load balancers. */
+  loadBalancer?: LoadBalancer;
+  hosts: Host[];
+}
+
+export function hasRole(host: Pick<Host, 'roles'>, role: Role): boolean {
+  return host.roles.includes(role);
+}
+
+/** A host that runs kubelet and kube-proxy: every worker and every control plane. */
+export function isNode(host: Pick<Host, 'roles'>): boolean {
+  return hasRole(host, 'worker') || hasRole(host, 'control-plane');
+}
+
+export function hostsWithRole(cluster: Pick<Cluster, 'hosts'>, role: Role): Host[] {
+  return cluster.hosts.filter((h) => hasRole(h, role));
+}

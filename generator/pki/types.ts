@@ -1,0 +1,61 @@
+/**
+ * The cluster's PKI and secrets, as the renderers see them.
+ *
+ * Made once and kept in out/<cluster>/pki/ (see pki/README in the generated
+ * tree); later runs reuse them. Renderers never read pki/ themselves: they get
+ * a PkiBundle, and each host gets only the files credentialsFor() chooses for
+ * its roles.
+ */
+
+/** A PEM certificate and the PEM private key that matches it. */
+export interface CertifiedKey {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface PkiBundle {
+  ca: {
+    /** Signs apiserver, component and kubelet certificates; kube-controller-manager signs kubelet CSRs with it. */
+    kubernetes: CertifiedKey;
+    etcd: CertifiedKey;
+    frontProxy: CertifiedKey;
+  };
+  etcd: {
+    /** By etcd member host name. */
+    server: Record<string, CertifiedKey>;
+    peer: Record<string, CertifiedKey>;
+    healthcheckClient: CertifiedKey;
+  };
+  apiserver: CertifiedKey;
+  apiserverKubeletClient: CertifiedKey;
+  apiserverEtcdClient: CertifiedKey;
+  frontProxyClient: CertifiedKey;
+  controllerManager: CertifiedKey;
+  scheduler: CertifiedKey;
+  admin: CertifiedKey;
+  kubeProxy: CertifiedKey;
+  serviceAccount: { publicKeyPem: string; privateKeyPem: string };
+  secrets: {
+    /** [a-z0-9]{6}.[a-z0-9]{16}: kubelets present it to the apiserver to request their certificates. */
+    bootstrapToken: { id: string; secret: string };
+    /** base64 of 32 random bytes: the secretbox key for encryption at rest. */
+    encryptionKey: string;
+    /** keepalived's VRRP auth_pass (8 characters: VRRP PASS auth uses at most 8). */
+    vrrpPassword: string;
+  };
+}
+
+/** Where the PKI lands on a host: kubeadm's layout, which operators know. */
+export const HOST_PKI = {
+  dir: '/etc/kubernetes/pki',
+  etcdDir: '/etc/kubernetes/pki/etcd',
+} as const;
+
+/** A credential file for one host, at its path on the host. */
+export interface HostCredential {
+  path: string;
+  content: string;
+  /** '0600' for private keys and anything secret, '0644' for certificates. */
+  permissions: '0600' | '0644';
+  owner: string;
+}

@@ -1,0 +1,32 @@
+/**
+ * Handlebars, set up once: templates hold text, code holds decisions, so the
+ * views handed to templates are already decided and the helpers only format.
+ * Templates are compiled in strict mode: a name missing from the view is an
+ * error at generation time, not an empty string on a host.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+
+const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
+const handlebars = Handlebars.create();
+
+handlebars.registerHelper('join', (list: unknown[], separator: unknown) =>
+  list.join(typeof separator === 'string' ? separator : ', '));
+handlebars.registerHelper('json', (value: unknown) => JSON.stringify(value));
+handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+handlebars.registerHelper('indent', (text: string, spaces: number) =>
+  text.replace(/\n(?!$)/g, `\n${' '.repeat(spaces)}`));
+
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+
+/** Renders templates/<name> with a view. */
+export function renderTemplate(name: string, view: object): string {
+  let template = compiled.get(name);
+  if (!template) {
+    const source = readFileSync(`${templatesDir}${name}`, 'utf8');
+    template = handlebars.compile(source, { noEscape: true, strict: true });
+    compiled.set(name, template);
+  }
+  return template(view);
+}

@@ -1,0 +1,154 @@
+/**
+ * The project's versions table: which releases it can deploy and the pinned
+ * checksum of every artifact. The facts live in artifacts.yaml (data, not code,
+ * so adding a release is a data change); this module only reads and indexes them.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { load } from 'js-yaml';
+import type { Architecture, Artifact, ArtifactName } from '../model/types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+type PerArch<T> = Record<Architecture, T>;
+interface TarballPin { url: string; sha512: string }
+interface MinorEntry {
+  newest_patch_known: string;
+  tarballs: null | { version: string; server: PerArch<TarballPin>; node: PerArch<TarballPin> };
+  images: { pause: string; coredns: string };
+  etcd_pairing: { by: string; version: string; verified: boolean }[];
+}
+interface ReleaseList { url_template: string; releases: { version: string; sha256: PerArch<string> }[] }
+interface ArtifactsFile {
+  kubernetes: { minors: Record<string, MinorEntry> };
+  etcd: ReleaseList;
+  containerd: ReleaseList;
+  runc: ReleaseList;
+  cni_plugins: ReleaseList;
+  crictl: ReleaseList;
+}
+
+const table = load(readFileSync(join(here, 'artifacts.yaml'), 'utf8')) as ArtifactsFile;
+
+export interface KubernetesRelease {
+  version: string;
+  minor: string;
+  server: PerArch<TarballPin>;
+  node: PerArch<TarballPin>;
+  images: { pause: string; coredns: string };
+  /** The etcd release this project pairs with the minor (kubespray's choice, verified). */
+  etcdVersion: string;
+  /** crictl follows the Kubernetes minor; the newest pinned one not newer than it. */
+  crictlVersion: string;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.replace(/^v/, '').split('.').map(Number);
+  const pb = b.replace(/^v/, '').split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+const pinnedReleases: KubernetesRelease[] = Object.entries(table.kubernetes.minors)
+  .flatMap(([minor, entry]): KubernetesRelease[] => {
+    // A minor without checksummed tarballs cannot be installed verifiably: not supported.
+    if (!entry.tarballs) return [];
+    const etcd = entry.etcd_pairing.find((p) => p.by === 'kubespray' && p.verified);
+    if (!etcd) return [];
+    const crictl = [...table.crictl.releases]
+      .sort((a, b) => compareVersions(b.version, a.version))
+      .find((r) => compareVersions(r.version, `${minor}.999`) <= 0) ?? table.crictl.releases.at(-1)!;
+    return [{
+      version: entry.tarballs.version,
+      minor,
+      server: entry.tarballs.server,
+      node: entry.tarballs.node,
+      images: entry.images,
+      etcdVersion: etcd.version,
+      crictlVersion: crictl.version,
+    }];
+  })
+  .sort((a, b) => compareVersions(a.version, b.version));
+
+/** Every Kubernetes release this project can deploy, oldest first. */
+export const supportedKubernetesVersions: readonly string[] = pinnedReleases.map((r) => r.version);
+export const defaultKubernetesVersion: string = supportedKubernetesVersions.at(-1)!;
+
+export function kubernetesRelease(version: string): KubernetesRelease | undefined {
+  return pinnedReleases.find((r) => r.version === version);
+}
+
+export const supportedEtcdVersions: readonly string[] = table.etcd.releases.map((r) => r.version);
+export const supportedContainerdVersions: readonly string[] = table.containerd.releases.map((r) => r.version);
+export const defaultContainerdVersion: string = [...supportedContainerdVersions].sort(compareVersions).at(-1)!;
+
+function fillTemplate(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => {
+    if (!(key in vars)) throw new Error(`versions table: URL template ${template} uses unknown {${key}}`);
+    return vars[key]!;
+  });
+}
+
+function pinned(list: ReleaseList, version: string) {
+  const release = list.releases.find((r) => r.version === version);
+  if (!release) throw new Error(`versions table: no pinned release ${version}`);
+  return release;
+}
+
+/** Replaces the scheme and host of a public URL with the mirror's base, keeping the path. */
+function throughMirror(url: string, mirror: string | undefined): string {
+  if (!mirror) return url;
+  const { host, pathname } = new URL(url);
+  return `${mirror.replace(/\/+$/, '')}/${host}${pathname}`;
+}
+
+function artifact(
+  name: ArtifactName, version: string, upstreamUrl: string,
+  checksum: Artifact['checksum'], mirror: string | undefined,
+): Artifact {
+  const fileName = upstreamUrl.split('/').at(-1)!;
+  return {
+    name, version, upstreamUrl, fileName, checksum,
+    url: throughMirror(upstreamUrl, mirror),
+    format: fileName.endsWith('.tar.gz') || fileName.endsWith('.tgz') ? 'tar.gz' : 'binary',
+  };
+}
+
+export interface ArtifactChoice {
+  kubernetes: KubernetesRelease;
+  etcdVersion: string;
+  containerdVersion: string;
+  arch: Architecture;
+  mirror?: string;
+}
+
+/** Every artifact a host of the cluster may need, pinned, for one architecture. */
+export function artifactsFor(choice: ArtifactChoice): Artifact[] {
+  const { kubernetes: k8s, arch, mirror } = choice;
+  const sha256 = (value: string) => ({ algorithm: 'sha256' as const, value });
+  const fromList = (name: ArtifactName, list: ReleaseList, version: string) =>
+    artifact(name, version, fillTemplate(list.url_template, { version, arch }), sha256(pinned(list, version).sha256[arch]), mirror);
+  const runc = [...table.runc.releases].sort((a, b) => compareVersions(b.version, a.version))[0]!;
+  const cni = [...table.cni_plugins.releases].sort((a, b) => compareVersions(b.version, a.version))[0]!;
+  return [
+    artifact('kubernetes-server', k8s.version, k8s.server[arch].url, { algorithm: 'sha512', value: k8s.server[arch].sha512 }, mirror),
+    artifact('kubernetes-node', k8s.version, k8s.node[arch].url, { algorithm: 'sha512', value: k8s.node[arch].sha512 }, mirror),
+    fromList('etcd', table.etcd, choice.etcdVersion),
+    fromList('containerd', table.containerd, choice.containerdVersion),
+    fromList('runc', table.runc, runc.version),
+    fromList('cni-plugins', table.cni_plugins, cni.version),
+    fromList('crictl', table.crictl, k8s.crictlVersion),
+  ];
+}
+
+/** The flags a component of the target release accepts, read from flags/<component>.txt. */
+export function knownFlags(component: string): ReadonlySet<string> {
+  const text = readFileSync(join(here, 'flags', `${component}.txt`), 'utf8');
+  return new Set(
+    text.split('\n').filter((l) => l.startsWith('--')).map((l) => l.split(' ')[0]!),
+  );
+}
