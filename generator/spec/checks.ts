@@ -164,7 +164,7 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
   const pathOr = (key: 'serviceCIDR' | 'podCIDR'): PathSegment[] => (k8s[key] !== undefined ? ['kubernetes', key] : ['kubernetes']);
 
   if (ip.overlaps(serviceCIDR, podCIDR)) {
-    report(pathOr('podCIDR'), `podCIDR ${podCIDR} overlaps serviceCIDR ${serviceCIDR}`, 'choose two ranges that do not overlap, e.g. 10.0.0.0/24 and 10.244.0.0/16');
+    report(k8s.podCIDR === undefined ? pathOr('serviceCIDR') : pathOr('podCIDR'), `podCIDR ${podCIDR} overlaps serviceCIDR ${serviceCIDR}`, 'choose two ranges that do not overlap, e.g. 10.0.0.0/24 and 10.244.0.0/16');
   }
   const hostSubnets = new Map<string, number>();
   hosts.forEach((h, i) => {

@@ -1,0 +1,125 @@
+/**
+ * The command line as users run it: exit codes, messages on stderr, and the
+ * promise that a failed run writes nothing and a repeated run changes nothing.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BASE_SPEC, withLine } from './lib/spec-fixtures.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-cli-'));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file under a folder with its bytes, mode, inode and mtime: what "left exactly as it was" means. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    const s = statSync(path);
+    out[path] = entry.isFile()
+      ? `${s.mode.toString(8)} ${s.ino} ${s.mtimeMs} ${readFileSync(path).toString('base64')}`
+      : `dir ${s.mode.toString(8)}`;
+  }
+  return out;
+}
+
+function specFile(name: string, text: string): string {
+  const path = join(work, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+test('--help documents the commands and exits 0', () => {
+  const r = cli('--help');
+  assert.is(r.code, 0);
+  for (const word of ['generate', 'validate', '--out', '--quiet', 'Exit status']) assert.ok(r.stdout.includes(word), word);
+});
+
+test('usage errors exit 2', () => {
+  assert.is(cli().code, 2);
+  assert.is(cli('generate').code, 2);
+  assert.is(cli('frobnicate', 'x.yaml').code, 2);
+  const r = cli('generate', 'x.yaml', '--colour');
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /Unknown option '--colour'/);
+});
+
+test('validate: a valid spec exits 0 and writes nothing', () => {
+  const out = join(work, 'validate-out');
+  const r = cli('validate', specFile('ok.yaml', BASE_SPEC), '--out', out);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /valid \(t, 5 hosts/);
+  assert.not.ok(readdirSync(work).includes('validate-out'));
+});
+
+test('a bad spec exits 1 with every problem located, no stack trace, and leaves the output as it was', () => {
+  const out = join(work, 'out-bad');
+  const good = specFile('good.yaml', BASE_SPEC);
+  assert.is(cli('generate', good, '--out', out, '--quiet').code, 0);
+  const before = snapshot(out);
+
+  // Same cluster name, two mistakes.
+  const bad = specFile('bad.yaml', withLine(6, '  vip: 192.168.9.100', withLine(12, '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], colour: blue }')));
+  const r = cli('generate', bad, '--out', out);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, new RegExp(`${bad}:12:\\d+: hosts\\[2\\]\\.colour: unknown key "colour"`));
+  assert.match(r.stderr, /bad\.yaml: 1 problem; nothing was written/);
+  assert.not.match(r.stderr, /\n\s+at /);
+  assert.equal(snapshot(out), before);
+
+  const semantic = specFile('bad2.yaml', withLine(6, '  vip: 192.168.9.100'));
+  const r2 = cli('generate', semantic, '--out', out);
+  assert.is(r2.code, 1);
+  assert.match(r2.stderr, new RegExp(`${semantic}:6:8: loadBalancer\\.vip: VIP 192\\.168\\.9\\.100 is outside the subnet`));
+  assert.equal(snapshot(out), before);
+});
+
+test('a missing or unreadable spec exits 1 and names the file', () => {
+  const r = cli('generate', join(work, 'nope.yaml'), '--out', join(work, 'never'));
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /nope\.yaml:1:1: cannot read the spec: no such file/);
+  const r2 = cli('validate', work);
+  assert.is(r2.code, 1);
+  assert.match(r2.stderr, /is a directory/);
+  assert.not.ok(readdirSync(work).includes('never'));
+});
+
+test('an output that cannot be written exits 3 and changes nothing', () => {
+  const blocker = join(work, 'blocker');
+  writeFileSync(blocker, 'a file where the output folder should be');
+  const r = cli('generate', specFile('ok3.yaml', BASE_SPEC), '--out', blocker);
+  assert.is(r.code, 3);
+  assert.match(r.stderr, /nothing was changed/);
+  assert.is(readFileSync(blocker, 'utf8'), 'a file where the output folder should be');
+});
+
+test('generate twice: same bytes, and unchanged files are not rewritten', () => {
+  const out = join(work, 'out-twice');
+  const spec = specFile('twice.yaml', BASE_SPEC);
+  const first = cli('generate', spec, '--out', out);
+  assert.is(first.code, 0, first.stderr);
+  const before = snapshot(out);
+  const second = cli('generate', spec, '--out', out);
+  assert.is(second.code, 0, second.stderr);
+  assert.match(second.stderr, / 0 files written/);
+  assert.equal(snapshot(out), before);
+  assert.ok(statSync(join(out, 't', 'README.md')).isFile());
+  // No staging or previous folders are left beside the cluster folder.
+  assert.equal(readdirSync(out), ['t']);
+});
+
+test('--quiet silences progress', () => {
+  const r = cli('generate', specFile('quiet.yaml', BASE_SPEC), '--out', join(work, 'out-quiet'), '--quiet');
+  assert.is(r.code, 0);
+  assert.is(r.stderr, '');
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+test.run();

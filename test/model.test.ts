@@ -1,0 +1,129 @@
+/**
+ * The resolved model of the reference spec and of every example: defaults
+ * filled in, derived values computed once, in the shape renderers rely on.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
+import { loadCluster } from '../generator/spec/validate.ts';
+import { clusterFromText } from '../generator/spec/validate.ts';
+import { hostsWithRole, isNode } from '../generator/model/types.ts';
+import { defaultKubernetesVersion } from '../generator/versions/versions.ts';
+import { BASE_SPEC } from './lib/spec-fixtures.ts';
+
+test('reference cluster.yaml: the seed tutorial topology', async () => {
+  const c = await loadCluster('cluster.yaml');
+  assert.is(c.name, 'demo');
+  assert.is(c.kubernetes.version, 'v1.36.3');
+  assert.is(c.kubernetes.minor, '1.36');
+  assert.equal(c.kubernetes.endpoint, { host: '192.168.31.88', port: 6443, url: 'https://192.168.31.88:6443' });
+  assert.is(c.kubernetes.kubernetesServiceIP, '10.0.0.1');
+  assert.is(c.kubernetes.clusterDNS, '10.0.0.2');
+  assert.equal(c.etcd.members.map((m) => m.name), ['k8s-master1', 'k8s-node1', 'k8s-node2']);
+  assert.is(c.etcd.initialCluster,
+    'k8s-master1=https://192.168.31.71:2380,k8s-node1=https://192.168.31.72:2380,k8s-node2=https://192.168.31.73:2380');
+  assert.is(c.etcd.version, '3.6.14');
+  assert.equal(hostsWithRole(c, 'control-plane').map((h) => h.address), ['192.168.31.71', '192.168.31.74']);
+  assert.equal(c.hosts.filter(isNode).map((h) => h.name), ['k8s-master1', 'k8s-master2', 'k8s-node1', 'k8s-node2']);
+  const lb = c.loadBalancer!;
+  assert.equal(lb.members.map((m) => [m.host, m.initialState, m.priority]), [['lb-master', 'MASTER', 150], ['lb-backup', 'BACKUP', 140]]);
+  assert.equal(lb.backends, [
+    { host: 'k8s-master1', address: '192.168.31.71', port: 6443 },
+    { host: 'k8s-master2', address: '192.168.31.74', port: 6443 },
+  ]);
+  assert.is(lb.vipPrefixLength, 24);
+  assert.is(lb.virtualRouterId, 51);
+  for (const h of c.hosts) {
+    assert.equal(h.network, { interface: 'ens33', prefixLength: 24, gateway: '192.168.31.1', nameservers: ['192.168.31.1'] });
+  }
+  // Roles come out in canonical order whatever the spec's order.
+  assert.equal(c.hosts[0]!.roles, ['etcd', 'control-plane']);
+  assert.equal(c.hosts[2]!.index, { etcd: 1, worker: 0 });
+});
+
+test('every pinned artifact carries its checksum and comes from the public host without a mirror', async () => {
+  const c = await loadCluster('cluster.yaml');
+  assert.equal(c.artifacts.map((a) => a.name), ['kubernetes-server', 'kubernetes-node', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl']);
+  for (const a of c.artifacts) {
+    assert.is(a.url, a.upstreamUrl);
+    assert.match(a.checksum.value, a.checksum.algorithm === 'sha512' ? /^[0-9a-f]{128}$/ : /^[0-9a-f]{64}$/);
+    assert.ok(a.url.endsWith(a.fileName));
+  }
+});
+
+test('examples/five-cp-colocated-lb.yaml: LB on control planes, mirror, download mode', async () => {
+  const c = await loadCluster('examples/five-cp-colocated-lb.yaml');
+  assert.is(c.etcd.members.length, 5);
+  assert.equal(c.kubernetes.endpoint.url, 'https://172.20.1.200:8443');
+  assert.is(c.kubernetes.apiserverPort, 6443);
+  assert.equal(c.loadBalancer!.members.map((m) => m.host), ['cp1', 'cp2']);
+  assert.is(c.loadBalancer!.vipPrefixLength, 23);
+  assert.is(c.image.binaries, 'download');
+  assert.is(c.image.os, 'debian-12');
+  assert.is(c.pki.keySize, 3072);
+  assert.is(c.pki.certValidityDays, 730);
+  assert.is(c.pki.caValidityDays, 3650);
+  for (const a of c.artifacts) {
+    assert.ok(a.url.startsWith('http://mirror.internal.example:8080/'), a.url);
+    assert.is(a.url, `http://mirror.internal.example:8080/${new URL(a.upstreamUrl).host}${new URL(a.upstreamUrl).pathname}`);
+  }
+  const node2 = c.hosts.find((h) => h.name === 'node2')!;
+  assert.equal(node2.packages, ['htop', 'nfs-common']);
+  assert.equal(node2.files, [{ path: '/etc/motd', content: 'Managed by ha-k8s-seed: do not edit by hand.\n', permissions: '0644', owner: 'root:root' }]);
+  // Default clusterDNS: the tenth address of the default service range.
+  assert.is(c.kubernetes.clusterDNS, '10.0.0.10');
+});
+
+test('examples/stacked-3cp.yaml: NICs matched by MAC, ntp servers', async () => {
+  const c = await loadCluster('examples/stacked-3cp.yaml');
+  assert.is(c.kubernetes.version, 'v1.35.4');
+  assert.is(c.kubernetes.kubernetesServiceIP, '10.96.0.1');
+  assert.is(c.kubernetes.clusterDNS, '10.96.0.10');
+  assert.is(c.hosts[0]!.network.macAddress, '52:54:00:00:00:11');
+  assert.equal(c.hosts[0]!.network.nameservers, ['10.10.0.1', '10.10.0.2']);
+  assert.equal(c.ntp.servers, ['10.10.0.1']);
+  assert.is(c.etcd.version, '3.6.14');
+});
+
+test('examples/dedicated-etcd.yaml: external etcd, arm64, an older minor pairs with etcd 3.5', async () => {
+  const c = await loadCluster('examples/dedicated-etcd.yaml');
+  assert.equal(c.etcd.members.map((m) => m.name), ['etcd1', 'etcd2', 'etcd3']);
+  assert.is(c.kubernetes.version, 'v1.34.7');
+  assert.is(c.etcd.version, '3.5.33');
+  assert.is(c.image.arch, 'arm64');
+  assert.ok(c.artifacts.every((a) => a.upstreamUrl.includes('arm64')));
+  assert.ok(hostsWithRole(c, 'etcd').every((h) => h.roles.length === 1));
+});
+
+test('defaults: newest pinned release, eth0, /24, golden image, RSA 2048', () => {
+  const c = clusterFromText(BASE_SPEC);
+  assert.is(c.kubernetes.version, defaultKubernetesVersion);
+  assert.is(c.kubernetes.serviceCIDR, '10.0.0.0/24');
+  assert.is(c.kubernetes.podCIDR, '10.244.0.0/16');
+  assert.is(c.kubernetes.clusterDomain, 'cluster.local');
+  assert.equal(c.image, { os: 'ubuntu-24.04', arch: 'amd64', binaries: 'golden-image' });
+  assert.equal(c.pki, { keySize: 2048, caValidityDays: 3650, certValidityDays: 365 });
+  assert.is(c.loadBalancer!.port, 6443);
+  assert.is(c.loadBalancer!.virtualRouterId, 51);
+  assert.equal(c.ntp.servers, []);
+  assert.is(c.hosts[0]!.network.interface, 'eth0');
+});
+
+test('a single control plane without load balancers is its own endpoint', () => {
+  const spec = BASE_SPEC
+    .replace('loadBalancer:\n  vip: 192.168.1.100\n', '')
+    .replace(/ {2}- \{ name: cp2.*\n/, '')
+    .replace(/ {2}- \{ name: lb\d.*\n/g, '')
+    .replace('roles: [worker, etcd]', 'roles: [worker]');
+  const c = clusterFromText(spec);
+  assert.is(c.loadBalancer, undefined);
+  assert.equal(c.kubernetes.endpoint.url, 'https://192.168.1.11:6443');
+});
+
+test('every example resolves', async () => {
+  const files = readdirSync('examples').filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length >= 3);
+  for (const f of files) await loadCluster(`examples/${f}`);
+});
+
+test.run();

@@ -1,0 +1,127 @@
+/**
+ * One bad spec per rule: each must be refused with the field path, the line
+ * and a message that says what is wrong. The base spec itself is valid.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
+import { formatProblem } from '../generator/spec/problems.ts';
+import { BASE_SPEC, insertAfter, problemsOf, withLine } from './lib/spec-fixtures.ts';
+
+test('the base spec is valid', () => {
+  assert.equal(problemsOf(BASE_SPEC), []);
+});
+
+interface Case {
+  rule: string;
+  spec: string;
+  path: string;
+  line: number;
+  message: RegExp;
+  fix?: RegExp;
+}
+
+const hostLine = (i: number) => 10 + i;
+
+const cases: Case[] = [
+  { rule: 'unknown key, with a suggestion', spec: insertAfter(1, 'kubernetes:\n  podCidr: 10.244.0.0/16'),
+    path: 'kubernetes.podCidr', line: 3, message: /unknown key "podCidr"/, fix: /did you mean "podCIDR"/ },
+  { rule: 'unknown key on a host', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], adress: 1 }'),
+    path: 'hosts[2].adress', line: 12, message: /unknown key "adress"/, fix: /did you mean "address"/ },
+  { rule: 'cluster name not a DNS label', spec: withLine(1, 'name: Bad_Name'),
+    path: 'name', line: 1, message: /"Bad_Name" is not valid: Cluster name: a DNS label/ },
+  { rule: 'host name not a DNS label', spec: withLine(hostLine(1), '  - { name: cp_2, address: 192.168.1.12, roles: [control-plane, etcd] }'),
+    path: 'hosts[1].name', line: 11, message: /"cp_2" is not valid/ },
+  { rule: 'malformed address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.300, roles: [worker, etcd] }'),
+    path: 'hosts[2].address', line: 12, message: /"192.168.1.300" is not an IPv4 address/ },
+  { rule: 'malformed CIDR', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 10.0.0.0/33'),
+    path: 'kubernetes.serviceCIDR', line: 3, message: /is not an IPv4 CIDR/ },
+  { rule: 'CIDR with host bits', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 10.0.0.5/24'),
+    path: 'kubernetes.serviceCIDR', line: 3, message: /host bits set/, fix: /write 10\.0\.0\.0\/24/ },
+  { rule: 'malformed MAC address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], macAddress: "52:54:00:zz:00:01" }'),
+    path: 'hosts[2].macAddress', line: 12, message: /is not valid/ },
+  { rule: 'unknown role, with a suggestion', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [wroker, etcd] }'),
+    path: 'hosts[2].roles[0]', line: 12, message: /"wroker" is not one of/, fix: /did you mean "worker"/ },
+  { rule: 'duplicate host name', spec: withLine(hostLine(1), '  - { name: cp1, address: 192.168.1.12, roles: [control-plane, etcd] }'),
+    path: 'hosts[1].name', line: 11, message: /duplicate host name "cp1", already used by hosts\[0\]/ },
+  { rule: 'duplicate address', spec: withLine(hostLine(1), '  - { name: cp2, address: 192.168.1.11, roles: [control-plane, etcd] }'),
+    path: 'hosts[1].address', line: 11, message: /duplicate address 192\.168\.1\.11, already used by hosts\[0\] \(cp1\)/ },
+  { rule: 'host outside the network of the shared gateway', spec: withLine(hostLine(2), '  - { name: w1, address: 10.9.9.21, roles: [worker, etcd] }'),
+    path: 'hosts[2].address', line: 12, message: /10\.9\.9\.21\/24 is outside the network of gateway 192\.168\.1\.1/ },
+  { rule: "host's own gateway outside its subnet", spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], gateway: 192.168.7.1 }'),
+    path: 'hosts[2].gateway', line: 12, message: /gateway 192\.168\.7\.1 is outside the host's subnet 192\.168\.1\.0\/24/ },
+  { rule: 'host on the broadcast address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.255, roles: [worker, etcd] }'),
+    path: 'hosts[2].address', line: 12, message: /network or broadcast address/ },
+  { rule: 'VIP equal to a host address', spec: withLine(6, '  vip: 192.168.1.12'),
+    path: 'loadBalancer.vip', line: 6, message: /VIP 192\.168\.1\.12 is the address of hosts\[1\] \(cp2\)/ },
+  { rule: "VIP outside the load balancers' subnet", spec: withLine(6, '  vip: 192.168.2.100'),
+    path: 'loadBalancer.vip', line: 6, message: /outside the subnet 192\.168\.1\.0\/24 of load balancer lb1/ },
+  { rule: 'service and pod CIDRs overlap', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 10.244.0.0/24'),
+    path: 'kubernetes.serviceCIDR', line: 3, message: /podCIDR 10\.244\.0\.0\/16 overlaps serviceCIDR 10\.244\.0\.0\/24/ },
+  { rule: 'service CIDR overlaps the host network', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 192.168.0.0/16'),
+    path: 'kubernetes.serviceCIDR', line: 3, message: /serviceCIDR 192\.168\.0\.0\/16 overlaps the host network 192\.168\.1\.0\/24 of cp1/ },
+  { rule: 'pod CIDR overlaps the host network', spec: insertAfter(1, 'kubernetes:\n  podCIDR: 192.168.0.0/16'),
+    path: 'kubernetes.podCIDR', line: 3, message: /podCIDR 192\.168\.0\.0\/16 overlaps the host network/ },
+  { rule: 'clusterDNS outside the service CIDR', spec: insertAfter(1, 'kubernetes:\n  clusterDNS: 10.1.0.10'),
+    path: 'kubernetes.clusterDNS', line: 3, message: /clusterDNS 10\.1\.0\.10 is outside serviceCIDR 10\.0\.0\.0\/24/, fix: /10\.0\.0\.10/ },
+  { rule: 'clusterDNS on the kubernetes Service address', spec: insertAfter(1, 'kubernetes:\n  clusterDNS: 10.0.0.1'),
+    path: 'kubernetes.clusterDNS', line: 3, message: /address of the kubernetes Service/ },
+  { rule: 'even number of etcd members', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker] }'),
+    path: 'hosts[1].roles', line: 11, message: /2 hosts have the etcd role; etcd needs an odd number/, fix: /use 1 or 3 etcd members/ },
+  { rule: 'no etcd member', spec: BASE_SPEC.replace(/, etcd\]/g, ']'),
+    path: 'hosts', line: 10, message: /no host has the etcd role/ },
+  { rule: 'no control plane', spec: BASE_SPEC.replace(/control-plane, /g, 'worker, '),
+    path: 'hosts', line: 10, message: /no host has the control-plane role/ },
+  { rule: 'a single load balancer', spec: withLine(hostLine(4), '  - { name: lb2, address: 192.168.1.32, roles: [worker] }'),
+    path: 'hosts[3].roles', line: 13, message: /only one host has the load-balancer role/ },
+  { rule: 'VIP without a load balancer', spec: BASE_SPEC.replace(/roles: \[load-balancer\]/g, 'roles: [worker]'),
+    path: 'loadBalancer.vip', line: 6, message: /VIP 192\.168\.1\.100 has no load balancer to hold it/ },
+  { rule: 'load balancers without a VIP', spec: withLine(5, '', withLine(6, '')),
+    path: '', line: 1, message: /no loadBalancer section/ },
+  { rule: 'several control planes and no load balancer', spec: withLine(5, '', withLine(6, '', BASE_SPEC.replace(/roles: \[load-balancer\]/g, 'roles: [worker]'))),
+    path: 'hosts[1].roles', line: 11, message: /2 control planes but no load balancer/ },
+  { rule: 'LB port colliding with the apiserver on a shared host', spec: withLine(hostLine(3), '  - { name: lb1, address: 192.168.1.31, roles: [load-balancer, control-plane] }'),
+    path: 'hosts[3].roles', line: 13, message: /both load balancer and control plane, so nginx and kube-apiserver would both listen on port 6443/, fix: /loadBalancer\.port/ },
+  { rule: 'virtual router id out of range', spec: insertAfter(6, '  virtualRouterId: 300'),
+    path: 'loadBalancer.virtualRouterId', line: 7, message: /must be <= 255/ },
+  { rule: 'unsupported Kubernetes version, naming the supported ones', spec: insertAfter(1, 'kubernetes:\n  version: v1.18.3'),
+    path: 'kubernetes.version', line: 3, message: /Kubernetes v1\.18\.3 is not supported/, fix: new RegExp(supportedKubernetesVersions.map((v) => v.replace(/\./g, '\\.')).join(', ')) },
+  { rule: 'unpinned etcd version', spec: insertAfter(1, 'etcd:\n  version: 3.4.23'),
+    path: 'etcd.version', line: 3, message: /etcd 3\.4\.23 is not pinned/ },
+  { rule: 'missing required key', spec: withLine(7, '', withLine(8, '')),
+    path: '', line: 1, message: /missing required key "ssh"/ },
+  { rule: 'wrong type', spec: withLine(4, '  gateway: [192.168.1.1]'),
+    path: 'network.gateway', line: 4, message: /must be a string/ },
+  { rule: 'YAML syntax error', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd }'),
+    path: '', line: 12, message: /not valid YAML/ },
+  { rule: 'empty spec', spec: '# nothing here\n',
+    path: '', line: 1, message: /the spec is empty/ },
+];
+
+for (const c of cases) {
+  test(`refuses: ${c.rule}`, () => {
+    const problems = problemsOf(c.spec);
+    const found = problems.find((p) => p.path === c.path && c.message.test(p.message));
+    assert.ok(found, `expected a problem at ${c.path} matching ${c.message}; got:\n${problems.map(formatProblem).join('\n')}`);
+    assert.is(found!.line, c.line, `line of ${formatProblem(found!)}`);
+    assert.is(found!.file, 'spec.yaml');
+    if (c.fix) assert.match(found!.fix ?? '', c.fix);
+  });
+}
+
+test('every problem is reported at once, in file order', () => {
+  let spec = withLine(1, 'name: Bad_Name');
+  spec = withLine(hostLine(2), '  - { name: w1, address: 192.168.1.300, roles: [worker, etcd] }', spec);
+  spec = insertAfter(6, '  virtualRouterId: 0', spec);
+  const problems = problemsOf(spec);
+  assert.equal(problems.map((p) => p.path), ['name', 'loadBalancer.virtualRouterId', 'hosts[2].address']);
+  const semantic = problemsOf(withLine(6, '  vip: 192.168.1.11', withLine(hostLine(1), '  - { name: cp1, address: 192.168.1.13, roles: [control-plane, etcd] }')));
+  assert.equal(semantic.map((p) => p.path), ['loadBalancer.vip', 'hosts[1].name'], semantic.map(formatProblem).join('\n'));
+});
+
+test('a problem prints as file:line:column: field: message, with the fix indented', () => {
+  const [p] = problemsOf(insertAfter(1, 'kubernetes:\n  podCidr: 10.244.0.0/16'));
+  assert.is(formatProblem(p!), 'spec.yaml:3:3: kubernetes.podCidr: unknown key "podCidr"\n    fix: did you mean "podCIDR"?');
+});
+
+test.run();
