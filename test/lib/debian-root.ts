@@ -45,10 +45,15 @@ export async function debianRoot(name: string, packages: readonly string[]): Pro
     if (existsSync(join(root, '.complete'))) return root;
     const building = `${root}.building`;
     await rm(building, { recursive: true, force: true });
-    const include = sorted.length ? [`--include=${sorted.join(',')}`] : [];
-    await $({ quiet: true })`debootstrap --variant=minbase ${include} ${SUITE} ${building} ${MIRROR}`;
-    // No services may start while packages are installed into the copy later on.
+    await $({ quiet: true })`debootstrap --variant=minbase ${SUITE} ${building} ${MIRROR}`;
+    // No service may start while packages are installed, here or later in a copy.
     await writeFile(join(building, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+    // Packages go in with apt, not debootstrap's --include: only apt resolves
+    // virtual packages (cloud-init's python3-cryptography needs one).
+    if (sorted.length) {
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      await $({ quiet: true, env })`chroot ${building} apt-get install -y -qq --no-install-recommends ${sorted}`;
+    }
     await $({ quiet: true })`chroot ${building} apt-get clean`;
     await writeFile(join(building, '.complete'), `${sorted.join('\n')}\n`);
     await rm(root, { recursive: true, force: true });
