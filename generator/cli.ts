@@ -5,11 +5,12 @@
  */
 import { parseArgs } from 'node:util';
 import { generate } from './generate.ts';
+import { PkiError, ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/index.ts';
 import { SpecError } from './spec/problems.ts';
 import { loadCluster } from './spec/validate.ts';
 
 const USAGE = `Usage:
-  npm run generate -- <spec.yaml> [--out DIR] [--quiet]
+  npm run generate -- <spec.yaml> [--out DIR] [--quiet] [--rotate WHAT]...
   npm run validate -- <spec.yaml>
 
 Commands:
@@ -21,6 +22,11 @@ Commands:
 Options:
   --out DIR  Parent folder of the cluster folder (default: out)
   --quiet    No progress lines on stderr; problems are still printed
+  --rotate WHAT
+             Replace a piece of the PKI on purpose (repeatable): kubernetes-ca,
+             etcd-ca, front-proxy-ca, cas (all three), service-account,
+             bootstrap-token, vrrp-password. A rotated CA reissues everything it
+             signed; the hosts to re-provision are listed. Never needed otherwise.
   -h, --help Show this help
 
 Exit status:
@@ -28,9 +34,12 @@ Exit status:
   1  the spec has problems (each printed as file:line:column: field: message)
   2  wrong command-line usage
   3  the output could not be written (nothing was changed)
+  4  the existing PKI in out/<cluster>/pki is incomplete or inconsistent (a CA
+     key missing, a pair that does not match...): each file is named; nothing
+     was changed. Restore it from a backup, or --rotate it on purpose.
 `;
 
-export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3 } as const;
+export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4 } as const;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -41,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         out: { type: 'string', default: 'out' },
         quiet: { type: 'boolean', short: 'q', default: false },
+        rotate: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -58,6 +68,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${!specFile ? 'give the spec file to read' : `unexpected arguments: ${[command, ...extra].join(' ')}`}\n\n${USAGE}`);
     return EXIT.usage;
   }
+  const rotate: RotateTarget[] = [];
+  for (const what of values.rotate ?? []) {
+    if (what === ROTATE_ALL_CAS) rotate.push('kubernetes-ca', 'etcd-ca', 'front-proxy-ca');
+    else if (isRotateTarget(what)) rotate.push(what);
+    else {
+      process.stderr.write(`error: --rotate ${what}: expected one of ${[...ROTATE_TARGETS, ROTATE_ALL_CAS].join(', ')}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+  }
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
 
   try {
@@ -65,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
     } else {
-      await generate({ specFile, outDir: values.out!, log });
+      await generate({ specFile, outDir: values.out!, log, rotate });
     }
     return EXIT.ok;
   } catch (err) {
@@ -73,6 +92,10 @@ export async function main(argv: string[]): Promise<number> {
       const n = err.problems.length;
       process.stderr.write(`${err.message}\n${specFile}: ${n} problem${n === 1 ? '' : 's'}; nothing was written\n`);
       return EXIT.spec;
+    }
+    if (err instanceof PkiError) {
+      process.stderr.write(`${err.message}\nthe PKI cannot be used as it is; nothing was changed in ${values.out}\n`);
+      return EXIT.pki;
     }
     const e = err as NodeJS.ErrnoException;
     process.stderr.write(`error: ${e.code ? `${e.code}: ` : ''}${e.message}\nnothing was changed in ${values.out}\n`);

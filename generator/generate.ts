@@ -6,6 +6,7 @@
 import { join, relative } from 'node:path';
 import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
+import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
 import { loadCluster } from './spec/validate.ts';
 
@@ -14,9 +15,11 @@ export interface GenerateOptions {
   /** Parent of the cluster folder; out/ by default. */
   outDir: string;
   log: (line: string) => void;
+  /** PKI pieces to replace even though they are intact (`--rotate`). */
+  rotate?: readonly RotateTarget[];
 }
 
-export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport }
+export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport; pki: EnsurePkiResult }
 
 /** Every file of the cluster folder, rendered from the model alone. */
 export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
@@ -31,8 +34,12 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const clusterDir = join(options.outDir, cluster.name);
   options.log(`${cluster.name}: ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version}, endpoint ${cluster.kubernetes.endpoint.url}`);
   const specName = relative(process.cwd(), options.specFile) || options.specFile;
-  const files = renderCluster(cluster, specName);
+  // Reads pki/ only; a PkiError (a CA missing or mismatched...) stops the run before anything is written.
+  const pkiDir = join(clusterDir, 'pki');
+  const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });
+  const files = [...renderCluster(cluster, specName), ...pki.files];
   const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
+  for (const line of describePkiResult(pki, pkiDir)) options.log(line);
   options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
-  return { cluster, clusterDir, report };
+  return { cluster, clusterDir, report, pki };
 }

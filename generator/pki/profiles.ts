@@ -1,0 +1,121 @@
+/**
+ * What the cluster's PKI is made of, decided from the model alone: the three
+ * CAs, every leaf certificate with its subject, SANs and usages (after
+ * Kubernetes' "PKI certificates and requirements" page), the key pairs and
+ * the secrets, each with its file under out/<cluster>/pki/.
+ */
+import type { Cluster } from '../model/types.ts';
+import { hostsWithRole } from '../model/types.ts';
+
+export const CA_NAMES = ['kubernetes', 'etcd', 'front-proxy'] as const;
+export type CaName = (typeof CA_NAMES)[number];
+
+export interface CaProfile {
+  id: `ca/${CaName}`;
+  name: CaName;
+  /** Under pki/, without extension: `<file>.crt` and `<file>.key`. */
+  file: string;
+  cn: string;
+}
+
+/** kubeadm's names, which operators and tools expect. */
+export const CA_PROFILES: Record<CaName, CaProfile> = {
+  kubernetes: { id: 'ca/kubernetes', name: 'kubernetes', file: 'ca', cn: 'kubernetes' },
+  etcd: { id: 'ca/etcd', name: 'etcd', file: 'etcd/ca', cn: 'etcd-ca' },
+  'front-proxy': { id: 'ca/front-proxy', name: 'front-proxy', file: 'front-proxy-ca', cn: 'front-proxy-ca' },
+};
+
+export interface LeafProfile {
+  /** Stable identifier: `apiserver`, `etcd-server/<member>`. */
+  id: string;
+  /** Under pki/, without extension. */
+  file: string;
+  ca: CaName;
+  cn: string;
+  /** Subject organizations: Kubernetes reads them as groups. */
+  o: string[];
+  server: boolean;
+  client: boolean;
+  /** Sorted, without duplicates. */
+  dns: string[];
+  /** Sorted, without duplicates. */
+  ips: string[];
+}
+
+function uniqueSorted(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+function leaf(id: string, ca: CaName, cn: string, usage: { server?: boolean; client?: boolean; o?: string[]; dns?: string[]; ips?: string[]; file?: string }): LeafProfile {
+  return {
+    id,
+    file: usage.file ?? id,
+    ca,
+    cn,
+    o: usage.o ?? [],
+    server: usage.server ?? false,
+    client: usage.client ?? false,
+    dns: uniqueSorted(usage.dns ?? []),
+    ips: uniqueSorted(usage.ips ?? []),
+  };
+}
+
+export function apiserverSans(cluster: Cluster): { dns: string[]; ips: string[] } {
+  const cps = hostsWithRole(cluster, 'control-plane');
+  const domain = cluster.kubernetes.clusterDomain;
+  return {
+    dns: uniqueSorted([
+      'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${domain}`,
+      ...cps.map((h) => h.name),
+    ]),
+    ips: uniqueSorted([
+      cluster.kubernetes.endpoint.host, ...(cluster.loadBalancer ? [cluster.loadBalancer.vip] : []),
+      cluster.kubernetes.kubernetesServiceIP, '127.0.0.1', ...cps.map((h) => h.address),
+    ]),
+  };
+}
+
+/** Every leaf certificate the model asks for, in a stable order. */
+export function leafProfiles(cluster: Cluster): LeafProfile[] {
+  const etcd = cluster.etcd.members.flatMap((m) => {
+    const sans = { dns: [m.name, 'localhost'], ips: [m.address, '127.0.0.1'] };
+    return [
+      leaf(`etcd-server/${m.name}`, 'etcd', m.name, { server: true, client: true, file: `etcd/server-${m.name}`, ...sans }),
+      leaf(`etcd-peer/${m.name}`, 'etcd', m.name, { server: true, client: true, file: `etcd/peer-${m.name}`, ...sans }),
+    ];
+  });
+  return [
+    ...etcd,
+    leaf('etcd-healthcheck-client', 'etcd', 'kube-etcd-healthcheck-client', { client: true, file: 'etcd/healthcheck-client' }),
+    leaf('apiserver', 'kubernetes', 'kube-apiserver', { server: true, ...apiserverSans(cluster) }),
+    leaf('apiserver-kubelet-client', 'kubernetes', 'kube-apiserver-kubelet-client', { client: true, o: ['system:masters'] }),
+    leaf('apiserver-etcd-client', 'etcd', 'kube-apiserver-etcd-client', { client: true }),
+    leaf('front-proxy-client', 'front-proxy', 'front-proxy-client', { client: true }),
+    leaf('controller-manager', 'kubernetes', 'system:kube-controller-manager', { client: true }),
+    leaf('scheduler', 'kubernetes', 'system:kube-scheduler', { client: true }),
+    // A binary cluster has no kubeadm to bind kubeadm:cluster-admins: system:masters is what works from the first boot.
+    leaf('admin', 'kubernetes', 'kubernetes-admin', { client: true, o: ['system:masters'] }),
+    leaf('kube-proxy', 'kubernetes', 'system:kube-proxy', { client: true, o: ['system:node-proxier'] }),
+  ];
+}
+
+/** The key pair that signs service-account tokens: no certificate. */
+export const SERVICE_ACCOUNT = { id: 'service-account', key: 'sa.key', pub: 'sa.pub' } as const;
+
+export const SECRET_NAMES = ['bootstrap-token', 'encryption-key', 'vrrp-password'] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+export const SECRET_FILES: Record<SecretName, string> = {
+  'bootstrap-token': 'secrets/bootstrap-token',
+  'encryption-key': 'secrets/encryption-key',
+  'vrrp-password': 'secrets/vrrp-password',
+};
+
+/** What `--rotate` accepts. The encryption key is not among them: replacing it would make the Secrets in etcd unreadable. */
+export const ROTATE_TARGETS = ['kubernetes-ca', 'etcd-ca', 'front-proxy-ca', 'service-account', 'bootstrap-token', 'vrrp-password'] as const;
+export type RotateTarget = (typeof ROTATE_TARGETS)[number];
+/** Shorthand accepted on the command line for the three CAs. */
+export const ROTATE_ALL_CAS = 'cas';
+
+export function isRotateTarget(value: string): value is RotateTarget {
+  return (ROTATE_TARGETS as readonly string[]).includes(value);
+}
