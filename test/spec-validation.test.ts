@@ -62,6 +62,8 @@ const cases: Case[] = [
     path: 'kubernetes.serviceCIDR', line: 3, message: /serviceCIDR 192\.168\.0\.0\/16 overlaps the host network 192\.168\.1\.0\/24 of cp1/ },
   { rule: 'pod CIDR overlaps the host network', spec: insertAfter(1, 'kubernetes:\n  podCIDR: 192.168.0.0/16'),
     path: 'kubernetes.podCIDR', line: 3, message: /podCIDR 192\.168\.0\.0\/16 overlaps the host network/ },
+  { rule: 'pod CIDR too small for the nodes', spec: insertAfter(1, 'kubernetes:\n  podCIDR: 10.244.0.0/23'),
+    path: 'kubernetes.podCIDR', line: 3, message: /holds 2 node \/24s, fewer than the cluster's 3 nodes/, fix: /use a \/22 or larger, e\.g\. 10\.244\.0\.0\/22/ },
   { rule: 'clusterDNS outside the service CIDR', spec: insertAfter(1, 'kubernetes:\n  clusterDNS: 10.1.0.10'),
     path: 'kubernetes.clusterDNS', line: 3, message: /clusterDNS 10\.1\.0\.10 is outside serviceCIDR 10\.0\.0\.0\/24/, fix: /10\.0\.0\.10/ },
   { rule: 'clusterDNS on the kubernetes Service address', spec: insertAfter(1, 'kubernetes:\n  clusterDNS: 10.0.0.1'),

@@ -181,8 +181,13 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
   }
   if (ip.parseCIDR(podCIDR)!.prefixLength > 24) {
     report(pathOr('podCIDR'), `podCIDR ${podCIDR} is smaller than one node's /24`, 'use a /16, or at least a /24 per node');
-  } else if (ip.size(podCIDR) / 256 < hosts.filter((h) => hasRole(h, 'worker') || hasRole(h, 'control-plane')).length) {
-    report(pathOr('podCIDR'), `podCIDR ${podCIDR} holds ${ip.size(podCIDR) / 256} node /24s, fewer than the cluster's nodes`, 'use a larger range, e.g. a /16');
+  } else {
+    const nodes = hosts.filter((h) => hasRole(h, 'worker') || hasRole(h, 'control-plane')).length;
+    if (ip.size(podCIDR) / 256 < nodes) {
+      const prefix = 24 - Math.ceil(Math.log2(nodes));
+      report(pathOr('podCIDR'), `podCIDR ${podCIDR} holds ${ip.size(podCIDR) / 256} node /24s, fewer than the cluster's ${nodes} nodes`,
+        `use a /${prefix} or larger, e.g. ${ip.subnetOf(ip.parseCIDR(podCIDR)!.network, prefix)}`);
+    }
   }
   if (ip.size(serviceCIDR) < 16) {
     report(pathOr('serviceCIDR'), `serviceCIDR ${serviceCIDR} is too small for the cluster's Services`, 'use at least a /28; a /24 or larger is usual');
