@@ -8,6 +8,7 @@ import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
+import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
 
 export interface GenerateOptions {
@@ -25,6 +26,7 @@ export interface GenerateResult { cluster: Cluster; clusterDir: string; report: 
 export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
   return [
     renderClusterReadme(cluster, specFile),
+    ...renderPacker(cluster),
     { path: 'model.json', content: `${JSON.stringify(cluster, null, 2)}\n`, mode: 0o644 },
   ];
 }

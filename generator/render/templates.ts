@@ -20,13 +20,14 @@ handlebars.registerHelper('indent', (text: string, spaces: number) =>
 
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
-/** Renders templates/<name> with a view. */
-export function renderTemplate(name: string, view: object): string {
-  let template = compiled.get(name);
+/** Renders templates/<name> with a view; `baseDir` (absolute, ending in /) reads another folder, such as packer/. */
+export function renderTemplate(name: string, view: object, baseDir: string = templatesDir): string {
+  const path = `${baseDir}${name}`;
+  let template = compiled.get(path);
   if (!template) {
-    const source = readFileSync(`${templatesDir}${name}`, 'utf8');
+    const source = readFileSync(path, 'utf8');
     template = handlebars.compile(source, { noEscape: true, strict: true });
-    compiled.set(name, template);
+    compiled.set(path, template);
   }
   return template(view);
 }
