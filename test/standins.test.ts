@@ -1,0 +1,278 @@
+/**
+ * The Kubernetes STAND-INS (test/standins/) the boot lab installs at the real
+ * binaries' paths: they must refuse what the real binaries refuse (unknown
+ * flags, missing files, a key that is not its certificate's) and speak TLS with
+ * the certificates they are given. Certificates are made with openssl here;
+ * etcd is Debian's real one on loopback with client-certificate auth.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { installStandins, knownFlags, type StandinComponent } from './standins/install.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-standins-'));
+const root = join(work, 'root');
+const pki = join(work, 'pki');
+const state = join(work, 'state');
+const env = { ...process.env, KUBE_STANDIN_STATE_DIR: state };
+const children: ChildProcess[] = [];
+let bin: Record<StandinComponent, string>;
+
+function openssl(...args: string[]) {
+  const r = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+}
+/** A CA, or a leaf signed by `ca` with subject and extensions. */
+function makeCert(name: string, subject: string, ca?: string, ext = '') {
+  openssl('genrsa', '-out', `${name}-key.pem`, '2048');
+  if (!ca) {
+    openssl('req', '-x509', '-new', '-key', `${name}-key.pem`, '-subj', subject, '-days', '2', '-out', `${name}.pem`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    return;
+  }
+  openssl('req', '-new', '-key', `${name}-key.pem`, '-subj', subject, '-out', `${name}.csr`);
+  writeFileSync(join(pki, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${ext}\n`);
+  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}-key.pem`, '-CAcreateserial',
+    '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+}
+const p = (f: string) => join(pki, f);
+const b64 = (f: string) => readFileSync(p(f)).toString('base64');
+
+function kubeconfig(name: string, server: string, user: { cert?: string; token?: string; certPath?: boolean }) {
+  const auth = user.token
+    ? `    token: ${user.token}`
+    : user.certPath
+      ? `    client-certificate: ${p(`${user.cert}.pem`)}\n    client-key: ${p(`${user.cert}-key.pem`)}`
+      : `    client-certificate-data: ${b64(`${user.cert}.pem`)}\n    client-key-data: ${b64(`${user.cert}-key.pem`)}`;
+  const text = `apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    certificate-authority-data: ${b64('ca.pem')}\n    server: ${server}\n` +
+    `users:\n- name: u\n  user:\n${auth}\ncontexts:\n- name: u@lab\n  context:\n    cluster: lab\n    user: u\ncurrent-context: u@lab\n`;
+  writeFileSync(p(name), text);
+  return p(name);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+  });
+}
+function run(path: string, args: string[]) {
+  const r = spawnSync(path, args, { encoding: 'utf8', env, timeout: 20000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+function start(path: string, args: string[]): ChildProcess {
+  const c = spawn(path, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr!.on('data', (d) => { err += d; });
+  Object.defineProperty(c, 'log', { get: () => err });
+  children.push(c);
+  return c;
+}
+const logOf = (c: ChildProcess) => (c as unknown as { log: string }).log;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, seconds = 20): Promise<T> {
+  const end = Date.now() + seconds * 1000;
+  let last: unknown;
+  while (Date.now() < end) {
+    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+function get(port: number, path: string, opts: { cert?: string; token?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1', port, path, ca: readFileSync(p('ca.pem')),
+      cert: opts.cert ? readFileSync(p(`${opts.cert}.pem`)) : undefined, key: opts.cert ? readFileSync(p(`${opts.cert}-key.pem`)) : undefined,
+      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {}, timeout: 5000,
+    }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let etcdPort = 0;
+let apiPort = 0;
+let etcd: ChildProcess | undefined;
+const TOKEN = 'abcdef.0123456789abcdef';
+
+test.before(async () => {
+  spawnSync('mkdir', ['-p', pki, state]);
+  makeCert('ca', '/CN=kubernetes');
+  makeCert('rogue-ca', '/CN=rogue');
+  makeCert('apiserver', '/CN=kube-apiserver', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth');
+  makeCert('admin', '/O=system:masters/CN=admin', 'ca', 'extendedKeyUsage=clientAuth');
+  makeCert('scheduler', '/CN=system:kube-scheduler', 'ca', 'extendedKeyUsage=clientAuth');
+  makeCert('rogue', '/O=system:masters/CN=admin', 'rogue-ca', 'extendedKeyUsage=clientAuth');
+  makeCert('etcd', '/CN=etcd', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth');
+  makeCert('apiserver-etcd-client', '/CN=kube-apiserver-etcd-client', 'ca', 'extendedKeyUsage=clientAuth');
+  openssl('genrsa', '-out', 'sa-key.pem', '2048');
+  openssl('rsa', '-in', 'sa-key.pem', '-pubout', '-out', 'sa.pub');
+  openssl('genrsa', '-out', 'other-key.pem', '2048');
+  writeFileSync(p('token.csv'), `${TOKEN},kubelet-bootstrap,10001,"system:bootstrappers"\n`);
+  bin = await installStandins(root, { version: 'v1.36.3' });
+  etcdPort = await freePort();
+  apiPort = await freePort();
+});
+
+test.after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+function apiserverArgs(over: Record<string, string> = {}): string[] {
+  const flags: Record<string, string> = {
+    'bind-address': '127.0.0.1', 'secure-port': String(apiPort), 'advertise-address': '127.0.0.1',
+    'etcd-servers': `https://127.0.0.1:${etcdPort}`, 'etcd-cafile': p('ca.pem'), 'etcd-certfile': p('apiserver-etcd-client.pem'), 'etcd-keyfile': p('apiserver-etcd-client-key.pem'),
+    'tls-cert-file': p('apiserver.pem'), 'tls-private-key-file': p('apiserver-key.pem'), 'client-ca-file': p('ca.pem'),
+    'service-account-issuer': 'https://kubernetes.default.svc', 'service-account-key-file': p('sa.pub'), 'service-account-signing-key-file': p('sa-key.pem'),
+    'enable-bootstrap-token-auth': 'true', 'token-auth-file': p('token.csv'), 'authorization-mode': 'Node,RBAC', 'v': '2',
+    ...over,
+  };
+  return Object.entries(flags).filter(([, v]) => v !== '').map(([k, v]) => `--${k}=${v}`);
+}
+
+test('--version and version print the target release, like the real binaries', () => {
+  for (const b of Object.values(bin)) {
+    assert.ok(readFileSync(b, 'utf8').includes('STAND-IN'), `${b} is headed STAND-IN`);
+    assert.is(run(b, ['--version']).out, 'Kubernetes v1.36.3\n');
+  }
+  assert.is(JSON.parse(run(bin['kube-apiserver'], ['--version=raw']).out).gitVersion, 'v1.36.3');
+});
+
+test('an unknown flag is refused with the real binaries\' message', () => {
+  for (const [name, b] of Object.entries(bin)) {
+    const r = run(b, ['--foo=bar']);
+    assert.is(r.code, 1, name);
+    assert.match(r.err, /^Error: unknown flag: --foo$/m);
+  }
+  const short = run(bin.kubelet, ['-x']);
+  assert.is(short.code, 1);
+  assert.match(short.err, /unknown shorthand flag: 'x' in -x/);
+});
+
+test('a flag removed before the target release is refused; an older release still takes it', async () => {
+  const r = run(bin.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
+  assert.is(r.code, 1);
+  assert.match(r.err, /unknown flag: --pod-infra-container-image/);
+  assert.ok(knownFlags('kubelet', 'v1.33.13').includes('--pod-infra-container-image'));
+  assert.not.ok(knownFlags('kubelet', 'v1.35.0').includes('--pod-infra-container-image'));
+  const old = await installStandins(join(work, 'old'), { version: 'v1.33.13' });
+  const o = run(old.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
+  assert.is(o.code, 0, o.err);
+  assert.is(o.out, 'Kubernetes v1.33.13\n');
+  assert.is(run(old['kube-apiserver'], ['--insecure-port=0', '--version']).code, 1, '--insecure-port went in 1.24');
+});
+
+test('a missing file is refused', () => {
+  const r = run(bin['kube-apiserver'], apiserverArgs({ 'tls-cert-file': p('nope.pem') }));
+  assert.is(r.code, 1);
+  assert.match(r.err, /--tls-cert-file=.*nope\.pem: open .*nope\.pem: no such file or directory/);
+  const k = run(bin['kube-scheduler'], [`--kubeconfig=${p('missing.kubeconfig')}`]);
+  assert.is(k.code, 1);
+  assert.match(k.err, /no such file or directory/);
+  // a path inside a kubeconfig counts too
+  const kc = kubeconfig('paths.kubeconfig', 'https://127.0.0.1:1', { cert: 'scheduler', certPath: true });
+  writeFileSync(kc, readFileSync(kc, 'utf8').replace(p('scheduler-key.pem'), p('gone-key.pem')));
+  const g = run(bin['kube-scheduler'], [`--kubeconfig=${kc}`]);
+  assert.is(g.code, 1);
+  assert.match(g.err, /client-key: open .*gone-key\.pem: no such file or directory/);
+  // and inside a KubeletConfiguration
+  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('no-ca.pem')}\n`);
+  const boot = kubeconfig('bootstrap.kubeconfig', 'https://127.0.0.1:1', { token: TOKEN });
+  const l = run(bin.kubelet, [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`]);
+  assert.is(l.code, 1);
+  assert.match(l.err, /clientCAFile: open .*no-ca\.pem: no such file or directory/);
+});
+
+test('a key that does not match its certificate is refused', () => {
+  const r = run(bin['kube-apiserver'], apiserverArgs({ 'etcd-keyfile': p('other-key.pem') }));
+  assert.is(r.code, 1);
+  assert.match(r.err, /--etcd-certfile=.* --etcd-keyfile=.*other-key\.pem: tls: private key does not match public key/);
+  const sa = run(bin['kube-apiserver'], apiserverArgs({ 'service-account-signing-key-file': p('other-key.pem') }));
+  assert.is(sa.code, 1);
+  assert.match(sa.err, /--service-account-key-file does not hold the public key/);
+  const kc = kubeconfig('mismatch.kubeconfig', 'https://127.0.0.1:1', { cert: 'scheduler' });
+  writeFileSync(kc, readFileSync(kc, 'utf8').replace(b64('scheduler-key.pem'), b64('other-key.pem')));
+  const s = run(bin['kube-scheduler'], [`--kubeconfig=${kc}`]);
+  assert.is(s.code, 1);
+  assert.match(s.err, /private key does not match public key/);
+});
+
+test('the apiserver refuses to start without the flags the real one requires', () => {
+  const r = run(bin['kube-apiserver'], apiserverArgs({ 'etcd-servers': '', 'service-account-issuer': '' }));
+  assert.is(r.code, 1);
+  assert.match(r.err, /--etcd-servers must be specified/);
+  assert.match(r.err, /service-account-issuer is a required flag/);
+});
+
+test('kube-apiserver serves over TLS to client certificates of its CA and bootstrap tokens, and writes to etcd', async () => {
+  const data = join(work, 'etcd-data');
+  etcd = spawn('etcd', ['--name', 'standin-test', '--data-dir', data,
+    '--listen-client-urls', `https://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `https://127.0.0.1:${etcdPort}`,
+    '--listen-peer-urls', `http://127.0.0.1:${await freePort()}`, '--cert-file', p('etcd.pem'), '--key-file', p('etcd-key.pem'),
+    '--trusted-ca-file', p('ca.pem'), '--client-cert-auth'], { stdio: 'ignore' });
+  children.push(etcd);
+  const api = start(bin['kube-apiserver'], apiserverArgs());
+  await until('the apiserver to listen', () => (logOf(api).includes('Serving securely') ? true : undefined));
+
+  const ok = await until('/healthz to pass', async () => {
+    const r = await get(apiPort, '/healthz', { cert: 'admin' });
+    return r.status === 200 ? r : undefined;
+  });
+  assert.is(ok.body, 'ok');
+  assert.is((await get(apiPort, '/readyz', { cert: 'admin' })).status, 200);
+  assert.is(JSON.parse((await get(apiPort, '/version', { cert: 'admin' })).body).gitVersion, 'v1.36.3');
+  assert.is((await get(apiPort, '/version', { token: TOKEN })).status, 200, 'bootstrap token from --token-auth-file');
+
+  assert.is((await get(apiPort, '/healthz', { cert: 'rogue' })).status, 401, 'a certificate of another CA');
+  assert.is((await get(apiPort, '/healthz')).status, 401, 'anonymous');
+  assert.is((await get(apiPort, '/healthz', { token: 'abcdef.ffffffffffffffff' })).status, 401, 'a wrong token');
+
+  // the key it wrote, read back with etcdctl and the same client certificate
+  const r = spawnSync('etcdctl', ['--endpoints', `https://127.0.0.1:${etcdPort}`, '--cacert', p('ca.pem'), '--cert', p('apiserver-etcd-client.pem'),
+    '--key', p('apiserver-etcd-client-key.pem'), 'get', '--prefix', '/registry/standin/kube-apiserver/'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\/registry\/standin\/kube-apiserver\/127\.0\.0\.1/);
+  assert.is(JSON.parse(r.stdout.trim().split('\n')[1] ?? '{}').version, 'v1.36.3');
+});
+
+test('kubelet bootstraps with its token through the server its kubeconfig names; the scheduler with its certificate', async () => {
+  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\n`);
+  const boot = kubeconfig('bootstrap.kubeconfig', `https://127.0.0.1:${apiPort}`, { token: TOKEN });
+  const kubelet = start(bin.kubelet, [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1']);
+  const sched = kubeconfig('scheduler.kubeconfig', `https://127.0.0.1:${apiPort}`, { cert: 'scheduler', certPath: true });
+  const scheduler = start(bin['kube-scheduler'], [`--kubeconfig=${sched}`, '--leader-elect=true']);
+  for (const [name, c] of [['kubelet', kubelet], ['kube-scheduler', scheduler]] as const) {
+    await until(`${name} to connect`, () => {
+      const f = join(state, `${name}.json`);
+      return existsSync(f) && JSON.parse(readFileSync(f, 'utf8')).connected ? true : undefined;
+    });
+    assert.match(logOf(c), /succeeded/);
+  }
+  // the apiserver counts requests by user (it saves its state file shortly after each request)
+  const seen = await until('the apiserver to count both users', () => {
+    const s = JSON.parse(readFileSync(join(state, 'kube-apiserver.json'), 'utf8'));
+    return s.byUser['kubelet-bootstrap'] >= 1 && s.byUser['system:kube-scheduler'] >= 1 ? s.byUser : undefined;
+  }, 5);
+  assert.ok(seen['kubelet-bootstrap'] >= 1, 'the apiserver saw the bootstrap token user');
+});
+
+test('/readyz fails when etcd is gone', async () => {
+  etcd!.kill('SIGKILL');
+  const r = await until('/readyz to fail', async () => {
+    const res = await get(apiPort, '/readyz', { cert: 'admin' });
+    return res.status === 500 ? res : undefined;
+  }, 15);
+  assert.match(r.body, /etcd failed/);
+});
+
+test.run();

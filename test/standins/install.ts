@@ -1,0 +1,80 @@
+/**
+ * Installs the Kubernetes STAND-INS (kube-standin.mjs) into a root file system
+ * at the paths the real binaries have (generator/model/paths.ts BIN), for the
+ * boot lab and the stand-ins' own tests. They are not Kubernetes: see
+ * kube-standin.mjs for what they check and serve.
+ *
+ * Layout under rootDir:
+ *   usr/local/lib/kube-standin/kube-standin.mjs   the program
+ *   usr/local/lib/kube-standin/version            target release, e.g. v1.36.3
+ *   usr/local/lib/kube-standin/flags/<c>.txt      flags that release knows
+ *   usr/local/bin/kube-apiserver, ...             small launchers, each headed STAND-IN
+ */
+import { readFileSync } from 'node:fs';
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { load } from 'js-yaml';
+import { BIN } from '../../generator/model/paths.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const FLAGS_DIR = join(here, '../../generator/versions/flags');
+export const STANDIN_LIB = '/usr/local/lib/kube-standin';
+
+export const STANDIN_COMPONENTS = {
+  'kube-apiserver': BIN.kubeApiserver,
+  'kube-controller-manager': BIN.kubeControllerManager,
+  'kube-scheduler': BIN.kubeScheduler,
+  kubelet: BIN.kubelet,
+  'kube-proxy': BIN.kubeProxy,
+} as const;
+export type StandinComponent = keyof typeof STANDIN_COMPONENTS;
+
+interface RemovedFlag { component: string | string[]; flag: string; removed_in: string | null; deprecated_in?: string }
+
+const minorOf = (v: string) => Number(v.replace(/^v/, '').split('.')[1]);
+
+/**
+ * The flags `component` knows at `version`: the v1.36 reference list, plus the
+ * flags removed.yaml says were removed after `version` (an older release still
+ * has them).
+ */
+export function knownFlags(component: StandinComponent, version: string): string[] {
+  const lines = readFileSync(join(FLAGS_DIR, `${component}.txt`), 'utf8').split('\n').filter((l) => l.startsWith('--'));
+  const removed = (load(readFileSync(join(FLAGS_DIR, 'removed.yaml'), 'utf8')) as { flags: RemovedFlag[] }).flags;
+  const minor = minorOf(version);
+  const extra = removed
+    .filter((r) => [r.component].flat().includes(component) && /^--[a-z0-9-]+$/.test(r.flag))
+    .filter((r) => r.removed_in !== null && minor < minorOf(`v${r.removed_in}`))
+    .map((r) => (r.deprecated_in && minor >= minorOf(`v${r.deprecated_in}`) ? `${r.flag} deprecated` : r.flag));
+  const names = new Set(lines.map((l) => l.split(' ')[0]));
+  return [...lines, ...extra.filter((l) => !names.has(l.split(' ')[0]))].sort();
+}
+
+/** Places the stand-ins for `version` (e.g. "v1.36.3") under rootDir ("/" for this machine). */
+export async function installStandins(rootDir: string, { version }: { version: string }): Promise<Record<StandinComponent, string>> {
+  if (!/^v\d+\.\d+\.\d+/.test(version)) throw new Error(`installStandins: version ${version}: want vMAJOR.MINOR.PATCH`);
+  const lib = join(rootDir, STANDIN_LIB);
+  await mkdir(join(lib, 'flags'), { recursive: true });
+  await copyFile(join(here, 'kube-standin.mjs'), join(lib, 'kube-standin.mjs'));
+  await writeFile(join(lib, 'version'), `${version}\n`);
+  await writeFile(join(lib, 'README'), 'STAND-INS for the Kubernetes binaries, installed by ha-k8s-seed test/standins/install.ts for tests and the boot lab. Not Kubernetes.\n');
+  const installed = {} as Record<StandinComponent, string>;
+  for (const [component, path] of Object.entries(STANDIN_COMPONENTS) as [StandinComponent, string][]) {
+    await writeFile(join(lib, 'flags', `${component}.txt`), `# ${component} ${version}: flags the stand-in accepts\n${knownFlags(component, version).join('\n')}\n`);
+    const target = join(rootDir, path);
+    await mkdir(dirname(target), { recursive: true });
+    const program = relative(dirname(path), join(STANDIN_LIB, 'kube-standin.mjs'));
+    await writeFile(target, [
+      '#!/usr/bin/env node',
+      `// STAND-IN for ${component} ${version}: NOT Kubernetes. A test double from ha-k8s-seed`,
+      '// (test/standins/kube-standin.mjs) that validates flags, files and certificates and',
+      `// speaks TLS like ${component}; it is installed only into test roots by test/standins/install.ts.`,
+      `import(require('node:url').pathToFileURL(require('node:path').join(__dirname, ${JSON.stringify(program)})).href);`,
+      '',
+    ].join('\n'));
+    await chmod(target, 0o755);
+    installed[component] = target;
+  }
+  return installed;
+}

@@ -1,0 +1,687 @@
+#!/usr/bin/env node
+/*
+ * STAND-IN for the Kubernetes binaries (kube-apiserver, kube-controller-manager,
+ * kube-scheduler, kubelet, kube-proxy). NOT Kubernetes.
+ *
+ * The boot lab runs hosts whose units start /usr/local/bin/kube-*; no package
+ * source reachable here carries those binaries, so this one program plays each
+ * of them, chosen by the name it is invoked as. It is strict where a unit or a
+ * certificate can be wrong and shallow everywhere else:
+ *   - every flag must be one the target release knows (flags/<component>.txt,
+ *     copied next to it at install time), else "Error: unknown flag: --x", exit 1;
+ *   - every file a flag (or a config file / kubeconfig it points at) names must
+ *     exist and parse, and every certificate/key pair must match;
+ *   - kube-apiserver serves /healthz, /readyz, /livez and /version over TLS to
+ *     clients with a certificate signed by --client-ca-file or a token
+ *     (--token-auth-file, or a bootstrap-token Secret when
+ *     --enable-bootstrap-token-auth is set), and writes a key to etcd through the
+ *     JSON gateway with --etcd-certfile/--etcd-keyfile every few seconds;
+ *   - the others load their kubeconfig and call the apiserver it names
+ *     (the kubelet with its bootstrap token), retrying until it answers.
+ * It schedules nothing, runs no pod and proxies no Service.
+ *
+ * Plain ESM with no dependencies: it runs on Debian 12's Node 18 and on Node 20.
+ */
+import { readFileSync, existsSync, mkdirSync, writeFileSync, renameSync, statSync } from 'node:fs';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { basename, dirname, join, resolve, isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostname } from 'node:os';
+import https from 'node:https';
+import http from 'node:http';
+
+const COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'];
+
+// ---------------------------------------------------------------------------
+// logging, klog-like
+function stamp() {
+  const d = new Date();
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}000`;
+}
+const log = (msg) => process.stderr.write(`I${stamp()} ${String(process.pid).padStart(7)} standin] ${msg}\n`);
+const warn = (msg) => process.stderr.write(`W${stamp()} ${String(process.pid).padStart(7)} standin] ${msg}\n`);
+
+class Fatal extends Error {}
+const fail = (msg) => { throw new Fatal(msg); };
+
+// ---------------------------------------------------------------------------
+// minimal YAML (block mappings and sequences, flow collections of scalars,
+// quoted and plain scalars, | and > block scalars); JSON is taken as JSON.
+export function parseYaml(text) {
+  if (/^\s*[{[]/.test(text)) return JSON.parse(text);
+  const raw = text.replace(/\t/g, '  ').split(/\r?\n/);
+  const lines = [];
+  for (let n = 0; n < raw.length; n++) {
+    const r = raw[n];
+    if (/^---\s*$/.test(r) || /^\.\.\.\s*$/.test(r)) { if (lines.length) break; continue; }
+    if (/^\s*(#.*)?$/.test(r)) { lines.push({ indent: -1, text: '', raw: r, n }); continue; }
+    const indent = r.match(/^ */)[0].length;
+    lines.push({ indent, text: stripComment(r.slice(indent)), raw: r, n });
+  }
+  let i = 0;
+  const skipBlank = () => { while (i < lines.length && lines[i].indent < 0) i++; };
+  const isSeq = (t) => t === '-' || t.startsWith('- ');
+  function block(indent) {
+    skipBlank();
+    if (i >= lines.length) return null;
+    return isSeq(lines[i].text) ? seq(lines[i].indent) : map(lines[i].indent);
+  }
+  function valueAfter(rest, ownIndent, allowSameIndentSeq) {
+    if (rest === '' ) {
+      const save = i; skipBlank();
+      if (i < lines.length && (lines[i].indent > ownIndent || (allowSameIndentSeq && lines[i].indent === ownIndent && isSeq(lines[i].text)))) return block();
+      i = save; return null;
+    }
+    if (/^[|>][-+]?\d*$/.test(rest)) return blockScalar(rest, ownIndent);
+    return scalar(rest);
+  }
+  function blockScalar(header, ownIndent) {
+    const body = [];
+    let ind = -1;
+    while (i < lines.length) {
+      const l = lines[i];
+      if (l.indent >= 0 && l.indent <= ownIndent) break;
+      if (l.indent >= 0 && ind < 0) ind = l.indent;
+      body.push(l.indent < 0 ? '' : l.raw.slice(ind));
+      i++;
+    }
+    while (body.length && body[body.length - 1] === '') body.pop();
+    const keep = header.includes('+'), strip = header.includes('-');
+    let s = header[0] === '|' ? body.join('\n') : body.join(' ').replace(/ ?\n ?/g, '\n');
+    return strip ? s : keep ? s + '\n' : s + '\n';
+  }
+  function seq(indent) {
+    const out = [];
+    while (true) {
+      skipBlank();
+      if (i >= lines.length || lines[i].indent !== indent || !isSeq(lines[i].text)) return out;
+      const l = lines[i];
+      const rest = l.text.slice(1).trimStart();
+      if (rest !== '' && splitKey(rest)) {
+        // "- key: value" opens a mapping whose keys sit where "key" does
+        const off = l.text.length - rest.length;
+        lines[i] = { ...l, indent: indent + off, text: rest };
+        out.push(map(indent + off));
+      } else { i++; out.push(valueAfter(rest, indent, false)); }
+    }
+  }
+  function map(indent) {
+    const out = {};
+    while (true) {
+      skipBlank();
+      if (i >= lines.length || lines[i].indent !== indent || isSeq(lines[i].text)) return out;
+      const l = lines[i];
+      const kv = splitKey(l.text);
+      if (!kv) throw new Error(`line ${l.n + 1}: expected "key: value", got ${JSON.stringify(l.text)}`);
+      i++;
+      out[kv[0]] = valueAfter(kv[1], indent, true);
+    }
+  }
+  const v = block();
+  skipBlank();
+  if (i < lines.length) throw new Error(`line ${lines[i].n + 1}: unexpected indentation`);
+  return v;
+}
+function stripComment(s) {
+  let q = '';
+  for (let k = 0; k < s.length; k++) {
+    const c = s[k];
+    if (q) { if (c === q) q = ''; else if (c === '\\' && q === '"') k++; continue; }
+    if ((c === '"' || c === "'") && (k === 0 || /[\s:\[{,-]/.test(s[k - 1]))) q = c;
+    else if (c === '#' && (k === 0 || /\s/.test(s[k - 1]))) return s.slice(0, k).trimEnd();
+  }
+  return s.trimEnd();
+}
+function splitKey(t) {
+  let k = 0;
+  if (t[0] === '"' || t[0] === "'") {
+    const q = t[0];
+    for (k = 1; k < t.length && t[k] !== q; k++) if (t[k] === '\\' && q === '"') k++;
+    const key = scalar(t.slice(0, k + 1));
+    const rest = t.slice(k + 1);
+    const m = rest.match(/^\s*:(\s+|$)(.*)$/);
+    return m ? [String(key), m[2].trim()] : null;
+  }
+  if (t[0] === '[' || t[0] === '{') return null;
+  const m = t.match(/^([^\s:][^:]*?|[^\s:]*?)\s*:(?:\s+(.*)|$)/);
+  if (!m) return null;
+  return [m[1], (m[2] ?? '').trim()];
+}
+function scalar(s) {
+  s = s.trim();
+  if (s.startsWith('"')) return JSON.parse(s.replace(/\\\//g, '/'));
+  if (s.startsWith("'")) return s.slice(1, -1).replace(/''/g, "'");
+  if (s.startsWith('[')) return splitFlow(s.slice(1, -1)).map(scalar);
+  if (s.startsWith('{')) {
+    const o = {};
+    for (const part of splitFlow(s.slice(1, -1))) { const kv = splitKey(part); if (kv) o[kv[0]] = scalar(kv[1]); }
+    return o;
+  }
+  if (s === '' || s === '~' || s === 'null') return null;
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  if (/^-?\d+$/.test(s)) return Number(s);
+  if (/^-?\d*\.\d+$/.test(s)) return Number(s);
+  return s;
+}
+function splitFlow(s) {
+  const out = []; let depth = 0, q = '', cur = '';
+  for (const c of s) {
+    if (q) { cur += c; if (c === q) q = ''; continue; }
+    if (c === '"' || c === "'") q = c;
+    if (c === '[' || c === '{') depth++;
+    if (c === ']' || c === '}') depth--;
+    if (c === ',' && depth === 0) { if (cur.trim()) out.push(cur.trim()); cur = ''; continue; }
+    cur += c;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// install data: flags/<component>.txt and version, beside the program
+const here = dirname(fileURLToPath(import.meta.url));
+function dataDir() {
+  if (process.env.KUBE_STANDIN_DATA) return process.env.KUBE_STANDIN_DATA;
+  for (const d of [here, join(here, '../lib/kube-standin')]) if (existsSync(join(d, 'version'))) return d;
+  fail(`stand-in data (version, flags/) not found beside ${here}: install with test/standins/install.ts`);
+}
+function knownFlags(dir, component) {
+  const flags = new Map();
+  for (const line of readFileSync(join(dir, 'flags', `${component}.txt`), 'utf8').split('\n')) {
+    const m = line.match(/^--(\S+)(\s+deprecated)?/);
+    if (m) flags.set(m[1], { deprecated: !!m[2] });
+  }
+  return flags;
+}
+
+// ---------------------------------------------------------------------------
+// command line, pflag-like
+export function parseArgs(argv, known) {
+  const values = new Map();
+  const add = (name, value) => {
+    if (!values.has(name)) values.set(name, []);
+    values.get(name).push(value);
+  };
+  const positional = [];
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k];
+    if (a === '--') { positional.push(...argv.slice(k + 1)); break; }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      if (!known.has(name)) fail(`unknown flag: --${name}`);
+      if (eq >= 0) add(name, a.slice(eq + 1));
+      else if (k + 1 < argv.length && !argv[k + 1].startsWith('-')) add(name, argv[++k]);
+      else add(name, 'true');
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      const c = a[1];
+      if (c === 'v') { add('v', a.length > 2 ? a.slice(a[2] === '=' ? 3 : 2) : argv[++k]); continue; }
+      if (c === 'h') { add('help', 'true'); continue; }
+      fail(`unknown shorthand flag: '${c}' in ${a}`);
+    }
+    positional.push(a);
+  }
+  return { values, positional };
+}
+
+// ---------------------------------------------------------------------------
+// files, certificates, keys
+function readInput(path, what) {
+  if (!existsSync(path)) fail(`${what}: open ${path}: no such file or directory`);
+  if (statSync(path).isDirectory()) fail(`${what}: read ${path}: is a directory`);
+  return readFileSync(path);
+}
+function pemCerts(buf, what) {
+  const text = buf.toString('utf8');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) fail(`${what}: data does not contain any valid RSA or ECDSA certificates`);
+  try { return blocks.map((b) => new X509Certificate(b)); } catch (e) { fail(`${what}: ${e.message}`); }
+}
+function pemKey(buf, what) {
+  try { return createPrivateKey(buf); } catch (e) { fail(`${what}: tls: failed to find any PEM data in key input (${e.message})`); }
+}
+function checkPair(certBuf, keyBuf, what) {
+  const [cert] = pemCerts(certBuf, what);
+  const key = pemKey(keyBuf, what);
+  if (!cert.checkPrivateKey(key)) fail(`${what}: tls: private key does not match public key`);
+  return cert;
+}
+function publicKeyPem(buf, what) {
+  const text = buf.toString('utf8');
+  try {
+    if (text.includes('BEGIN CERTIFICATE')) return pemCerts(buf, what).map((c) => c.publicKey.export({ type: 'spki', format: 'pem' }));
+    return [createPublicKey(buf).export({ type: 'spki', format: 'pem' })];
+  } catch (e) { if (e instanceof Fatal) throw e; fail(`${what}: ${e.message}`); }
+}
+
+/** A kubeconfig, checked and resolved to what a client needs. */
+export function loadKubeconfig(path, what = `kubeconfig ${path}`) {
+  let doc;
+  try { doc = parseYaml(readInput(path, what).toString('utf8')); } catch (e) { if (e instanceof Fatal) throw e; fail(`${what}: ${e.message}`); }
+  if (!doc || typeof doc !== 'object') fail(`${what}: empty`);
+  if (doc.kind && doc.kind !== 'Config') fail(`${what}: kind ${doc.kind}, want Config`);
+  const base = dirname(path);
+  const byName = (list, name, kind) => {
+    const e = (list ?? []).find((x) => x && x.name === name);
+    if (!e) fail(`${what}: ${kind} "${name}" not found`);
+    return e;
+  };
+  const contextName = doc['current-context'];
+  if (!contextName) fail(`${what}: invalid configuration: no current-context`);
+  const ctx = byName(doc.contexts, contextName, 'context').context ?? {};
+  const cluster = byName(doc.clusters, ctx.cluster, 'cluster').cluster ?? {};
+  const user = ctx.user ? (byName(doc.users, ctx.user, 'user').user ?? {}) : {};
+  const file = (p, field) => readInput(isAbsolute(p) ? p : resolve(base, p), `${what}: ${field}`);
+  const data = (b64, field) => {
+    const buf = Buffer.from(b64, 'base64');
+    if (!buf.length) fail(`${what}: ${field}: empty`);
+    return buf;
+  };
+  const out = { path, server: cluster.server, ca: undefined, cert: undefined, key: undefined, token: undefined };
+  if (!out.server) fail(`${what}: cluster "${ctx.cluster}" has no server`);
+  if (!/^https:\/\//.test(out.server)) fail(`${what}: server ${out.server} is not https`);
+  if (cluster['certificate-authority-data']) out.ca = data(cluster['certificate-authority-data'], 'certificate-authority-data');
+  else if (cluster['certificate-authority']) out.ca = file(cluster['certificate-authority'], 'certificate-authority');
+  else if (!cluster['insecure-skip-tls-verify']) fail(`${what}: cluster "${ctx.cluster}" has no certificate-authority`);
+  if (out.ca) pemCerts(out.ca, `${what}: certificate-authority`);
+  if (user['client-certificate-data']) out.cert = data(user['client-certificate-data'], 'client-certificate-data');
+  else if (user['client-certificate']) out.cert = file(user['client-certificate'], 'client-certificate');
+  if (user['client-key-data']) out.key = data(user['client-key-data'], 'client-key-data');
+  else if (user['client-key']) out.key = file(user['client-key'], 'client-key');
+  if (!!out.cert !== !!out.key) fail(`${what}: user "${ctx.user}" has a client certificate without a key or a key without a certificate`);
+  if (out.cert) out.subject = checkPair(out.cert, out.key, `${what}: user "${ctx.user}"`).subject;
+  if (user.token) out.token = String(user.token);
+  else if (user.tokenFile) out.token = file(user.tokenFile, 'tokenFile').toString('utf8').trim();
+  if (!out.cert && !out.token) fail(`${what}: user "${ctx.user}" has neither a client certificate nor a token`);
+  return out;
+}
+
+/** A config file given with --config: parsed, kind checked, file paths inside checked. */
+function loadConfig(path, kinds) {
+  const what = `--config ${path}`;
+  let doc;
+  try { doc = parseYaml(readInput(path, what).toString('utf8')); } catch (e) { if (e instanceof Fatal) throw e; fail(`${what}: ${e.message}`); }
+  if (!doc || !kinds.includes(doc.kind)) fail(`${what}: kind ${doc && doc.kind}, want ${kinds.join(' or ')}`);
+  return doc;
+}
+
+// Flags whose value is a file that must exist, by what the file holds.
+const FILE_FLAGS = {
+  cert: ['tls-cert-file', 'etcd-certfile', 'proxy-client-cert-file', 'kubelet-client-certificate', 'cluster-signing-cert-file',
+    'cluster-signing-kube-apiserver-client-cert-file', 'cluster-signing-kubelet-client-cert-file', 'cluster-signing-kubelet-serving-cert-file',
+    'cluster-signing-legacy-unknown-cert-file'],
+  key: ['tls-private-key-file', 'etcd-keyfile', 'proxy-client-key-file', 'kubelet-client-key', 'cluster-signing-key-file',
+    'cluster-signing-kube-apiserver-client-key-file', 'cluster-signing-kubelet-client-key-file', 'cluster-signing-kubelet-serving-key-file',
+    'cluster-signing-legacy-unknown-key-file', 'service-account-private-key-file', 'service-account-signing-key-file'],
+  ca: ['client-ca-file', 'etcd-cafile', 'requestheader-client-ca-file', 'root-ca-file', 'kubelet-certificate-authority', 'oidc-ca-file', 'peer-ca-file'],
+  publicKey: ['service-account-key-file'],
+  kubeconfig: ['kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig'],
+  yaml: ['encryption-provider-config', 'audit-policy-file', 'admission-control-config-file', 'egress-selector-config-file',
+    'authentication-config', 'authorization-config', 'tracing-config-file', 'audit-webhook-config-file',
+    'authentication-token-webhook-config-file', 'authorization-webhook-config-file', 'image-credential-provider-config', 'leader-migration-config'],
+  text: ['token-auth-file', 'authorization-policy-file', 'cloud-config'],
+};
+const PAIRS = [
+  ['tls-cert-file', 'tls-private-key-file'], ['etcd-certfile', 'etcd-keyfile'], ['proxy-client-cert-file', 'proxy-client-key-file'],
+  ['kubelet-client-certificate', 'kubelet-client-key'], ['cluster-signing-cert-file', 'cluster-signing-key-file'],
+  ['cluster-signing-kube-apiserver-client-cert-file', 'cluster-signing-kube-apiserver-client-key-file'],
+  ['cluster-signing-kubelet-client-cert-file', 'cluster-signing-kubelet-client-key-file'],
+  ['cluster-signing-kubelet-serving-cert-file', 'cluster-signing-kubelet-serving-key-file'],
+  ['cluster-signing-legacy-unknown-cert-file', 'cluster-signing-legacy-unknown-key-file'],
+];
+
+/** Checks every file flag; returns the loaded kubeconfigs by flag. */
+export function checkFiles(component, flags) {
+  const get = (name) => flags.get(name) ?? [];
+  const loaded = { kubeconfigs: {} };
+  for (const [kind, names] of Object.entries(FILE_FLAGS)) {
+    for (const name of names) {
+      for (const value of get(name)) {
+        for (const path of kind === 'publicKey' ? value.split(',') : [value]) {
+          if (!path) continue;
+          const what = `--${name}`;
+          if (kind === 'kubeconfig') {
+            // the kubelet writes --kubeconfig itself after bootstrapping when it is missing
+            if (component === 'kubelet' && name === 'kubeconfig' && get('bootstrap-kubeconfig').length && !existsSync(path)) continue;
+            loaded.kubeconfigs[name] = loadKubeconfig(path, `${what}=${path}`);
+            continue;
+          }
+          const buf = readInput(path, `${what}=${path}`);
+          if (kind === 'cert' || kind === 'ca') pemCerts(buf, `${what}=${path}`);
+          else if (kind === 'key') pemKey(buf, `${what}=${path}`);
+          else if (kind === 'publicKey') publicKeyPem(buf, `${what}=${path}`);
+          else if (kind === 'yaml') { try { parseYaml(buf.toString('utf8')); } catch (e) { fail(`${what}=${path}: ${e.message}`); } }
+        }
+      }
+    }
+  }
+  for (const [c, k] of PAIRS) {
+    const cert = get(c).at(-1), key = get(k).at(-1);
+    if (!!cert !== !!key) fail(`--${c} and --${k} must be given together`);
+    if (cert) checkPair(readFileSync(cert), readFileSync(key), `--${c}=${cert} --${k}=${key}`);
+  }
+  for (const v of get('tls-sni-cert-key')) {
+    const [files] = v.split(':');
+    const [c, k] = files.split(',');
+    checkPair(readInput(c, `--tls-sni-cert-key ${c}`), readInput(k ?? '', `--tls-sni-cert-key ${k}`), `--tls-sni-cert-key=${v}`);
+  }
+  // the service-account verification keys must include the signing key's public half
+  const signing = get('service-account-signing-key-file').at(-1);
+  if (signing && get('service-account-key-file').length) {
+    const pub = createPublicKey(pemKey(readFileSync(signing), signing)).export({ type: 'spki', format: 'pem' });
+    const verifiers = get('service-account-key-file').flatMap((p) => publicKeyPem(readFileSync(p), p));
+    if (!verifiers.includes(pub)) fail(`--service-account-key-file does not hold the public key of --service-account-signing-key-file=${signing}`);
+  }
+  return loaded;
+}
+
+// ---------------------------------------------------------------------------
+// state file for the lab: /run/kube-standin/<component>.json
+const stateDir = process.env.KUBE_STANDIN_STATE_DIR ?? '/run/kube-standin';
+function saveState(component, state) {
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    const tmp = join(stateDir, `.${component}.json`);
+    writeFileSync(tmp, JSON.stringify({ component, pid: process.pid, updated: new Date().toISOString(), ...state }, null, 1) + '\n');
+    renameSync(tmp, join(stateDir, `${component}.json`));
+  } catch (e) { warn(`state file: ${e.message}`); }
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS client
+function request(url, { ca, cert, key, token, method = 'GET', body, timeout = 5000 }) {
+  return new Promise((resolveP, rejectP) => {
+    const u = new URL(url);
+    const headers = { Accept: 'application/json', 'User-Agent': `kube-standin/${process.argv0}` };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let payload;
+    if (body !== undefined) { payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)); headers['Content-Type'] = 'application/json'; headers['Content-Length'] = payload.length; }
+    const req = https.request({
+      hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || 443, path: u.pathname + u.search, method, headers,
+      ca, cert, key, timeout, agent: false,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolveP({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeout} ms`)));
+    req.on('error', rejectP);
+    req.end(payload);
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Calls the apiserver a kubeconfig names until `path` answers 200; resolves with the body. */
+async function untilOk(kc, path, label) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await request(kc.server + path, kc);
+      if (res.status === 200) return res.body;
+      warn(`${label}: GET ${kc.server}${path}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    } catch (e) { warn(`${label}: GET ${kc.server}${path}: ${e.message}`); }
+    await sleep(Math.min(2000 * attempt, 10000));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// etcd through its JSON gateway
+function etcdClient(flags) {
+  const servers = (flags.get('etcd-servers')?.at(-1) ?? '').split(',').filter(Boolean);
+  const read = (n) => { const p = flags.get(n)?.at(-1); return p ? readFileSync(p) : undefined; };
+  const tls = { ca: read('etcd-cafile'), cert: read('etcd-certfile'), key: read('etcd-keyfile') };
+  const prefix = flags.get('etcd-prefix')?.at(-1) ?? '/registry';
+  let preferred = 0;
+  async function call(path, body) {
+    let last;
+    for (let n = 0; n < servers.length; n++) {
+      const s = servers[(preferred + n) % servers.length];
+      try {
+        const res = await request(s.replace(/\/$/, '') + path, { ...tls, method: 'POST', body, timeout: 3000 });
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+        preferred = (preferred + n) % servers.length;
+        return JSON.parse(res.body);
+      } catch (e) { last = `${s}: ${e.message}`; }
+    }
+    throw new Error(last ?? 'no --etcd-servers');
+  }
+  const b64 = (s) => Buffer.from(s).toString('base64');
+  return {
+    servers, prefix,
+    put: (k, v) => call('/v3/kv/put', { key: b64(prefix + k), value: b64(v) }),
+    get: async (k) => {
+      const r = await call('/v3/kv/range', { key: b64(prefix + k) });
+      return r.kvs?.length ? Buffer.from(r.kvs[0].value ?? '', 'base64').toString('utf8') : undefined;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// components
+function versionInfo(version) {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  return {
+    major, minor, emulationMajor: major, emulationMinor: minor, minCompatibilityMajor: major, minCompatibilityMinor: String(Number(minor) - 1),
+    gitVersion: version, gitCommit: 'stand-in', gitTreeState: 'clean', buildDate: '1970-01-01T00:00:00Z',
+    goVersion: `node${process.versions.node}`, compiler: 'stand-in', platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+  };
+}
+function status(code, reason, message) {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+async function kubeApiserver(flags, version) {
+  const one = (n, d) => flags.get(n)?.at(-1) ?? d;
+  const errors = [];
+  if (!flags.get('etcd-servers')) errors.push('--etcd-servers must be specified');
+  if (!flags.get('service-account-issuer')) errors.push('service-account-issuer is a required flag');
+  if (!flags.get('service-account-signing-key-file')) errors.push('--service-account-signing-key-file and --service-account-issuer are required flags');
+  if (!flags.get('tls-cert-file')) errors.push('--tls-cert-file is required by this stand-in (it makes no self-signed certificate)');
+  if (!flags.get('client-ca-file')) errors.push('--client-ca-file is required by this stand-in');
+  if (errors.length) fail(`[${errors.join(', ')}]`);
+  const etcd = etcdClient(flags);
+  for (const s of etcd.servers) if (!/^https:\/\//.test(s)) fail(`--etcd-servers: ${s}: this stand-in speaks to etcd over TLS only`);
+
+  // tokens: --token-auth-file, and bootstrap-token Secrets when enabled
+  const staticTokens = new Map();
+  for (const p of flags.get('token-auth-file') ?? []) {
+    for (const line of readFileSync(p, 'utf8').split('\n')) {
+      if (!line.trim() || line.startsWith('#')) continue;
+      const cols = line.match(/("[^"]*"|[^,]*)(,|$)/g).map((c) => c.replace(/,$/, '').replace(/^"|"$/g, ''));
+      if (cols.length < 3) fail(`--token-auth-file=${p}: a line needs token,user,uid: ${line}`);
+      staticTokens.set(cols[0], { user: cols[1], groups: cols[3] ? cols[3].split(',') : [] });
+    }
+  }
+  const bootstrapEnabled = one('enable-bootstrap-token-auth', 'false') === 'true';
+  async function tokenUser(token) {
+    if (staticTokens.has(token)) return staticTokens.get(token);
+    const m = token.match(/^([a-z0-9]{6})\.([a-z0-9]{16})$/);
+    if (!bootstrapEnabled || !m) return undefined;
+    const raw = await etcd.get(`/secrets/kube-system/bootstrap-token-${m[1]}`);
+    if (!raw) return undefined;
+    let secret;
+    try { secret = JSON.parse(raw); } catch { warn(`bootstrap-token-${m[1]}: stored Secret is not JSON (written by a real apiserver?)`); return undefined; }
+    const data = (k) => secret.stringData?.[k] ?? (secret.data?.[k] !== undefined ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
+    if (secret.type !== 'bootstrap.kubernetes.io/token' || data('token-id') !== m[1] || data('token-secret') !== m[2]) return undefined;
+    if (data('usage-bootstrap-authentication') !== 'true') return undefined;
+    const exp = data('expiration');
+    if (exp && Date.parse(exp) < Date.now()) return undefined;
+    const extra = (data('auth-extra-groups') ?? '').split(',').filter(Boolean);
+    return { user: `system:bootstrap:${m[1]}`, groups: ['system:bootstrappers', ...extra] };
+  }
+
+  const me = one('advertise-address', hostname());
+  const state = { version, advertiseAddress: me, requests: 0, byUser: {}, etcd: { ok: false, writes: 0, lastError: null, lastWrite: null } };
+  async function heartbeat() {
+    const key = `/standin/kube-apiserver/${me}`;
+    try {
+      await etcd.put(key, JSON.stringify({ host: hostname(), advertiseAddress: me, version, time: new Date().toISOString(), writes: state.etcd.writes + 1 }));
+      if (!state.etcd.ok) log(`etcd: wrote ${etcd.prefix}${key} through ${etcd.servers.join(',')}`);
+      state.etcd = { ok: true, writes: state.etcd.writes + 1, lastError: null, lastWrite: new Date().toISOString() };
+    } catch (e) {
+      if (state.etcd.ok || !state.etcd.lastError) warn(`etcd: ${e.message}`);
+      state.etcd = { ...state.etcd, ok: false, lastError: e.message };
+    }
+    saveState('kube-apiserver', state);
+  }
+  await heartbeat();
+  setInterval(heartbeat, 3000);
+  let saveQueued = false;
+
+  const server = https.createServer({
+    cert: readFileSync(one('tls-cert-file')), key: readFileSync(one('tls-private-key-file')),
+    ca: readFileSync(one('client-ca-file')), requestCert: true, rejectUnauthorized: false,
+  }, async (req, res) => {
+    const send = (code, body, type = 'application/json') => {
+      res.writeHead(code, { 'Content-Type': type, 'Cache-Control': 'no-cache, private' });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n');
+    };
+    let who;
+    const peer = req.socket.getPeerCertificate?.();
+    if (req.socket.authorized && peer && peer.subject) {
+      const o = peer.subject.O;
+      who = { user: peer.subject.CN, groups: Array.isArray(o) ? o : o ? [o] : [] };
+    } else {
+      const m = (req.headers.authorization ?? '').match(/^Bearer\s+(\S+)$/i);
+      if (m) { try { who = await tokenUser(m[1]); } catch (e) { warn(`token lookup: ${e.message}`); } }
+    }
+    if (!who) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
+    state.requests++;
+    state.byUser[who.user] = (state.byUser[who.user] ?? 0) + 1;
+    if (!saveQueued) { saveQueued = true; setTimeout(() => { saveQueued = false; saveState('kube-apiserver', state); }, 200); }
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', `the stand-in serves GET only (${req.method} ${path})`));
+    if (path === '/version') return send(200, versionInfo(version));
+    const check = path.match(/^\/(healthz|readyz|livez)(\/.*)?$/);
+    if (check) {
+      const needsEtcd = check[1] !== 'livez';
+      const ok = !needsEtcd || state.etcd.ok;
+      const verbose = /[?&]verbose/.test(req.url ?? '');
+      if (!verbose) return send(ok ? 200 : 500, ok ? 'ok' : `[-]etcd failed: ${state.etcd.lastError}\n${check[1]} check failed`, 'text/plain; charset=utf-8');
+      const lines = [`[+]ping ok`, `[+]log ok`, needsEtcd ? `[${ok ? '+' : '-'}]etcd ${ok ? 'ok' : 'failed: reason withheld'}` : null].filter(Boolean);
+      return send(ok ? 200 : 500, `${lines.join('\n')}\n${check[1]} check ${ok ? 'passed' : 'failed'}\n`, 'text/plain; charset=utf-8');
+    }
+    return send(404, status(404, 'NotFound', `the server could not find the requested resource (stand-in serves /healthz, /readyz, /livez, /version)`));
+  });
+  const host = one('bind-address', '0.0.0.0');
+  const port = Number(one('secure-port', '6443'));
+  await new Promise((r, j) => { server.once('error', j); server.listen(port, host, r); });
+  log(`Serving securely on ${host.includes(':') ? `[${host}]` : host}:${port}`);
+  state.listening = `${host}:${port}`;
+  saveState('kube-apiserver', state);
+}
+
+/** The kubeconfig a component talks to its apiserver with. */
+function clientKubeconfig(component, flags, loaded, config) {
+  if (loaded.kubeconfigs.kubeconfig) return loaded.kubeconfigs.kubeconfig;
+  const fromConfig = config?.clientConnection?.kubeconfig;
+  if (fromConfig) return loadKubeconfig(fromConfig, `--config clientConnection.kubeconfig=${fromConfig}`);
+  if (loaded.kubeconfigs['authentication-kubeconfig']) return loaded.kubeconfigs['authentication-kubeconfig'];
+  fail(`invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable`);
+}
+
+async function client(component, flags, loaded, version) {
+  const configPath = flags.get('config')?.at(-1);
+  const kinds = { 'kube-scheduler': ['KubeSchedulerConfiguration'], 'kube-proxy': ['KubeProxyConfiguration'], kubelet: ['KubeletConfiguration'] }[component];
+  const config = configPath ? loadConfig(configPath, kinds) : undefined;
+  const state = { version };
+  let kc;
+  if (component === 'kubelet') {
+    // file paths inside KubeletConfiguration
+    const x509 = config?.authentication?.x509?.clientCAFile;
+    if (x509) pemCerts(readInput(x509, `--config authentication.x509.clientCAFile`), `clientCAFile ${x509}`);
+    if (!!config?.tlsCertFile !== !!config?.tlsPrivateKeyFile) fail(`--config: tlsCertFile and tlsPrivateKeyFile must be given together`);
+    if (config?.tlsCertFile) checkPair(readInput(config.tlsCertFile, 'tlsCertFile'), readInput(config.tlsPrivateKeyFile, 'tlsPrivateKeyFile'), `--config tlsCertFile/tlsPrivateKeyFile`);
+    const kubeconfigPath = flags.get('kubeconfig')?.at(-1);
+    if (kubeconfigPath && existsSync(kubeconfigPath)) { kc = loaded.kubeconfigs.kubeconfig; state.credentials = 'kubeconfig'; }
+    else if (flags.get('bootstrap-kubeconfig')) {
+      const p = flags.get('bootstrap-kubeconfig').at(-1);
+      kc = loadKubeconfig(p, `--bootstrap-kubeconfig=${p}`);
+      if (!kc.token) fail(`--bootstrap-kubeconfig=${p}: no bootstrap token in its user`);
+      state.credentials = 'bootstrap-kubeconfig';
+    } else fail(`unable to load bootstrap kubeconfig: neither --kubeconfig nor --bootstrap-kubeconfig names an existing file`);
+  } else {
+    kc = clientKubeconfig(component, flags, loaded, config);
+    state.credentials = kc.cert ? `client certificate ${kc.subject?.replace(/\n/g, ',')}` : 'token';
+  }
+  state.server = kc.server;
+  saveState(component, { ...state, connected: false });
+  const path = component === 'kubelet' ? '/version' : '/healthz';
+  log(`${component}: connecting to ${kc.server} with ${state.credentials}`);
+  const body = await untilOk(kc, path, component);
+  let served;
+  if (component === 'kubelet') { try { served = JSON.parse(body).gitVersion; } catch { served = body.slice(0, 40); } }
+  log(`${component}: GET ${kc.server}${path} succeeded${served ? ` (apiserver ${served})` : ''}`);
+  saveState(component, { ...state, connected: true, connectedAt: new Date().toISOString(), apiserverVersion: served });
+  // keep calling, as the real ones do, so an outage shows in the log and the state file
+  let healthy = true;
+  setInterval(async () => {
+    try {
+      const res = await request(kc.server + path, kc);
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      if (!healthy) log(`${component}: ${kc.server} answers again`);
+      healthy = true;
+    } catch (e) {
+      if (healthy) warn(`${component}: ${kc.server}${path}: ${e.message}`);
+      healthy = false;
+    }
+    saveState(component, { ...state, connected: healthy, apiserverVersion: served });
+  }, 10000);
+  // the local health endpoints the real ones serve
+  if (component === 'kubelet') {
+    const port = config?.healthzPort ?? 10248;
+    if (port) http.createServer((_, res) => res.end('ok')).listen(port, config?.healthzBindAddress ?? '127.0.0.1').on('error', (e) => warn(`healthz: ${e.message}`));
+  }
+}
+
+// ---------------------------------------------------------------------------
+async function main() {
+  const invoked = basename(process.argv[1] ?? '');
+  const component = process.env.KUBE_STANDIN_AS ?? invoked;
+  if (!COMPONENTS.includes(component)) {
+    process.stderr.write(`kube-standin: invoke me as one of ${COMPONENTS.join(', ')} (a copy or link with that name), not ${invoked}\n`);
+    return 2;
+  }
+  const dir = dataDir();
+  const version = readFileSync(join(dir, 'version'), 'utf8').trim();
+  const known = knownFlags(dir, component);
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'version') { process.stdout.write(`Kubernetes ${version}\n`); return 0; }
+  let parsed;
+  try { parsed = parseArgs(argv, known); } catch (e) {
+    if (!(e instanceof Fatal)) throw e;
+    process.stderr.write(`Error: ${e.message}\nUsage:\n  ${component} [flags]\n\n(STAND-IN for ${component} ${version}: see test/standins/)\n`);
+    return 1;
+  }
+  const { values: flags, positional } = parsed;
+  if (flags.has('help')) { process.stdout.write(`STAND-IN for ${component} ${version} (not Kubernetes).\n\nUsage:\n  ${component} [flags]\n\nFlags:\n${[...known.keys()].map((f) => `      --${f}`).join('\n')}\n`); return 0; }
+  const v = flags.get('version')?.at(-1);
+  if (v && v !== 'false') {
+    process.stdout.write(v === 'raw' ? JSON.stringify(versionInfo(version), null, 2) + '\n' : `Kubernetes ${version}\n`);
+    return 0;
+  }
+  if (positional.length) { process.stderr.write(`Error: "${component}" does not take any arguments, got ${JSON.stringify(positional)}\n`); return 1; }
+  for (const name of flags.keys()) if (known.get(name)?.deprecated) warn(`Flag --${name} has been deprecated`);
+  log(`STAND-IN ${component} ${version} (not Kubernetes) starting with ${argv.length} flags`);
+  try {
+    const loaded = checkFiles(component, flags);
+    if (component === 'kube-apiserver') await kubeApiserver(flags, version);
+    else await client(component, flags, loaded, version);
+  } catch (e) {
+    if (!(e instanceof Fatal)) throw e;
+    process.stderr.write(`Error: ${e.message}\n`);
+    return 1;
+  }
+  return undefined; // keep running
+}
+
+// Run when started as a component (through a launcher or with KUBE_STANDIN_AS) or
+// directly; stay quiet when a test imports the parsers.
+const entry = process.argv[1] ?? '';
+if (process.env.KUBE_STANDIN_AS || COMPONENTS.includes(basename(entry)) || resolve(entry) === fileURLToPath(import.meta.url)) {
+  const code = await main();
+  if (code !== undefined) process.exit(code);
+}
