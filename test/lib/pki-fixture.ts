@@ -1,0 +1,67 @@
+/**
+ * One PKI per test file: made by ensurePki, written by the pipeline's own
+ * writer into a temporary cluster folder, and helpers to run real tools on it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Cluster } from '../../generator/model/types.ts';
+import { writeTree } from '../../generator/output/tree.ts';
+import { ensurePki, type EnsurePkiOptions, type EnsurePkiResult } from '../../generator/pki/index.ts';
+import { clusterFromText } from '../../generator/spec/validate.ts';
+
+const execFileAsync = promisify(execFile);
+
+export interface PkiFixture {
+  cluster: Cluster;
+  /** Temporary parent folder; remove() deletes it. */
+  work: string;
+  /** out/<cluster> */
+  clusterDir: string;
+  pkiDir: string;
+  result: EnsurePkiResult;
+  /** Absolute path of a file under pki/. */
+  file: (relative: string) => string;
+  remove: () => void;
+}
+
+export async function makePki(specText: string, prefix: string): Promise<PkiFixture> {
+  const cluster = clusterFromText(specText);
+  const work = mkdtempSync(join(tmpdir(), `ha-k8s-seed-${prefix}-`));
+  const clusterDir = join(work, cluster.name);
+  const pkiDir = join(clusterDir, 'pki');
+  const result = await ensurePki(cluster, pkiDir);
+  await writeTree(clusterDir, result.files);
+  return {
+    cluster, work, clusterDir, pkiDir, result,
+    file: (relative) => join(pkiDir, relative),
+    remove: () => rmSync(work, { recursive: true, force: true }),
+  };
+}
+
+/** ensurePki on the fixture's folder again, for another model or options; writes the result like the pipeline does. */
+export async function rerun(fx: Pick<PkiFixture, 'clusterDir' | 'pkiDir'>, cluster: Cluster, options: EnsurePkiOptions = {}): Promise<EnsurePkiResult> {
+  const result = await ensurePki(cluster, fx.pkiDir, options);
+  await writeTree(fx.clusterDir, result.files, { preserve: (p) => p.startsWith('pki/') });
+  return result;
+}
+
+/** Runs a real tool; resolves with its output, rejects with its stderr. */
+export async function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout, stderr } = await execFileAsync(command, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+  return stdout + stderr;
+}
+
+/** Every file under a folder: mode, inode and bytes. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const s = statSync(path);
+    out[path.slice(dir.length + 1)] = `${(s.mode & 0o777).toString(8)} ${s.ino} ${readFileSync(path).toString('base64')}`;
+  }
+  return out;
+}

@@ -1,0 +1,209 @@
+/**
+ * The PKI between runs: reused byte for byte, reissued exactly where the spec
+ * changed, never replaced silently, rotated only on request, intact after a
+ * failed or interrupted run, and never printed.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate } from '../generator/generate.ts';
+import { writeTree } from '../generator/output/tree.ts';
+import { ensurePki, PkiError } from '../generator/pki/index.ts';
+import { clusterFromText } from '../generator/spec/validate.ts';
+import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
+import { makePki, rerun, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
+
+let fx: PkiFixture;
+let pristine: string;
+test.before(async () => {
+  fx = await makePki(BASE_SPEC, 'pki-persist');
+  pristine = join(fx.work, 'pristine');
+  cpSync(fx.clusterDir, pristine, { recursive: true });
+});
+test.after(() => fx?.remove());
+
+/** Each test starts from the PKI as first generated, in a folder of its own. */
+function freshCopy(name: string): { clusterDir: string; pkiDir: string } {
+  const clusterDir = join(fx.work, name, fx.cluster.name);
+  cpSync(pristine, clusterDir, { recursive: true });
+  return { clusterDir, pkiDir: join(clusterDir, 'pki') };
+}
+
+const contents = (files: { path: string; content: string | Uint8Array }[]) => Object.fromEntries(files.map((f) => [f.path, String(f.content)]));
+
+test('a new PKI: everything created, nothing to re-provision', () => {
+  assert.is(fx.result.reissued.length, 0);
+  assert.ok(fx.result.created.some((c) => c.item === 'ca/kubernetes'));
+  assert.equal(fx.result.hostsToReprovision, []);
+});
+
+test('an unchanged spec: byte-identical files, nothing created or reissued, nothing rewritten', async () => {
+  const copy = freshCopy('same');
+  const before = snapshot(copy.clusterDir);
+  const again = await ensurePki(fx.cluster, copy.pkiDir);
+  assert.equal(again.created, []);
+  assert.equal(again.reissued, []);
+  assert.equal(again.hostsToReprovision, []);
+  assert.equal(contents(again.files), contents(fx.result.files));
+  const report = await writeTree(copy.clusterDir, again.files, { preserve: (p) => p.startsWith('pki/') });
+  assert.equal(report.written, []);
+  assert.equal(snapshot(copy.clusterDir), before, 'same bytes, same inodes');
+});
+
+test('a changed VIP reissues exactly the apiserver certificate, same key, same CA', async () => {
+  const copy = freshCopy('vip');
+  const cluster = clusterFromText(BASE_SPEC.replace('vip: 192.168.1.100', 'vip: 192.168.1.101'));
+  const result = await rerun(copy, cluster);
+  assert.equal(result.created, []);
+  assert.equal(result.reissued.map((r) => r.path), ['pki/apiserver.crt']);
+  assert.match(result.reissued[0]!.reason, /SANs \+IP:192\.168\.1\.101 -IP:192\.168\.1\.100/);
+  assert.equal(result.hostsToReprovision, ['cp1', 'cp2']);
+  const was = contents(fx.result.files);
+  const now = contents(result.files);
+  for (const path of Object.keys(was)) {
+    if (path === 'pki/apiserver.crt') assert.is.not(now[path], was[path]);
+    else assert.is(now[path], was[path], `${path} kept`);
+  }
+  assert.is(result.bundle.apiserver.keyPem, fx.result.bundle.apiserver.keyPem);
+});
+
+test('a new control plane and etcd members: their etcd certificates created, the apiserver reissued', async () => {
+  const copy = freshCopy('cp3');
+  // etcd wants an odd count: 3 -> 5 members.
+  const cluster = clusterFromText(insertAfter(11, '  - { name: cp3, address: 192.168.1.13, roles: [control-plane, etcd] }\n  - { name: e5, address: 192.168.1.15, roles: [etcd] }'));
+  const result = await rerun(copy, cluster);
+  assert.equal(result.created.map((c) => c.path).sort(), ['pki/etcd/peer-cp3.crt', 'pki/etcd/peer-e5.crt', 'pki/etcd/server-cp3.crt', 'pki/etcd/server-e5.crt']);
+  assert.equal(result.reissued.map((r) => r.path), ['pki/apiserver.crt']);
+  assert.match(result.reissued[0]!.reason, /\+DNS:cp3/);
+  assert.match(result.reissued[0]!.reason, /\+IP:192\.168\.1\.13/);
+  assert.equal(result.hostsToReprovision, ['cp1', 'cp2', 'cp3', 'e5']);
+  // Run again: now stable.
+  const third = await rerun(copy, cluster);
+  assert.equal([...third.created, ...third.reissued], []);
+});
+
+async function refusal(name: string, damage: (pkiDir: string) => void, file: string, message: RegExp) {
+  const copy = freshCopy(name);
+  damage(copy.pkiDir);
+  const before = snapshot(copy.clusterDir);
+  const err = await ensurePki(fx.cluster, copy.pkiDir).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, PkiError, name);
+  const problems = (err as PkiError).problems;
+  assert.equal(problems.map((p) => p.file), [join(copy.pkiDir, file)]);
+  assert.match(problems[0]!.message, message);
+  assert.equal(snapshot(copy.clusterDir), before);
+}
+
+test('a CA is never replaced silently: missing, mismatched or unreadable pairs are errors naming the file', async () => {
+  await refusal('no-ca-key', (d) => unlinkSync(join(d, 'ca.key')), 'ca.key', /^missing; .*--rotate kubernetes-ca/);
+  await refusal('swapped', (d) => cpSync(join(d, 'front-proxy-ca.key'), join(d, 'etcd/ca.key')), 'etcd/ca.key', /does not match etcd\/ca\.crt/);
+  await refusal('garbage', (d) => writeFileSync(join(d, 'front-proxy-ca.crt'), 'not a certificate\n'), 'front-proxy-ca.crt', /unreadable/);
+  await refusal('not-a-ca', (d) => cpSync(join(d, 'admin.crt'), join(d, 'ca.crt')), 'ca.crt', /not a CA certificate/);
+  await refusal('no-sa', (d) => unlinkSync(join(d, 'sa.key')), 'sa.key', /missing; .*--rotate service-account/);
+  await refusal('no-encryption-key', (d) => unlinkSync(join(d, 'secrets/encryption-key')), 'secrets/encryption-key', /Secrets stored in etcd/);
+  await refusal('bad-token', (d) => writeFileSync(join(d, 'secrets/bootstrap-token'), 'abc\n'), 'secrets/bootstrap-token', /bootstrap token/);
+});
+
+test('generate: a broken CA exits through PkiError and writes nothing, not even the other files', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-pki-gen-'));
+  try {
+    const spec = join(work, 'spec.yaml');
+    writeFileSync(spec, BASE_SPEC);
+    const outDir = join(work, 'out');
+    cpSync(pristine, join(outDir, fx.cluster.name), { recursive: true });
+    unlinkSync(join(outDir, fx.cluster.name, 'pki/etcd/ca.crt'));
+    const before = snapshot(outDir);
+    const err = await generate({ specFile: spec, outDir, log: () => {} }).then(() => undefined, (e: unknown) => e);
+    assert.instance(err, PkiError);
+    assert.equal(snapshot(outDir), before);
+    // The command line says which file and exits 4.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', 'generate', spec, '--out', outDir], { encoding: 'utf8' });
+    assert.is(r.status, 4);
+    assert.match(r.stderr, new RegExp(`${join(outDir, fx.cluster.name, 'pki/etcd/ca.crt')}: missing`));
+    assert.equal(snapshot(outDir), before);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('--rotate front-proxy-ca: a new CA, its client reissued with a new key, only control planes to re-provision', async () => {
+  const copy = freshCopy('rotate');
+  const result = await rerun(copy, fx.cluster, { rotate: ['front-proxy-ca'] });
+  assert.equal(result.created, []);
+  assert.equal(result.reissued.map((r) => r.path), ['pki/front-proxy-ca.crt', 'pki/front-proxy-client.crt']);
+  assert.equal(result.hostsToReprovision, ['cp1', 'cp2']);
+  assert.is.not(result.bundle.ca.frontProxy.keyPem, fx.result.bundle.ca.frontProxy.keyPem);
+  assert.is.not(result.bundle.frontProxyClient.keyPem, fx.result.bundle.frontProxyClient.keyPem);
+  assert.is(result.bundle.ca.kubernetes.certPem, fx.result.bundle.ca.kubernetes.certPem);
+  assert.is(result.bundle.apiserver.certPem, fx.result.bundle.apiserver.certPem);
+  // A missing CA can be replaced on request, too.
+  unlinkSync(join(copy.pkiDir, 'etcd/ca.key'));
+  const etcd = await rerun(copy, fx.cluster, { rotate: ['etcd-ca'] });
+  assert.ok(etcd.reissued.some((r) => r.path === 'pki/etcd/ca.crt'));
+  assert.equal(etcd.hostsToReprovision, ['cp1', 'cp2', 'w1']);
+});
+
+test('a leaf close to its end is renewed under the same CA; a missing leaf is reissued', async () => {
+  const copy = freshCopy('renew');
+  unlinkSync(join(copy.pkiDir, 'kube-proxy.crt'));
+  const missing = await rerun(copy, fx.cluster);
+  assert.equal(missing.reissued.map((r) => [r.path, r.reason]), [['pki/kube-proxy.crt', 'pki/kube-proxy.crt missing']]);
+  assert.is(missing.bundle.kubeProxy.keyPem, fx.result.bundle.kubeProxy.keyPem, 'the key is kept');
+  assert.equal(missing.hostsToReprovision, ['cp1', 'cp2', 'w1']);
+  const later = new Date(Date.now() + 350 * 86_400_000);
+  const renewed = await ensurePki(fx.cluster, copy.pkiDir, { now: later });
+  assert.ok(renewed.reissued.length > 0 && renewed.reissued.every((r) => /expires on/.test(r.reason)));
+  assert.ok(!renewed.reissued.some((r) => r.item.startsWith('ca/')));
+});
+
+function secretsOf(): string[] {
+  const b = fx.result.bundle;
+  return [b.secrets.bootstrapToken.secret, b.secrets.encryptionKey, b.secrets.vrrpPassword];
+}
+
+test('secrets and keys never appear on stdout or stderr', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-pki-log-'));
+  try {
+    const spec = join(work, 'spec.yaml');
+    writeFileSync(spec, BASE_SPEC.replace('vip: 192.168.1.100', 'vip: 192.168.1.102'));
+    const outDir = join(work, 'out');
+    cpSync(pristine, join(outDir, fx.cluster.name), { recursive: true });
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', 'generate', spec, '--out', outDir, ...args], { encoding: 'utf8' });
+    const runs = [cli(), cli('--rotate', 'vrrp-password')];
+    unlinkSync(join(outDir, fx.cluster.name, 'pki/ca.key'));
+    runs.push(cli());
+    assert.equal(runs.map((r) => r.status), [0, 0, 4]);
+    assert.match(runs[0]!.stderr, /reissued pki\/apiserver\.crt/);
+    const newVrrp = readFileSync(join(outDir, fx.cluster.name, 'pki/secrets/vrrp-password'), 'utf8').trim();
+    for (const r of runs) {
+      const said = r.stdout + r.stderr;
+      for (const secret of [...secretsOf(), newVrrp]) assert.not.ok(said.includes(secret), 'a secret was printed');
+      assert.not.match(said, /PRIVATE KEY|BEGIN CERTIFICATE/);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('a run killed part-way leaves a PKI that the next run accepts as it is, or the new one whole', async () => {
+  const copy = freshCopy('killed');
+  const spec = join(fx.work, 'killed', 'spec.yaml');
+  writeFileSync(spec, BASE_SPEC);
+  const outDir = join(fx.work, 'killed');
+  const before = snapshot(copy.pkiDir);
+  // Rotating all three CAs makes many keys: the run is killed while it works.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'generator/cli.ts', 'generate', spec, '--out', outDir, '--rotate', 'cas'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve) => child.stderr!.once('data', () => resolve()));
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  const after = await ensurePki(fx.cluster, copy.pkiDir); // throws if the PKI was left broken
+  assert.equal([...after.created, ...after.reissued], []);
+  const now = snapshot(copy.pkiDir);
+  if (now['ca.crt'] === before['ca.crt']) assert.equal(now, before, 'killed before the swap: the old PKI, untouched');
+  else assert.is.not(now['etcd/ca.crt'], before['etcd/ca.crt'], 'killed after the swap: the whole new PKI');
+});
+
+test.run();
