@@ -5,7 +5,7 @@
  */
 import type { ClusterSpec, FileSpec } from '../spec/types.ts';
 import { DEFAULTS } from '../spec/types.ts';
-import { artifactsFor, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
+import { artifactsFor, cniImages, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
 import * as ip from './ipv4.ts';
 import {
   ROLES, hasRole, type Cluster, type ExtraFile, type Host, type LoadBalancer, type Role,
@@ -114,7 +114,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     },
     containerd: { version: containerdVersion },
     cni: { plugin: spec.cni?.plugin ?? DEFAULTS.cni },
-    images: { ...release.images },
+    images: { ...release.images, cni: cniImages(spec.cni?.plugin ?? DEFAULTS.cni) },
     image,
     artifacts: artifactsFor({ kubernetes: release, etcdVersion, containerdVersion, arch: image.arch, mirror: image.mirror }),
     pki: {

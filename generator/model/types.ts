@@ -52,6 +52,8 @@ export type ArtifactName =
 export interface ContainerImages {
   pause: string;
   coredns: string;
+  /** The CNI's images (flannel: its daemon and its CNI-plugin installer), pinned in artifacts.yaml. */
+  cni: { daemon: string; plugin: string };
 }
 
 export interface HostNetwork {

@@ -27,6 +27,7 @@ interface ArtifactsFile {
   runc: ReleaseList;
   cni_plugins: ReleaseList;
   crictl: ReleaseList;
+  cni_images: Record<string, { daemon: string; plugin: string }>;
 }
 
 const table = load(readFileSync(join(here, 'artifacts.yaml'), 'utf8')) as ArtifactsFile;
@@ -77,6 +78,13 @@ const pinnedReleases: KubernetesRelease[] = Object.entries(table.kubernetes.mino
 /** Every Kubernetes release this project can deploy, oldest first. */
 export const supportedKubernetesVersions: readonly string[] = pinnedReleases.map((r) => r.version);
 export const defaultKubernetesVersion: string = supportedKubernetesVersions.at(-1)!;
+
+/** The pinned images of a CNI plugin (the add-on the control planes apply). */
+export function cniImages(plugin: string): { daemon: string; plugin: string } {
+  const images = table.cni_images[plugin];
+  if (!images) throw new Error(`versions table: no pinned images for CNI ${plugin}`);
+  return { ...images };
+}
 
 export function kubernetesRelease(version: string): KubernetesRelease | undefined {
   return pinnedReleases.find((r) => r.version === version);
