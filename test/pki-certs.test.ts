@@ -10,9 +10,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
 import { makePki, run, type PkiFixture } from './lib/pki-fixture.ts';
 
-let fx: PkiFixture;
-test.before(async () => { fx = await makePki(BASE_SPEC, 'pki-certs'); });
-test.after(() => fx?.remove());
+// Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
+const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-certs');
+test.after(() => fx.remove());
 
 const SERVER = 'TLS Web Server Authentication';
 const CLIENT = 'TLS Web Client Authentication';

@@ -16,14 +16,11 @@ import { clusterFromText } from '../generator/spec/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
 import { makePki, rerun, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
 
-let fx: PkiFixture;
-let pristine: string;
-test.before(async () => {
-  fx = await makePki(BASE_SPEC, 'pki-persist');
-  pristine = join(fx.work, 'pristine');
-  cpSync(fx.clusterDir, pristine, { recursive: true });
-});
-test.after(() => fx?.remove());
+// Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
+const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-persist');
+const pristine = join(fx.work, 'pristine');
+cpSync(fx.clusterDir, pristine, { recursive: true });
+test.after(() => fx.remove());
 
 /** Each test starts from the PKI as first generated, in a folder of its own. */
 function freshCopy(name: string): { clusterDir: string; pkiDir: string } {

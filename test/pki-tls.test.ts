@@ -13,12 +13,12 @@ import tls from 'node:tls';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
 import { makePki, run, type PkiFixture } from './lib/pki-fixture.ts';
 
-let fx: PkiFixture;
+// Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
+const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-tls');
 const daemons: ChildProcess[] = [];
-test.before(async () => { fx = await makePki(BASE_SPEC, 'pki-tls'); });
 test.after(async () => {
   await Promise.all(daemons.map(stop));
-  fx?.remove();
+  fx.remove();
 });
 
 async function stop(child: ChildProcess): Promise<void> {

@@ -32,8 +32,14 @@ export async function makePki(specText: string, prefix: string): Promise<PkiFixt
   const work = mkdtempSync(join(tmpdir(), `ha-k8s-seed-${prefix}-`));
   const clusterDir = join(work, cluster.name);
   const pkiDir = join(clusterDir, 'pki');
-  const result = await ensurePki(cluster, pkiDir);
-  await writeTree(clusterDir, result.files);
+  let result: EnsurePkiResult;
+  try {
+    result = await ensurePki(cluster, pkiDir);
+    await writeTree(clusterDir, result.files);
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
   return {
     cluster, work, clusterDir, pkiDir, result,
     file: (relative) => join(pkiDir, relative),
