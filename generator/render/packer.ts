@@ -20,7 +20,7 @@ const packerDir = fileURLToPath(new URL('../../packer/', import.meta.url));
 /**
  * Where each artifact's files go. `member` is a shell glob inside the
  * unpacked tarball (or the downloaded file, for a plain binary); a `path`
- * ending in "/" is a folder that receives every regular file the glob
+ * ending in "/" is a folder that receives every executable file the glob
  * matches, otherwise the glob must match exactly one file.
  */
 export interface InstalledFile { artifact: ArtifactName; member: string; path: string; mode: number }
