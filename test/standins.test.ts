@@ -21,7 +21,7 @@ const pki = join(work, 'pki');
 const state = join(work, 'state');
 const env = { ...process.env, KUBE_STANDIN_STATE_DIR: state };
 const children: ChildProcess[] = [];
-let bin: Record<StandinComponent, string>;
+let bin: Record<StandinComponent | 'containerd', string>;
 
 function openssl(...args: string[]) {
   const r = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
@@ -83,19 +83,22 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
-function get(port: number, path: string, opts: { cert?: string; token?: string } = {}): Promise<{ status: number; body: string }> {
+interface Call { cert?: string; token?: string; method?: string; body?: unknown; type?: string }
+function get(port: number, path: string, opts: Call = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
+    if (opts.body !== undefined) headers['Content-Type'] = opts.type ?? 'application/json';
     const req = request({
-      host: '127.0.0.1', port, path, ca: readFileSync(p('ca.pem')),
+      host: '127.0.0.1', port, path, ca: readFileSync(p('ca.pem')), method: opts.method ?? 'GET',
       cert: opts.cert ? readFileSync(p(`${opts.cert}.pem`)) : undefined, key: opts.cert ? readFileSync(p(`${opts.cert}-key.pem`)) : undefined,
-      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {}, timeout: 5000,
+      headers, timeout: 5000,
     }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode!, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
   });
 }
 
@@ -118,7 +121,7 @@ test.before(async () => {
   openssl('rsa', '-in', 'sa-key.pem', '-pubout', '-out', 'sa.pub');
   openssl('genrsa', '-out', 'other-key.pem', '2048');
   writeFileSync(p('token.csv'), `${TOKEN},kubelet-bootstrap,10001,"system:bootstrappers"\n`);
-  bin = await installStandins(root, { version: 'v1.36.3' });
+  bin = { ...(await installStandins(root, { version: 'v1.36.3', containerd: '2.3.4' })), containerd: join(root, 'usr/local/bin/containerd') };
   etcdPort = await freePort();
   apiPort = await freePort();
 });
@@ -141,7 +144,7 @@ function apiserverArgs(over: Record<string, string> = {}): string[] {
 }
 
 test('--version and version print the target release, like the real binaries', () => {
-  for (const b of Object.values(bin)) {
+  for (const b of Object.values(bin).filter((x) => !x.endsWith('containerd'))) {
     assert.ok(readFileSync(b, 'utf8').includes('STAND-IN'), `${b} is headed STAND-IN`);
     assert.is(run(b, ['--version']).out, 'Kubernetes v1.36.3\n');
   }
@@ -149,7 +152,7 @@ test('--version and version print the target release, like the real binaries', (
 });
 
 test('an unknown flag is refused with the real binaries\' message', () => {
-  for (const [name, b] of Object.entries(bin)) {
+  for (const [name, b] of Object.entries(bin).filter(([n]) => n !== 'containerd')) {
     const r = run(b, ['--foo=bar']);
     assert.is(r.code, 1, name);
     assert.match(r.err, /^Error: unknown flag: --foo$/m);
@@ -245,10 +248,42 @@ test('kube-apiserver serves over TLS to client certificates of its CA and bootst
   assert.is(JSON.parse(r.stdout.trim().split('\n')[1] ?? '{}').version, 'v1.36.3');
 });
 
-test('kubelet bootstraps with its token through the server its kubeconfig names; the scheduler with its certificate', async () => {
-  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\n`);
+test('a bootstrap-token Secret applied by an admin authenticates its token; only the admin may write it', async () => {
+  const secret = {
+    apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bootstrap-token-xyz123', namespace: 'kube-system' }, type: 'bootstrap.kubernetes.io/token',
+    stringData: { 'token-id': 'xyz123', 'token-secret': '0123456789abcdef', 'usage-bootstrap-authentication': 'true' },
+  };
+  const path = '/api/v1/namespaces/kube-system/secrets/bootstrap-token-xyz123?fieldManager=test&force=true';
+  const apply = { method: 'PATCH', body: secret, type: 'application/apply-patch+yaml' };
+  assert.is((await get(apiPort, '/version', { token: 'xyz123.0123456789abcdef' })).status, 401, 'no Secret yet');
+  assert.is((await get(apiPort, path, { ...apply, token: TOKEN })).status, 403, 'a bootstrapper may not write Secrets');
+  const created = await get(apiPort, path, { ...apply, cert: 'admin' });
+  assert.is(created.status, 201, created.body);
+  assert.is(JSON.parse(created.body).data['token-secret'], Buffer.from('0123456789abcdef').toString('base64'), 'stringData is stored as data');
+  assert.is((await get(apiPort, '/version', { token: 'xyz123.0123456789abcdef' })).status, 200, 'token from the Secret');
+  assert.is((await get(apiPort, '/version', { token: 'xyz123.ffffffffffffffff' })).status, 401, 'wrong secret half');
+  const discovery = JSON.parse((await get(apiPort, '/api/v1', { cert: 'admin' })).body);
+  assert.ok(discovery.resources.some((r: { name: string }) => r.name === 'secrets'));
+  const list = JSON.parse((await get(apiPort, '/api/v1/namespaces/kube-system/secrets', { cert: 'admin' })).body);
+  assert.equal(list.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['bootstrap-token-xyz123']);
+});
+
+test('kubelet waits for its container runtime, then bootstraps with its token through the server its kubeconfig names; the scheduler with its certificate', async () => {
+  const sock = join(work, 'containerd.sock');
+  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\n`);
   const boot = kubeconfig('bootstrap.kubeconfig', `https://127.0.0.1:${apiPort}`, { token: TOKEN });
-  const kubelet = start(bin.kubelet, [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1']);
+  const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1'];
+  const noRuntime = run(bin.kubelet, kubeletArgs);
+  assert.is(noRuntime.code, 1);
+  assert.match(noRuntime.err, /validate CRI v1 runtime API for endpoint .*no such file or directory/);
+  writeFileSync(p('containerd.toml'), 'version = 3\n[grpc]\naddress = "' + sock + '"\n');
+  const containerd = start(bin.containerd, ['--config', p('containerd.toml')]);
+  await until('containerd to listen', () => (existsSync(sock) ? true : undefined));
+  assert.match(run(bin.containerd, ['--version']).out, /^containerd github.com\/containerd\/containerd\/v2 v2\.3\.4 stand-in/);
+  writeFileSync(p('containerd-v1.toml'), 'version = 1\n');
+  assert.match(run(bin.containerd, ['--config', p('containerd-v1.toml')]).err, /unsupported config version/);
+  assert.is(containerd.exitCode, null);
+  const kubelet = start(bin.kubelet, kubeletArgs);
   const sched = kubeconfig('scheduler.kubeconfig', `https://127.0.0.1:${apiPort}`, { cert: 'scheduler', certPath: true });
   const scheduler = start(bin['kube-scheduler'], [`--kubeconfig=${sched}`, '--leader-elect=true']);
   for (const [name, c] of [['kubelet', kubelet], ['kube-scheduler', scheduler]] as const) {

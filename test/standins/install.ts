@@ -9,6 +9,7 @@
  *   usr/local/lib/kube-standin/version            target release, e.g. v1.36.3
  *   usr/local/lib/kube-standin/flags/<c>.txt      flags that release knows
  *   usr/local/bin/kube-apiserver, ...             small launchers, each headed STAND-IN
+ *   usr/local/bin/containerd                      containerd-standin.py, when asked for
  */
 import { readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
@@ -51,8 +52,12 @@ export function knownFlags(component: StandinComponent, version: string): string
   return [...lines, ...extra.filter((l) => !names.has(l.split(' ')[0]))].sort();
 }
 
-/** Places the stand-ins for `version` (e.g. "v1.36.3") under rootDir ("/" for this machine). */
-export async function installStandins(rootDir: string, { version }: { version: string }): Promise<Record<StandinComponent, string>> {
+/**
+ * Places the stand-ins for Kubernetes `version` (e.g. "v1.36.3") under rootDir
+ * ("/" for this machine), and, when `containerd` names a release (e.g. "2.3.4"),
+ * the containerd stand-in at BIN.containerd.
+ */
+export async function installStandins(rootDir: string, { version, containerd }: { version: string; containerd?: string }): Promise<Record<StandinComponent, string>> {
   if (!/^v\d+\.\d+\.\d+/.test(version)) throw new Error(`installStandins: version ${version}: want vMAJOR.MINOR.PATCH`);
   const lib = join(rootDir, STANDIN_LIB);
   await mkdir(join(lib, 'flags'), { recursive: true });
@@ -75,6 +80,13 @@ export async function installStandins(rootDir: string, { version }: { version: s
     ].join('\n'));
     await chmod(target, 0o755);
     installed[component] = target;
+  }
+  if (containerd) {
+    await writeFile(join(lib, 'containerd-version'), `v${containerd.replace(/^v/, '')}\n`);
+    const target = join(rootDir, BIN.containerd);
+    await mkdir(dirname(target), { recursive: true });
+    await copyFile(join(here, 'containerd-standin.py'), target);
+    await chmod(target, 0o755);
   }
   return installed;
 }

@@ -23,12 +23,13 @@
  * Plain ESM with no dependencies: it runs on Debian 12's Node 18 and on Node 20.
  */
 import { readFileSync, existsSync, mkdirSync, writeFileSync, renameSync, statSync } from 'node:fs';
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { basename, dirname, join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import https from 'node:https';
 import http from 'node:http';
+import net from 'node:net';
 
 const COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'];
 
@@ -414,6 +415,14 @@ function request(url, { ca, cert, key, token, method = 'GET', body, timeout = 50
   });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function readBody(req) {
+  return new Promise((resolveP, rejectP) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolveP(Buffer.concat(chunks)));
+    req.on('error', rejectP);
+  });
+}
 
 /** Calls the apiserver a kubeconfig names until `path` answers 200; resolves with the body. */
 async function untilOk(kc, path, label) {
@@ -449,6 +458,8 @@ function etcdClient(flags) {
     throw new Error(last ?? 'no --etcd-servers');
   }
   const b64 = (s) => Buffer.from(s).toString('base64');
+  // the key just past every key that starts with `p`
+  const rangeEnd = (p) => { const b = Buffer.from(p); b[b.length - 1]++; return b.toString('base64'); };
   return {
     servers, prefix,
     put: (k, v) => call('/v3/kv/put', { key: b64(prefix + k), value: b64(v) }),
@@ -456,7 +467,96 @@ function etcdClient(flags) {
       const r = await call('/v3/kv/range', { key: b64(prefix + k) });
       return r.kvs?.length ? Buffer.from(r.kvs[0].value ?? '', 'base64').toString('utf8') : undefined;
     },
+    list: async (p) => {
+      const r = await call('/v3/kv/range', { key: b64(prefix + p), range_end: rangeEnd(prefix + p) });
+      return { revision: r.header?.revision, values: (r.kvs ?? []).map((kv) => Buffer.from(kv.value ?? '', 'base64').toString('utf8')) };
+    },
+    del: async (k) => Number((await call('/v3/kv/deleterange', { key: b64(prefix + k) })).deleted ?? 0),
   };
+}
+
+// ---------------------------------------------------------------------------
+// the few API resources the project's add-ons and the kubelet's bootstrap use,
+// stored as JSON under --etcd-prefix (a real apiserver stores protobuf, and
+// encrypts Secrets per --encryption-provider-config: this one does neither)
+const RESOURCES = [
+  ['', 'v1', 'namespaces', 'Namespace', false], ['', 'v1', 'secrets', 'Secret', true],
+  ['', 'v1', 'configmaps', 'ConfigMap', true], ['', 'v1', 'serviceaccounts', 'ServiceAccount', true],
+  ['', 'v1', 'services', 'Service', true], ['', 'v1', 'endpoints', 'Endpoints', true],
+  ['', 'v1', 'pods', 'Pod', true], ['', 'v1', 'nodes', 'Node', false],
+  ['rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false],
+  ['rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false],
+  ['rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true], ['rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true],
+  ['apps', 'v1', 'deployments', 'Deployment', true], ['apps', 'v1', 'daemonsets', 'DaemonSet', true],
+  ['policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true],
+  ['certificates.k8s.io', 'v1', 'certificatesigningrequests', 'CertificateSigningRequest', false],
+  ['coordination.k8s.io', 'v1', 'leases', 'Lease', true],
+].map(([group, version, name, kind, namespaced]) => ({ group, version, name, kind, namespaced, gv: group ? `${group}/${version}` : version }));
+
+function discovery(path) {
+  const list = (gv) => ({
+    kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv,
+    resources: RESOURCES.filter((r) => r.gv === gv).map((r) => ({
+      name: r.name, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind,
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
+    })),
+  });
+  if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
+  if (path === '/api/v1') return list('v1');
+  if (path === '/apis') {
+    const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.gv))].map((gv) => {
+      const [name, version] = gv.split('/');
+      return { name, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } };
+    });
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups };
+  }
+  const m = path.match(/^\/apis\/([^/]+)\/([^/]+)$/);
+  if (m && RESOURCES.some((r) => r.gv === `${m[1]}/${m[2]}`)) return list(`${m[1]}/${m[2]}`);
+  return undefined;
+}
+
+/**
+ * Just enough OpenAPI v3 for kubectl to see that PATCH takes fieldValidation,
+ * so that `kubectl apply --server-side` (validate=strict) leaves validation to
+ * the server instead of downloading schemas this stand-in does not have.
+ */
+function openapi(path, version) {
+  const gvs = [...new Set(RESOURCES.map((r) => r.gv))];
+  const prefix = (gv) => (gv === 'v1' ? 'api/v1' : `apis/${gv}`);
+  if (path === '/openapi/v3') return { paths: Object.fromEntries(gvs.map((gv) => [prefix(gv), { serverRelativeURL: `/openapi/v3/${prefix(gv)}?hash=standin` }])) };
+  const gv = gvs.find((g) => path === `/openapi/v3/${prefix(g)}`);
+  if (!gv) return undefined;
+  const paths = {};
+  for (const r of RESOURCES.filter((x) => x.gv === gv)) {
+    paths[`/${prefix(gv)}/${r.namespaced ? 'namespaces/{namespace}/' : ''}${r.name}/{name}`] = {
+      patch: {
+        'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind },
+        parameters: ['fieldValidation', 'fieldManager', 'force', 'dryRun'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        responses: { 200: { description: 'OK' } },
+      },
+    };
+  }
+  return { openapi: '3.0.0', info: { title: 'Kubernetes (stand-in)', version }, paths };
+}
+
+/** /api/v1/namespaces/ns/secrets/name -> { resource, namespace, name } */
+function resourcePath(path) {
+  const m = path.match(/^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/(.+)$/);
+  if (!m) return undefined;
+  const gv = m[1] ? 'v1' : `${m[2]}/${m[3]}`;
+  let segs = m[4].split('/').filter(Boolean);
+  let namespace;
+  if (segs[0] === 'namespaces' && segs.length >= 3) { namespace = segs[1]; segs = segs.slice(2); }
+  const resource = RESOURCES.find((r) => r.gv === gv && r.name === segs[0]);
+  if (!resource || segs.length > 3) return undefined;
+  if (resource.namespaced && !namespace && segs.length > 1) return undefined;
+  return { resource, namespace: resource.namespaced ? namespace : undefined, name: segs[1], subresource: segs[2] };
+}
+function deepMerge(a, b) {
+  if (!b || typeof b !== 'object' || Array.isArray(b) || !a || typeof a !== 'object' || Array.isArray(a)) return b;
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) { if (v === null) delete out[k]; else out[k] = deepMerge(a[k], v); }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -553,19 +653,84 @@ async function kubeApiserver(flags, version) {
     state.byUser[who.user] = (state.byUser[who.user] ?? 0) + 1;
     if (!saveQueued) { saveQueued = true; setTimeout(() => { saveQueued = false; saveState('kube-apiserver', state); }, 200); }
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', `the stand-in serves GET only (${req.method} ${path})`));
-    if (path === '/version') return send(200, versionInfo(version));
+    try {
+      const body = await readBody(req);
+      const [code, out, type] = await handle(req.method, path, req.url ?? '', body, who, req.headers['content-type'] ?? '');
+      send(code, out, type);
+    } catch (e) {
+      warn(`${req.method} ${path}: ${e.message}`);
+      send(500, status(500, 'InternalError', e.message));
+    }
+  });
+
+  async function handle(method, path, url, body, who, contentType) {
+    const masters = who.groups.includes('system:masters');
+    if (path === '/version') return [200, versionInfo(version)];
     const check = path.match(/^\/(healthz|readyz|livez)(\/.*)?$/);
     if (check) {
+      const text = 'text/plain; charset=utf-8';
       const needsEtcd = check[1] !== 'livez';
       const ok = !needsEtcd || state.etcd.ok;
-      const verbose = /[?&]verbose/.test(req.url ?? '');
-      if (!verbose) return send(ok ? 200 : 500, ok ? 'ok' : `[-]etcd failed: ${state.etcd.lastError}\n${check[1]} check failed`, 'text/plain; charset=utf-8');
-      const lines = [`[+]ping ok`, `[+]log ok`, needsEtcd ? `[${ok ? '+' : '-'}]etcd ${ok ? 'ok' : 'failed: reason withheld'}` : null].filter(Boolean);
-      return send(ok ? 200 : 500, `${lines.join('\n')}\n${check[1]} check ${ok ? 'passed' : 'failed'}\n`, 'text/plain; charset=utf-8');
+      if (!/[?&]verbose/.test(url)) return [ok ? 200 : 500, ok ? 'ok' : `[-]etcd failed: ${state.etcd.lastError}\n${check[1]} check failed`, text];
+      const lines = ['[+]ping ok', '[+]log ok', needsEtcd ? `[${ok ? '+' : '-'}]etcd ${ok ? 'ok' : 'failed: reason withheld'}` : null].filter(Boolean);
+      return [ok ? 200 : 500, `${lines.join('\n')}\n${check[1]} check ${ok ? 'passed' : 'failed'}\n`, text];
     }
-    return send(404, status(404, 'NotFound', `the server could not find the requested resource (stand-in serves /healthz, /readyz, /livez, /version)`));
-  });
+    const d = method === 'GET' ? discovery(path) ?? openapi(path, version) : undefined;
+    if (d) return [200, d];
+    const target = resourcePath(path);
+    if (!target || target.subresource) return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
+    const { resource, namespace, name } = target;
+    // authorization, much simplified from RBAC: system:masters may do anything;
+    // bootstrappers and nodes may create and read certificate signing requests;
+    // other authenticated users may read anything but Secrets.
+    const csr = resource.name === 'certificatesigningrequests' && who.groups.some((g) => g === 'system:bootstrappers' || g === 'system:nodes');
+    if (!masters && !csr && (method !== 'GET' || resource.name === 'secrets')) {
+      return [403, status(403, 'Forbidden', `${resource.name}${name ? ` "${name}"` : ''} is forbidden: User "${who.user}" cannot ${method.toLowerCase()} resource "${resource.name}"`)];
+    }
+    const key = (n) => `/${resource.name}/${namespace ? `${namespace}/` : ''}${n}`;
+    const notFound = () => [404, { ...status(404, 'NotFound', `${resource.name} "${name}" not found`), details: { name, kind: resource.name } }];
+    if (method === 'GET' && !name) {
+      const { revision, values } = await etcd.list(`/${resource.name}/${namespace ? `${namespace}/` : ''}`);
+      return [200, { kind: `${resource.kind}List`, apiVersion: resource.gv, metadata: { resourceVersion: String(revision ?? '') }, items: values.map((v) => JSON.parse(v)) }];
+    }
+    if (!name && method !== 'POST') return [405, status(405, 'MethodNotAllowed', `${method} needs a name`)];
+    const existing = name ? await etcd.get(key(name)).then((v) => (v ? JSON.parse(v) : undefined)) : undefined;
+    if (method === 'GET') return existing ? [200, existing] : notFound();
+    if (method === 'DELETE') {
+      if (!existing) return notFound();
+      await etcd.del(key(name));
+      return [200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: resource.name } }];
+    }
+    let obj;
+    try { obj = body.length ? parseYaml(body.toString('utf8')) : {}; } catch (e) { return [400, status(400, 'BadRequest', `decoding the body: ${e.message}`)]; }
+    if (method === 'PATCH' && !contentType.includes('apply-patch')) {
+      if (!existing) return notFound();
+      obj = deepMerge(existing, obj); // merge and strategic-merge patches, as a JSON merge patch
+    } else if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+      const objName = obj?.metadata?.name ?? name;
+      if (!obj || obj.kind !== resource.kind) return [400, status(400, 'BadRequest', `the body is a ${obj && obj.kind}, not a ${resource.kind}`)];
+      if (name && objName !== name) return [400, status(400, 'BadRequest', `the name of the object (${objName}) does not match the name on the URL (${name})`)];
+      if (method === 'POST' && (await etcd.get(key(objName)))) return [409, status(409, 'AlreadyExists', `${resource.name} "${objName}" already exists`)];
+      if (method === 'PUT' && !existing) return notFound();
+    } else return [405, status(405, 'MethodNotAllowed', method)];
+    const objName = obj.metadata?.name ?? name;
+    const keep = existing?.metadata ?? {};
+    obj.apiVersion = resource.gv;
+    obj.kind = resource.kind;
+    obj.metadata = {
+      ...obj.metadata, name: objName, ...(namespace ? { namespace } : {}),
+      uid: keep.uid ?? randomUUID(), creationTimestamp: keep.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    if (resource.kind === 'Secret' && obj.stringData) {
+      obj.data = { ...obj.data };
+      for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString('base64');
+      delete obj.stringData;
+    }
+    const put = await etcd.put(key(objName), JSON.stringify(obj));
+    obj.metadata.resourceVersion = String(put.header?.revision ?? '');
+    return [existing ? 200 : 201, obj];
+  }
+
   const host = one('bind-address', '0.0.0.0');
   const port = Number(one('secure-port', '6443'));
   await new Promise((r, j) => { server.once('error', j); server.listen(port, host, r); });
@@ -595,6 +760,13 @@ async function client(component, flags, loaded, version) {
     if (x509) pemCerts(readInput(x509, `--config authentication.x509.clientCAFile`), `clientCAFile ${x509}`);
     if (!!config?.tlsCertFile !== !!config?.tlsPrivateKeyFile) fail(`--config: tlsCertFile and tlsPrivateKeyFile must be given together`);
     if (config?.tlsCertFile) checkPair(readInput(config.tlsCertFile, 'tlsCertFile'), readInput(config.tlsPrivateKeyFile, 'tlsPrivateKeyFile'), `--config tlsCertFile/tlsPrivateKeyFile`);
+    // the container runtime must answer on its socket, or the real kubelet exits
+    const cri = config?.containerRuntimeEndpoint ?? flags.get('container-runtime-endpoint')?.at(-1) ?? 'unix:///run/containerd/containerd.sock';
+    if (cri.startsWith('unix://')) {
+      const sock = cri.slice('unix://'.length);
+      const err = await new Promise((r) => { const c = net.createConnection(sock, () => { c.destroy(); r(undefined); }); c.on('error', r); });
+      if (err) fail(`failed to run Kubelet: validate service connection: validate CRI v1 runtime API for endpoint "${cri}": rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix ${sock}: connect: ${err.code === 'ENOENT' ? 'no such file or directory' : err.code}"`);
+    }
     const kubeconfigPath = flags.get('kubeconfig')?.at(-1);
     if (kubeconfigPath && existsSync(kubeconfigPath)) { kc = loaded.kubeconfigs.kubeconfig; state.credentials = 'kubeconfig'; }
     else if (flags.get('bootstrap-kubeconfig')) {
