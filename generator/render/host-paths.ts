@@ -13,6 +13,9 @@ export const SEED = {
   failedMarker: '/var/lib/ha-k8s-seed/bootstrap.failed',
   bootstrapScript: '/usr/local/lib/ha-k8s-seed/bootstrap.sh',
   bootstrapUnit: 'ha-k8s-seed-bootstrap.service',
+  /** Download mode: packer/'s install script and this host's manifest. */
+  installScript: '/usr/local/lib/ha-k8s-seed/install-artifacts.sh',
+  installManifest: '/usr/local/lib/ha-k8s-seed/install-manifest',
   modulesLoad: '/etc/modules-load.d/ha-k8s-seed.conf',
   sysctl: '/etc/sysctl.d/90-ha-k8s-seed.conf',
   hosts: '/etc/hosts',

@@ -12,6 +12,7 @@ import {
   CONTAINER_RUNTIME_ENDPOINT, kubeletTaints, resolvConf, unitViews,
 } from './components.ts';
 import { FILES, PKI, SEED, UNIT_DIR } from './host-paths.ts';
+import { installScript } from './packer.ts';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -170,6 +171,12 @@ function loadBalancerParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
   };
 }
 
+/** Download mode: the install script and the manifest of this host's roles (packer.ts decides both). */
+function downloadParts(cluster: Cluster, host: Host) {
+  const { script, manifest } = installScript(cluster, host.roles);
+  return { script: { text: script }, manifest: { text: manifest } };
+}
+
 export function hostView(cluster: Cluster, host: Host, bundle: PkiBundle) {
   const cp = hasRole(host, 'control-plane') ? controlPlaneParts(cluster, host, bundle) : undefined;
   const node = isNode(host) ? nodeParts(cluster, host, bundle) : undefined;
@@ -192,6 +199,7 @@ export function hostView(cluster: Cluster, host: Host, bundle: PkiBundle) {
     ...(node ? { containerd: node.containerd, kubelet: node.kubelet, kubeProxy: node.kubeProxy } : {}),
     kubeconfigs: { ...cp?.kubeconfigs, ...node?.nodeKubeconfigs },
     ...(hasRole(host, 'load-balancer') ? { lb: loadBalancerParts(cluster, host, bundle) } : {}),
+    ...(cluster.image.binaries === 'download' ? { download: downloadParts(cluster, host) } : {}),
   };
 }
 

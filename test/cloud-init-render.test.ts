@@ -1,0 +1,278 @@
+/**
+ * The rendered seeds, read the way cloud-init reads them (PyYAML): every
+ * file each role needs is there with quoted permissions, an owner and 0600
+ * for secrets; every unit flag is one the target release knows; kubeconfigs
+ * point at the VIP; rendering is deterministic and the instance-id follows
+ * the content; over-limit user-data has a gzip+base64 twin that decodes back.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { gunzipSync } from 'node:zlib';
+import { hasRole, isNode } from '../generator/model/types.ts';
+import { renderCloudConfig } from '../generator/render/cloud-config.ts';
+import { etcdUnit } from '../generator/render/components.ts';
+import { renderFlags, UnknownFlagError } from '../generator/render/flags.ts';
+import { FILES, PKI, SEED } from '../generator/render/host-paths.ts';
+import { renderHosts, USER_DATA_LIMIT } from '../generator/render/hosts.ts';
+import { knownFlags } from '../generator/versions/versions.ts';
+import { exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
+
+let examples: ExampleSeeds[];
+let parsedHosts: { ex: ExampleSeeds; seed: ExampleSeeds['rendered']['seeds'][number]; host: ExampleSeeds['cluster']['hosts'][number]; parsed: ReturnType<typeof parseWithPyYaml> }[];
+test.before(async () => {
+  examples = await exampleSeeds();
+  parsedHosts = examples.flatMap((ex) => ex.rendered.seeds.map((seed) => ({
+    ex, seed, host: ex.cluster.hosts.find((h) => h.name === seed.host)!, parsed: parseWithPyYaml(seed.userData),
+  })));
+});
+
+const hosts = () => parsedHosts;
+
+/** ExecStart of a unit file: binary and its `--flag=value` arguments. */
+function execStart(unit: string): { exec: string; flags: Map<string, string> } {
+  const joined = unit.replace(/ \\\n\s*/g, ' ');
+  const line = joined.split('\n').find((l) => l.startsWith('ExecStart='))!;
+  const [exec, ...args] = line.slice('ExecStart='.length).split(' ');
+  return { exec: exec!, flags: new Map(args.map((a) => [a.split('=')[0]!, a.slice(a.indexOf('=') + 1)])) };
+}
+
+const COMPONENT_OF: Record<string, string> = {
+  'etcd.service': 'etcd', 'kube-apiserver.service': 'kube-apiserver', 'kube-controller-manager.service': 'kube-controller-manager',
+  'kube-scheduler.service': 'kube-scheduler', 'kubelet.service': 'kubelet', 'kube-proxy.service': 'kube-proxy',
+};
+
+test('user-data is #cloud-config; every file has a quoted mode and an owner; secrets are 0600', () => {
+  for (const { seed, parsed } of hosts()) {
+    assert.is(parsed.header, '#cloud-config', seed.host);
+    assert.ok(parsed.files.length > 5, seed.host);
+    for (const f of parsed.files) {
+      assert.type(f.permissions, 'string', `${seed.host} ${f.path}: mode must reach cloud-init as a string`);
+      assert.match(f.permissions as string, /^0[0-7]{3}$/, `${seed.host} ${f.path}`);
+      assert.ok(f.owner, `${seed.host} ${f.path}: owner`);
+      const secret = /PRIVATE KEY|client-key-data|token:|secret:|auth_pass|token-secret/.test(f.content);
+      if (secret) assert.is(f.permissions, '0600', `${seed.host} ${f.path} holds a secret`);
+    }
+  }
+});
+
+test('the bytes of every file survive YAML: what cloud-init reads is what was rendered', () => {
+  for (const { ex, seed, host, parsed } of hosts()) {
+    const rendered = renderCloudConfig(ex.cluster, host, ex.bundle).files;
+    assert.equal(parsed.files.map((f) => [f.path, f.content]), rendered.map((f) => [f.path, f.content]), seed.host);
+    const etcHosts = fileAt(parsed, '/etc/hosts')!;
+    for (const h of ex.cluster.hosts) assert.ok(etcHosts.content.includes(`${h.address} ${h.name}\n`), `${seed.host}: /etc/hosts ${h.name}`);
+    assert.ok(etcHosts.append, '/etc/hosts is appended to, not replaced');
+  }
+});
+
+test('rendering is deterministic and the instance-id follows the host content', () => {
+  const ex = examples[0]!;
+  const a = renderHosts(ex.cluster, ex.bundle);
+  const b = renderHosts(ex.cluster, ex.bundle);
+  assert.equal(a.files.map((f) => [f.path, Buffer.from(f.content).toString('base64')]), b.files.map((f) => [f.path, Buffer.from(f.content).toString('base64')]));
+  const changed = structuredClone(ex.cluster);
+  changed.hosts[changed.hosts.length - 1]!.network.nameservers = ['192.0.2.53'];
+  const c = renderHosts(changed, ex.bundle);
+  const id = (r: typeof a, host: string) => /instance-id: (\S+)/.exec(r.seeds.find((s) => s.host === host)!.metaData)![1];
+  const last = changed.hosts.at(-1)!.name;
+  const first = changed.hosts[0]!.name;
+  assert.is.not(id(c, last), id(a, last), 'a changed host gets a new instance-id');
+  assert.is(id(c, first), id(a, first), 'an unchanged host keeps its instance-id');
+});
+
+test('every host: bootstrap unit and script with markers, kernel settings of its roles, SSH keys, time sync', () => {
+  for (const { ex, seed, host, parsed } of hosts()) {
+    const script = fileAt(parsed, SEED.bootstrapScript)!;
+    assert.is(script.permissions, '0755');
+    assert.ok(script.content.includes(SEED.doneMarker) && script.content.includes(SEED.failedMarker), seed.host);
+    assert.match(script.content, /trap 'echo "\$step" > \/var\/lib\/ha-k8s-seed\/bootstrap.failed/);
+    assert.ok(fileAt(parsed, `/etc/systemd/system/${SEED.bootstrapUnit}`)!.content.includes(`ConditionPathExists=!${SEED.doneMarker}`));
+    assert.equal(parsed.config.ssh_authorized_keys, ex.cluster.ssh.authorizedKeys);
+    assert.is(parsed.config.hostname, host.name);
+    assert.is((parsed.config.ntp as { enabled: boolean }).enabled, true);
+    assert.ok(script.content.includes('swapoff -a'), `${seed.host}: swap off`);
+    const sysctl = fileAt(parsed, SEED.sysctl)!.content;
+    const modules = fileAt(parsed, SEED.modulesLoad)!.content;
+    if (isNode(host)) {
+      assert.match(modules, /^overlay$/m);
+      assert.match(modules, /^br_netfilter$/m);
+      assert.match(sysctl, /^net\.ipv4\.ip_forward = 1$/m);
+    }
+    assert.is(/ip_nonlocal_bind = 1/.test(sysctl), hasRole(host, 'load-balancer'), `${seed.host}: ip_nonlocal_bind only on load balancers`);
+    const runcmd = JSON.stringify(parsed.config.runcmd);
+    assert.ok(runcmd.includes(SEED.bootstrapUnit), seed.host);
+    if (ex.cluster.image.binaries === 'download') {
+      assert.ok(fileAt(parsed, SEED.installScript) && fileAt(parsed, SEED.installManifest), `${seed.host}: install script`);
+      assert.ok(script.content.indexOf('step=install-binaries') < script.content.indexOf('step=start-'), `${seed.host}: binaries before any daemon starts`);
+    } else {
+      assert.not.ok(fileAt(parsed, SEED.installScript), `${seed.host}: golden image needs no install script`);
+    }
+  }
+});
+
+test('every flag of every unit is known to the target release; no removed flag', () => {
+  let units = 0;
+  for (const { ex, seed, parsed } of hosts()) {
+    for (const f of parsed.files.filter((x) => x.path.startsWith('/etc/systemd/system/'))) {
+      const name = f.path.split('/').at(-1)!;
+      const component = COMPONENT_OF[name];
+      if (!component) continue;
+      units++;
+      const list = component === 'etcd' && /^3\.[7-9]/.test(ex.cluster.etcd.version) ? 'etcd-3.7' : component;
+      const known = knownFlags(list);
+      const { flags } = execStart(f.content);
+      for (const flag of flags.keys()) assert.ok(known.has(flag), `${seed.host} ${name}: ${flag} unknown to ${list}`);
+      for (const removed of ['--logtostderr', '--pod-infra-container-image', '--container-runtime', '--apiserver-count', '--insecure-port', '--network-plugin', '--kubelet-https']) {
+        assert.not.ok(flags.has(removed), `${seed.host} ${name}: ${removed}`);
+      }
+    }
+  }
+  assert.ok(units > 40, `${units} units checked`);
+});
+
+test('renderFlags refuses a flag the release does not know', () => {
+  assert.throws(() => renderFlags('kubelet', 'v1.36.3', [['pod-infra-container-image', 'x']]), (e: Error) => e instanceof UnknownFlagError);
+  assert.throws(() => renderFlags('kube-apiserver', 'v1.36.3', [['insecure-port', 0]]), /insecure-port/);
+  assert.equal(renderFlags('kubelet', 'v1.36.3', [['config', '/x']]), ['--config=/x']);
+});
+
+test('etcd flags follow the etcd version: feature gate on 3.6, experimental flags on 3.5 and 3.4', () => {
+  const ex = examples[0]!;
+  const host = ex.cluster.hosts.find((h) => hasRole(h, 'etcd'))!;
+  const args = (version: string) => etcdUnit({ ...ex.cluster, etcd: { ...ex.cluster.etcd, version } }, host).args;
+  assert.ok(args('3.6.14').includes('--feature-gates=InitialCorruptCheck=true'));
+  assert.not.ok(args('3.6.14').some((a) => a.startsWith('--experimental-')));
+  for (const v of ['3.5.33', '3.4.23']) {
+    assert.ok(args(v).includes('--experimental-initial-corrupt-check=true'), v);
+    assert.not.ok(args(v).some((a) => a.startsWith('--feature-gates')), v);
+  }
+  for (const a of ['--client-cert-auth=true', '--peer-client-cert-auth=true', `--initial-cluster=${ex.cluster.etcd.initialCluster}`]) {
+    assert.ok(args('3.6.14').includes(a), a);
+  }
+});
+
+test('control planes: apiserver with bootstrap tokens, Node+RBAC, secretbox, audit, SA keys, front proxy; local apiserver for controller-manager and scheduler', () => {
+  for (const { ex, seed, host, parsed } of hosts()) {
+    if (!hasRole(host, 'control-plane')) continue;
+    const api = execStart(fileAt(parsed, '/etc/systemd/system/kube-apiserver.service')!.content).flags;
+    assert.is(api.get('--authorization-mode'), 'Node,RBAC');
+    assert.is(api.get('--enable-bootstrap-token-auth'), 'true');
+    assert.is(api.get('--etcd-servers'), ex.cluster.etcd.members.map((m) => m.clientUrl).join(','));
+    for (const flag of ['--encryption-provider-config', '--audit-policy-file', '--service-account-issuer', '--service-account-key-file',
+      '--service-account-signing-key-file', '--requestheader-client-ca-file', '--proxy-client-cert-file']) assert.ok(api.has(flag), flag);
+    const enc = fileAt(parsed, FILES.encryptionConfig)!;
+    assert.is(enc.permissions, '0600');
+    assert.ok(enc.content.includes('secretbox:') && enc.content.includes(ex.bundle.secrets.encryptionKey));
+    const audit = fileAt(parsed, FILES.auditPolicy)!.content;
+    assert.match(audit, /- level: Metadata\n  resources:\n  - group: ""\n    resources:\n    - secrets/);
+    assert.ok(audit.indexOf('secrets') < audit.indexOf('level: Request'), 'secrets are matched before any Request-level rule');
+    const local = `https://127.0.0.1:${ex.cluster.kubernetes.apiserverPort}`;
+    assert.ok(fileAt(parsed, FILES.controllerManagerKubeconfig)!.content.includes(`server: ${local}`), seed.host);
+    assert.ok(fileAt(parsed, FILES.schedulerKubeconfig)!.content.includes(`server: ${local}`), seed.host);
+    assert.match(fileAt(parsed, FILES.schedulerConfig)!.content, /kind: KubeSchedulerConfiguration/);
+    // Every certificate and key a unit names is delivered to the host.
+    const delivered = new Set(parsed.files.map((f) => f.path));
+    for (const unit of parsed.files.filter((f) => f.path.endsWith('.service'))) {
+      for (const value of execStart(unit.content).flags.values()) {
+        if (Object.values(PKI).includes(value as never)) assert.ok(delivered.has(value), `${seed.host}: ${value} referenced but not delivered`);
+      }
+    }
+  }
+});
+
+test('nodes: containerd 2 config, KubeletConfiguration, bootstrap and kube-proxy kubeconfigs at the endpoint', () => {
+  for (const { ex, seed, host, parsed } of hosts()) {
+    if (!isNode(host)) continue;
+    const endpoint = ex.cluster.kubernetes.endpoint.url;
+    if (ex.cluster.loadBalancer) assert.ok(endpoint.startsWith(`https://${ex.cluster.loadBalancer.vip}:`));
+    const containerd = fileAt(parsed, '/etc/containerd/config.toml')!.content;
+    assert.match(containerd, /^version = 3$/m);
+    assert.match(containerd, /SystemdCgroup = true/);
+    assert.ok(containerd.includes(`sandbox = '${ex.cluster.images.pause}'`));
+    const kubelet = fileAt(parsed, FILES.kubeletConfig)!.content;
+    assert.match(kubelet, /anonymous:\n    enabled: false/);
+    assert.match(kubelet, /mode: Webhook/);
+    assert.match(kubelet, /rotateCertificates: true/);
+    assert.ok(kubelet.includes(`- ${ex.cluster.kubernetes.clusterDNS}`));
+    const bootstrap = fileAt(parsed, FILES.bootstrapKubeconfig)!;
+    const token = ex.bundle.secrets.bootstrapToken;
+    assert.ok(bootstrap.content.includes(`server: ${endpoint}`) && bootstrap.content.includes(`token: ${token.id}.${token.secret}`), seed.host);
+    assert.ok(fileAt(parsed, FILES.kubeProxyKubeconfig)!.content.includes(`server: ${endpoint}`), seed.host);
+    assert.match(fileAt(parsed, FILES.kubeProxyConfig)!.content, /kind: KubeProxyConfiguration/);
+  }
+});
+
+test('load balancers: every apiserver upstream, unicast peers, priorities by host order, the VRRP password, a real health check', () => {
+  for (const { ex, seed, host, parsed } of hosts()) {
+    if (!hasRole(host, 'load-balancer')) continue;
+    const lb = ex.cluster.loadBalancer!;
+    const nginx = fileAt(parsed, FILES.nginxConf)!.content;
+    for (const b of lb.backends) assert.ok(nginx.includes(`server ${b.address}:${b.port} `), `${seed.host}: upstream ${b.host}`);
+    assert.match(nginx, /proxy_connect_timeout 2s;/);
+    assert.match(nginx, /proxy_next_upstream on;/);
+    const ka = fileAt(parsed, FILES.keepalivedConf)!;
+    assert.is(ka.permissions, '0600');
+    const me = lb.members.find((m) => m.host === host.name)!;
+    assert.match(ka.content, new RegExp(`priority ${me.priority}\\n`));
+    assert.ok(ka.content.includes(`auth_pass ${ex.bundle.secrets.vrrpPassword}`));
+    assert.match(ka.content, /enable_script_security/);
+    for (const peer of lb.members.filter((m) => m.host !== host.name)) assert.ok(ka.content.includes(`        ${peer.address}\n`), 'unicast peer');
+    const check = fileAt(parsed, FILES.keepalivedCheck)!;
+    assert.match(check.content, /curl .*https:\/\/127\.0\.0\.1:\d+\/livez/);
+    assert.not.match(check.content, /ps |pgrep|pidof/);
+  }
+  const priorities = examples[0]!.cluster.loadBalancer!.members.map((m) => m.priority);
+  assert.ok(priorities[0]! > priorities[1]!, 'the first load balancer is preferred');
+});
+
+test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiserver-to-kubelet RBAC, CoreDNS at clusterDNS, flannel on podCIDR, pinned images', () => {
+  for (const { ex, seed, host, parsed } of hosts()) {
+    const addons = parsed.files.filter((f) => f.path.startsWith(`${FILES.addonsDir}/`));
+    if (!hasRole(host, 'control-plane')) { assert.is(addons.length, 0, seed.host); continue; }
+    const all = addons.map((f) => f.content).join('\n---\n');
+    assert.ok(all.includes(`name: bootstrap-token-${ex.bundle.secrets.bootstrapToken.id}`));
+    assert.ok(all.includes('system:certificates.k8s.io:certificatesigningrequests:nodeclient'));
+    assert.ok(all.includes('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient'));
+    assert.ok(all.includes('nodes/proxy') && all.includes('name: kube-apiserver-kubelet-client'));
+    assert.ok(all.includes(`clusterIP: ${ex.cluster.kubernetes.clusterDNS}`));
+    assert.ok(all.includes(`"Network": "${ex.cluster.kubernetes.podCIDR}"`));
+    for (const image of [ex.cluster.images.coredns, ex.cluster.images.cni.daemon, ex.cluster.images.cni.plugin]) {
+      assert.ok(all.includes(`image: ${image}`), image);
+      assert.not.match(image, /:latest$/);
+    }
+    const script = fileAt(parsed, SEED.bootstrapScript)!.content;
+    assert.match(script, /get --raw=\/readyz/);
+    assert.match(script, /apply --server-side/);
+  }
+});
+
+test('user-data over the 64 KiB guestinfo limit gets a gzip+base64 twin that decodes to the same bytes', () => {
+  let big = 0;
+  for (const ex of examples) {
+    for (const seed of ex.rendered.seeds) {
+      const size = Buffer.byteLength(seed.userData);
+      assert.is(seed.userDataGzipBase64 !== undefined, size > USER_DATA_LIMIT, seed.host);
+      if (!seed.userDataGzipBase64) continue;
+      big++;
+      assert.is(gunzipSync(Buffer.from(seed.userDataGzipBase64, 'base64')).toString('utf8'), seed.userData);
+      assert.ok(ex.rendered.files.some((f) => f.path === `hosts/${seed.host}/user-data.gz.b64` && f.mode === 0o600));
+    }
+  }
+  assert.ok(big > 0, 'the control planes of the examples are over the limit');
+});
+
+test('output per host: user-data and cidata.iso 0600, meta-data and network-config; admin.kubeconfig 0600 at the top', () => {
+  for (const ex of examples) {
+    const byPath = new Map(ex.rendered.files.map((f) => [f.path, f]));
+    for (const h of ex.cluster.hosts) {
+      assert.is(byPath.get(`hosts/${h.name}/user-data`)?.mode, 0o600);
+      assert.is(byPath.get(`hosts/${h.name}/cidata.iso`)?.mode, 0o600);
+      assert.ok(byPath.has(`hosts/${h.name}/meta-data`) && byPath.has(`hosts/${h.name}/network-config`));
+    }
+    const admin = byPath.get('admin.kubeconfig')!;
+    assert.is(admin.mode, 0o600);
+    assert.ok(String(admin.content).includes(`server: ${ex.cluster.kubernetes.endpoint.url}`));
+  }
+});
+
+test.run();

@@ -1,0 +1,53 @@
+/**
+ * The seeds of every example spec (cluster.yaml and examples/*.yaml), made
+ * once per test process: a real PKI from ensurePki in a temporary folder,
+ * then renderHosts. Helpers read a host's write_files the way cloud-init
+ * does, with Python's YAML (PyYAML, cloud-init's own parser).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Cluster } from '../../generator/model/types.ts';
+import { ensurePki, type PkiBundle } from '../../generator/pki/index.ts';
+import { renderHosts, type RenderedHosts } from '../../generator/render/hosts.ts';
+import { loadCluster } from '../../generator/spec/validate.ts';
+
+export const EXAMPLE_SPECS = ['cluster.yaml', ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort().map((f) => `examples/${f}`)];
+
+export interface ExampleSeeds { spec: string; cluster: Cluster; bundle: PkiBundle; rendered: RenderedHosts }
+
+let cache: Promise<ExampleSeeds[]> | undefined;
+
+export function exampleSeeds(): Promise<ExampleSeeds[]> {
+  cache ??= (async () => {
+    const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-seeds-'));
+    try {
+      const out: ExampleSeeds[] = [];
+      for (const spec of EXAMPLE_SPECS) {
+        const cluster = await loadCluster(spec);
+        const { bundle } = await ensurePki(cluster, join(work, cluster.name, 'pki'));
+        out.push({ spec, cluster, bundle, rendered: renderHosts(cluster, bundle) });
+      }
+      return out;
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  })();
+  return cache;
+}
+
+export interface LandedFile { path: string; content: string; owner: string; permissions: unknown; append?: boolean; defer?: boolean }
+export interface ParsedUserData { header: string; config: Record<string, unknown>; files: LandedFile[] }
+
+/** user-data as cloud-init reads it: PyYAML safe_load, returned as JSON. */
+export function parseWithPyYaml(text: string): ParsedUserData {
+  const json = execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'],
+    { input: text, encoding: 'utf8' });
+  const config = JSON.parse(json) as Record<string, unknown>;
+  return { header: text.split('\n')[0]!, config, files: (config.write_files ?? []) as LandedFile[] };
+}
+
+export function fileAt(parsed: ParsedUserData, path: string): LandedFile | undefined {
+  return parsed.files.find((f) => f.path === path);
+}
