@@ -99,9 +99,23 @@ test('a CA is never replaced silently: missing, mismatched or unreadable pairs a
   await refusal('swapped', (d) => cpSync(join(d, 'front-proxy-ca.key'), join(d, 'etcd/ca.key')), 'etcd/ca.key', /does not match etcd\/ca\.crt/);
   await refusal('garbage', (d) => writeFileSync(join(d, 'front-proxy-ca.crt'), 'not a certificate\n'), 'front-proxy-ca.crt', /unreadable/);
   await refusal('not-a-ca', (d) => cpSync(join(d, 'admin.crt'), join(d, 'ca.crt')), 'ca.crt', /not a CA certificate/);
+  await refusal('other-ca', (d) => {
+    cpSync(join(d, 'front-proxy-ca.crt'), join(d, 'etcd/ca.crt'));
+    cpSync(join(d, 'front-proxy-ca.key'), join(d, 'etcd/ca.key'));
+  }, 'etcd/ca.crt', /is the CA "front-proxy-ca", not "etcd-ca"/);
   await refusal('no-sa', (d) => unlinkSync(join(d, 'sa.key')), 'sa.key', /missing; .*--rotate service-account/);
   await refusal('no-encryption-key', (d) => unlinkSync(join(d, 'secrets/encryption-key')), 'secrets/encryption-key', /Secrets stored in etcd/);
   await refusal('bad-token', (d) => writeFileSync(join(d, 'secrets/bootstrap-token'), 'abc\n'), 'secrets/bootstrap-token', /bootstrap token/);
+});
+
+test('every problem is reported at once, each with its file and what to do', async () => {
+  const copy = freshCopy('many');
+  unlinkSync(join(copy.pkiDir, 'ca.crt'));
+  unlinkSync(join(copy.pkiDir, 'ca.key'));
+  writeFileSync(join(copy.pkiDir, 'secrets/vrrp-password'), '');
+  const err = await ensurePki(fx.cluster, copy.pkiDir).then(() => undefined, (e: unknown) => e) as PkiError;
+  assert.equal(err.problems.map((p) => p.file), ['ca.crt', 'ca.key', 'secrets/vrrp-password'].map((f) => join(copy.pkiDir, f)));
+  assert.equal(err.problems.map((p) => /--rotate (kubernetes-ca|vrrp-password)$/.test(p.message)), [true, true, true]);
 });
 
 test('generate: a broken CA exits through PkiError and writes nothing, not even the other files', async () => {

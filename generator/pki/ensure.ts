@@ -121,6 +121,8 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
   const fresh = (target: RotateTarget) => (rotate.has(target)
     ? { reason: 'rotated on request', change: 'reissued' as const }
     : !initialized ? { reason: 'new PKI', change: 'created' as const } : undefined);
+  /** Adds what to do to every problem found since `since`. */
+  const advise = (since: number, advice: string) => { for (const p of problems.slice(since)) p.message += `; ${advice}`; };
   const restoreHint = (target: RotateTarget) => `restore it from your backup of pki/, or replace it on purpose with --rotate ${target}`;
 
   // 1. The CAs, the service-account key and the secrets: reused, or made on purpose, never replaced by accident.
@@ -134,7 +136,9 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     const keyPem = text(key(profile.file));
     if (certPem !== undefined && keyPem !== undefined) {
       try {
-        if (!readShape(certPem).ca) problems.push({ file: where(crt(profile.file)), message: 'is not a CA certificate' });
+        const shape = readShape(certPem);
+        if (!shape.ca) problems.push({ file: where(crt(profile.file)), message: 'is not a CA certificate' });
+        else if (shape.cn !== profile.cn) problems.push({ file: where(crt(profile.file)), message: `is the CA "${shape.cn}", not "${profile.cn}"` });
         else if (!keyMatches(certPem, keyPem)) problems.push({ file: where(key(profile.file)), message: `does not match ${crt(profile.file)}` });
         else {
           const daysLeft = (notAfter(certPem).getTime() - now.getTime()) / DAY_MS;
@@ -145,7 +149,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
         problems.push({ file: where(crt(profile.file)), message: `unreadable as a certificate and key pair (${(err as Error).message})` });
       }
     }
-    if (problems.length > before) problems[problems.length - 1]!.message += `; ${restoreHint(ROTATE_CA[name])}`;
+    if (problems.length > before) advise(before, restoreHint(ROTATE_CA[name]));
     else caPlans[name] = { action: 'keep', pair: { certPem: certPem!, keyPem: keyPem! } };
   }
 
@@ -159,7 +163,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     try { if (keyPem !== undefined) saPlan = { action: 'keep', pair: { certPem: publicKeyOf(keyPem), keyPem } }; } catch (err) {
       problems.push({ file: where(SERVICE_ACCOUNT.key), message: `not a private key (${(err as Error).message})` });
     }
-    if (problems.length > before) problems[problems.length - 1]!.message += `; ${restoreHint('service-account')}`;
+    advise(before, restoreHint('service-account'));
   }
 
   const secretValues = {} as Record<SecretName, string>;
@@ -174,13 +178,14 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
       secretChanges.push({ item: name, path: `pki/${file}`, reason: make.reason });
       continue;
     }
+    const before = problems.length;
     const content = text(file);
     const parsed = content === undefined ? undefined : parseSecret(name, content);
     if (parsed && 'value' in parsed) { secretValues[name] = parsed.value; continue; }
     if (parsed) problems.push({ file: where(file), message: parsed.error });
-    problems[problems.length - 1]!.message += name === 'encryption-key'
-      ? '; restore it from your backup of pki/: without it the Secrets stored in etcd cannot be read'
-      : `; ${restoreHint(name)}`;
+    advise(before, name === 'encryption-key'
+      ? 'restore it from your backup of pki/: without it the Secrets stored in etcd cannot be read'
+      : restoreHint(name));
   }
   if (problems.length > 0) throw new PkiError(problems);
 
