@@ -210,6 +210,16 @@ test('a key that does not match its certificate is refused', () => {
   assert.match(s.err, /private key does not match public key/);
 });
 
+test('with --anonymous-auth=false a request without credentials is 401', async () => {
+  const port = await freePort();
+  const api = start(bin['kube-apiserver'], apiserverArgs({ 'secure-port': String(port), 'anonymous-auth': 'false', 'etcd-servers': 'https://127.0.0.1:1' }));
+  await until('the apiserver to listen', () => (logOf(api).includes('Serving securely') ? true : undefined));
+  assert.is((await get(port, '/livez')).status, 401);
+  assert.is((await get(port, '/livez', { cert: 'admin' })).status, 200, 'livez does not need etcd');
+  assert.is((await get(port, '/readyz', { cert: 'admin' })).status, 500, 'readyz does');
+  api.kill();
+});
+
 test('the apiserver refuses to start without the flags the real one requires', () => {
   const r = run(bin['kube-apiserver'], apiserverArgs({ 'etcd-servers': '', 'service-account-issuer': '' }));
   assert.is(r.code, 1);
@@ -237,7 +247,9 @@ test('kube-apiserver serves over TLS to client certificates of its CA and bootst
   assert.is((await get(apiPort, '/version', { token: TOKEN })).status, 200, 'bootstrap token from --token-auth-file');
 
   assert.is((await get(apiPort, '/healthz', { cert: 'rogue' })).status, 401, 'a certificate of another CA');
-  assert.is((await get(apiPort, '/healthz')).status, 401, 'anonymous');
+  const anonymous = await get(apiPort, '/livez');
+  assert.is(anonymous.status, 200, 'anonymous may read /livez (system:public-info-viewer)');
+  assert.is((await get(apiPort, '/api/v1/namespaces/kube-system/secrets')).status, 403, 'anonymous may not read Secrets');
   assert.is((await get(apiPort, '/healthz', { token: 'abcdef.ffffffffffffffff' })).status, 401, 'a wrong token');
 
   // the key it wrote, read back with etcdctl and the same client certificate

@@ -14,8 +14,11 @@
  *   - kube-apiserver serves /healthz, /readyz, /livez and /version over TLS to
  *     clients with a certificate signed by --client-ca-file or a token
  *     (--token-auth-file, or a bootstrap-token Secret when
- *     --enable-bootstrap-token-auth is set), and writes a key to etcd through the
- *     JSON gateway with --etcd-certfile/--etcd-keyfile every few seconds;
+ *     --enable-bootstrap-token-auth is set), and to anonymous clients unless
+ *     --anonymous-auth=false, as RBAC's system:public-info-viewer does; it keeps
+ *     the add-ons' objects (Secrets, RBAC, ...) as JSON in etcd for kubectl
+ *     apply --server-side, and writes a key to etcd through the JSON gateway
+ *     with --etcd-certfile/--etcd-keyfile every few seconds;
  *   - the others load their kubeconfig and call the apiserver it names
  *     (the kubelet with its bootstrap token), retrying until it answers.
  * It schedules nothing, runs no pod and proxies no Service.
@@ -596,6 +599,7 @@ async function kubeApiserver(flags, version) {
     }
   }
   const bootstrapEnabled = one('enable-bootstrap-token-auth', 'false') === 'true';
+  const anonymousAuth = one('anonymous-auth', 'true') !== 'false';
   async function tokenUser(token) {
     if (staticTokens.has(token)) return staticTokens.get(token);
     const m = token.match(/^([a-z0-9]{6})\.([a-z0-9]{16})$/);
@@ -648,6 +652,12 @@ async function kubeApiserver(flags, version) {
       const m = (req.headers.authorization ?? '').match(/^Bearer\s+(\S+)$/i);
       if (m) { try { who = await tokenUser(m[1]); } catch (e) { warn(`token lookup: ${e.message}`); } }
     }
+    // As the real one: a certificate that does not verify, or a token it does not
+    // know, is 401; no credentials at all is system:anonymous while
+    // --anonymous-auth is on (the default), which RBAC's
+    // system:public-info-viewer lets read /healthz, /livez, /readyz and /version.
+    const presented = (peer && peer.subject) || req.headers.authorization;
+    if (!who && !presented && anonymousAuth) who = { user: 'system:anonymous', groups: ['system:unauthenticated'] };
     if (!who) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
     state.requests++;
     state.byUser[who.user] = (state.byUser[who.user] ?? 0) + 1;
@@ -665,6 +675,10 @@ async function kubeApiserver(flags, version) {
 
   async function handle(method, path, url, body, who, contentType) {
     const masters = who.groups.includes('system:masters');
+    const publicInfo = method === 'GET' && /^\/(version|healthz|livez|readyz)(\/.*)?$/.test(path);
+    if (who.user === 'system:anonymous' && !publicInfo) {
+      return [403, status(403, 'Forbidden', `forbidden: User "system:anonymous" cannot ${method.toLowerCase()} path "${path}"`)];
+    }
     if (path === '/version') return [200, versionInfo(version)];
     const check = path.match(/^\/(healthz|readyz|livez)(\/.*)?$/);
     if (check) {
