@@ -140,6 +140,15 @@ test('generate: a broken CA exits through PkiError and writes nothing, not even 
   }
 });
 
+test('--rotate takes only what can be rotated; the encryption key cannot', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', 'generate', 'cluster.yaml', '--out', join(fx.work, 'never'), '--rotate', 'encryption-key'], { encoding: 'utf8' });
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /--rotate encryption-key: expected one of kubernetes-ca, etcd-ca, front-proxy-ca, service-account, bootstrap-token, vrrp-password, cas/);
+  const help = spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', '--help'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--rotate WHAT/);
+  assert.match(help.stdout, /\n {2}4 {2}the existing PKI/);
+});
+
 test('--rotate front-proxy-ca: a new CA, its client reissued with a new key, only control planes to re-provision', async () => {
   const copy = freshCopy('rotate');
   const result = await rerun(copy, fx.cluster, { rotate: ['front-proxy-ca'] });
