@@ -117,6 +117,8 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     ssh_pwauth: false,
     disable_root: true,
     ssh_authorized_keys: cluster.ssh.authorizedKeys,
+    // Built into glibc on every supported distribution: nothing to generate, nothing to fail.
+    locale: 'C.UTF-8',
     ntp: { enabled: true, ...(cluster.ntp.servers.length ? { servers: cluster.ntp.servers } : {}) },
     ...(host.packages.length ? { packages: host.packages } : {}),
     write_files: files,

@@ -62,8 +62,10 @@ export function describeSeed(seed: HostSeed): string {
   const bytes = Buffer.byteLength(seed.userData);
   const kib = (bytes / 1024).toFixed(1);
   if (seed.userDataGzipBase64) {
+    const packed = seed.userDataGzipBase64.length;
+    const still = packed > USER_DATA_LIMIT ? `, still over it: use cidata.iso (no size limit)` : '';
     return `${seed.host}: user-data ${kib} KiB, over the ${USER_DATA_LIMIT / 1024} KiB guestinfo limit: ` +
-      `also wrote user-data.gz.b64 (${(seed.userDataGzipBase64.length / 1024).toFixed(1)} KiB, gzip+base64)`;
+      `also wrote user-data.gz.b64 (${(packed / 1024).toFixed(1)} KiB, gzip+base64${still})`;
   }
   const ec2 = bytes > EC2_USER_DATA_LIMIT ? `; over EC2's ${EC2_USER_DATA_LIMIT / 1024} KiB` : '';
   return `${seed.host}: user-data ${kib} KiB (limit ${USER_DATA_LIMIT / 1024} KiB${ec2})`;
