@@ -1,0 +1,52 @@
+/**
+ * The baseline: the reference cluster's certificate set made the way the
+ * older tutorials make it, with cfssl (Debian's golang-cfssl): one
+ * `cfssl gencert | cfssljson` process pair per certificate, one after the
+ * other, RSA keys of the same size.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Cluster } from '../generator/model/types.ts';
+import { CA_PROFILES, leafProfiles } from '../generator/pki/index.ts';
+import { timeShell } from './lib.ts';
+
+export interface CfsslFigure { certificates: number; ms: number; msPerCertificate: number }
+
+export async function benchCfssl(cluster: Cluster): Promise<CfsslFigure> {
+  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-cfssl-'));
+  try {
+    const bits = cluster.pki.keySize;
+    const expiry = `${cluster.pki.certValidityDays * 24}h`;
+    writeFileSync(join(work, 'config.json'), JSON.stringify({
+      signing: {
+        default: { expiry },
+        profiles: {
+          server: { expiry, usages: ['signing', 'key encipherment', 'server auth'] },
+          client: { expiry, usages: ['signing', 'key encipherment', 'client auth'] },
+          peer: { expiry, usages: ['signing', 'key encipherment', 'server auth', 'client auth'] },
+        },
+      },
+    }));
+    const csr = (file: string, cn: string, o: string[], hosts: string[]) => writeFileSync(join(work, `${file}-csr.json`), JSON.stringify({
+      CN: cn, hosts, key: { algo: 'rsa', size: bits }, names: o.length ? o.map((org) => ({ O: org })) : [{ O: 'ha-k8s-seed' }],
+    }));
+    const commands: string[] = [];
+    const caFile = (name: string) => `ca-${name}`;
+    for (const ca of Object.values(CA_PROFILES)) {
+      csr(caFile(ca.name), ca.cn, [], []);
+      commands.push(`cfssl gencert -initca ${caFile(ca.name)}-csr.json | cfssljson -bare ${caFile(ca.name)}`);
+    }
+    for (const leaf of leafProfiles(cluster)) {
+      const file = leaf.id.replace(/\//g, '-');
+      csr(file, leaf.cn, leaf.o, [...leaf.dns, ...leaf.ips]);
+      const profile = leaf.server && leaf.client ? 'peer' : leaf.server ? 'server' : 'client';
+      const ca = caFile(leaf.ca);
+      commands.push(`cfssl gencert -ca=${ca}.pem -ca-key=${ca}-key.pem -config=config.json -profile=${profile} ${file}-csr.json | cfssljson -bare ${file}`);
+    }
+    const ms = await timeShell(`set -eo pipefail; cd ${work}; ${commands.join('; ')}`);
+    return { certificates: commands.length, ms: Math.round(ms), msPerCertificate: Math.round(ms / commands.length) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

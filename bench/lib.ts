@@ -1,0 +1,62 @@
+/**
+ * Measuring helpers for the benchmarks: whole-process wall time and peak
+ * memory of a command, medians, and a printed table. Benchmarks report;
+ * tests never assert times.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+
+export interface ProcessSample { ms: number; maxRssKiB: number }
+
+/** Runs the CLI (`generate ...`) as its own Node process; wall time from spawn to exit. */
+export function runCli(args: string[]): Promise<ProcessSample> {
+  return new Promise((resolvePromise, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/measure-child.ts', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
+    let report = '';
+    let stderr = '';
+    child.stdio[3]!.on('data', (d) => { report += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) return reject(new Error(`generate ${args.join(' ')} exited ${code}:\n${stderr}`));
+      resolvePromise({ ms, maxRssKiB: JSON.parse(report).maxRssKiB });
+    });
+  });
+}
+
+/** Wall time of a shell command. */
+export function timeShell(command: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('bash', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${stderr}`));
+      resolvePromise(Number(process.hrtime.bigint() - started) / 1e6);
+    });
+  });
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function machine(): string {
+  const cpu = cpus();
+  return `${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
+}
+
+/** A plain-text table, columns padded, for the terminal and the README. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map((r) => line(r.map(String)))].join('\n');
+}
