@@ -1,0 +1,214 @@
+/**
+ * The boot lab's machinery: a network namespace with a bridge and no route
+ * out, and one systemd-nspawn container per host booting an overlay of the
+ * cached lab root with the host's NoCloud seed taken out of its cidata.iso.
+ *
+ * Everything runs as root. The lab process itself runs inside the namespace
+ * (run.ts re-executes itself under `nsenter --net`), so every address it
+ * reaches is a lab host or the bridge.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { installStandins } from '../standins/install.ts';
+import { BIN } from '../../generator/model/paths.ts';
+
+export interface RunResult { code: number | null; out: string; err: string }
+
+/** Runs a command to completion (bounded by `timeoutSeconds`). */
+export function sh(cmd: string, args: string[], timeoutSeconds = 60, input?: string): RunResult {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutSeconds * 1000, input, maxBuffer: 64 * 1024 * 1024 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${cmd}: not installed (see .ci/run)`);
+  return { code: r.status, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
+}
+export function must(cmd: string, args: string[], timeoutSeconds = 60): string {
+  const r = sh(cmd, args, timeoutSeconds);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
+  return r.out;
+}
+
+// ---------------------------------------------------------------------------
+// the namespace (created and removed by the outer process, run.ts)
+
+export function createNetns(name: string, bridge: string, bridgeCidr: string): void {
+  must('ip', ['netns', 'add', name]);
+  must('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  must('ip', ['-n', name, 'link', 'add', bridge, 'type', 'bridge']);
+  must('ip', ['-n', name, 'addr', 'add', bridgeCidr, 'dev', bridge]);
+  must('ip', ['-n', name, 'link', 'set', bridge, 'up']);
+  // No default route: only the bridge's subnet is reachable from inside.
+}
+export function deleteNetns(name: string): void {
+  sh('ip', ['netns', 'del', name]);
+}
+
+// ---------------------------------------------------------------------------
+// one host
+
+export interface HostPrep {
+  name: string;
+  /** The host's generated cidata.iso. */
+  iso: string;
+  kubernetesVersion: string;
+  containerdVersion: string;
+  /** A real kubectl binary to place at BIN.kubectl (the bootstrap applies add-ons with it). */
+  kubectl?: string;
+}
+
+/** The seed files inside a cidata ISO, read the way a hypervisor's guest would (Rock Ridge names). */
+export function seedFromIso(iso: string): Record<string, Buffer> {
+  const names = must('isoinfo', ['-R', '-f', '-i', iso]).split('\n').map((l) => l.trim().replace(/^\//, '')).filter(Boolean);
+  const files: Record<string, Buffer> = {};
+  for (const n of names) {
+    const r = spawnSync('isoinfo', ['-R', '-x', `/${n}`, '-i', iso], { maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) throw new Error(`isoinfo -x /${n} ${iso}: ${r.stderr}`);
+    files[n] = r.stdout;
+  }
+  for (const need of ['meta-data', 'user-data']) if (!files[need]) throw new Error(`${iso} has no ${need} (has: ${names.join(', ')})`);
+  return files;
+}
+
+export class Machine {
+  readonly dir: string;
+  readonly merged: string;
+  private child?: ChildProcess;
+  nspawnPid?: number;
+  initPid?: number;
+  bootedAt = 0;
+  exited = false;
+
+  constructor(readonly name: string, work: string, private readonly root: string, private readonly bridge: string, private readonly pidDir: string) {
+    this.dir = join(work, 'hosts', name);
+    this.merged = join(this.dir, 'merged');
+  }
+
+  /** Overlay of the cached root, seed, stand-ins and the binaries' paths of the golden image. */
+  async prepare(p: HostPrep): Promise<void> {
+    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(this.dir, d), { recursive: true });
+    must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.root},upperdir=${join(this.dir, 'upper')},workdir=${join(this.dir, 'work')}`, this.merged]);
+    const m = this.merged;
+    // The NoCloud seed, byte for byte as the ISO holds it.
+    const seedDir = join(m, 'var/lib/cloud/seed/nocloud');
+    mkdirSync(seedDir, { recursive: true });
+    for (const [name, data] of Object.entries(seedFromIso(p.iso))) writeFileSync(join(seedDir, name), data, { mode: 0o600 });
+    // What the golden image puts at BIN: the stand-ins, Debian's etcd (3.4) at
+    // the etcd paths, and a real kubectl.
+    await installStandins(m, { version: p.kubernetesVersion, containerd: p.containerdVersion });
+    for (const [bin, from] of [[BIN.etcd, '/usr/bin/etcd'], [BIN.etcdctl, '/usr/bin/etcdctl']] as const) {
+      mkdirSync(dirname(join(m, bin)), { recursive: true });
+      if (!existsSync(join(m, bin))) symlinkSync(from, join(m, bin));
+    }
+    if (p.kubectl) copyFileSync(p.kubectl, join(m, BIN.kubectl));
+    // Debian's etcd-server package enables its own etcd.service (a default
+    // member on localhost); a golden image carries the binary only.
+    const debianEtcd = join(m, 'etc/systemd/system/multi-user.target.wants/etcd.service');
+    if (existsSync(debianEtcd)) unlinkSync(debianEtcd);
+    // A container may set only its own network namespace's sysctls; the
+    // distribution's kernel-wide defaults (pid_max, protected links) belong to
+    // the host, so they are overridden by empty files of the same names, as
+    // sysctl.d(5) lets /etc override /usr/lib. A VM applies them as usual.
+    for (const f of ['50-pid-max.conf', '99-protect-links.conf']) {
+      if (existsSync(join(m, 'usr/lib/sysctl.d', f))) writeFileSync(join(m, 'etc/sysctl.d', f), '# boot lab: kernel-wide, not a container\'s to set\n');
+    }
+    // Each container its own machine-id (an empty file: systemd makes a transient one).
+    writeFileSync(join(m, 'etc/machine-id'), '');
+    writeFileSync(join(m, 'etc/hostname'), 'localhost\n');
+  }
+
+  /** Boots the container (systemd-nspawn --boot) on the lab bridge. */
+  boot(): void {
+    const log = openSync(join(this.dir, 'console.log'), 'a');
+    this.child = spawn('systemd-nspawn', [
+      '--quiet', '--boot', '--register=no', '--keep-unit', `--directory=${this.merged}`, `--machine=${this.name}`,
+      `--network-bridge=${this.bridge}`, '--console=read-only', '--timezone=off', '--resolv-conf=off', '--link-journal=no',
+    ], { stdio: ['ignore', log, log], detached: false });
+    this.nspawnPid = this.child.pid;
+    this.initPid = undefined;
+    this.exited = false;
+    this.bootedAt = Date.now();
+    writeFileSync(join(this.pidDir, this.name), String(this.child.pid));
+    this.child.on('exit', () => { this.exited = true; });
+  }
+
+  /** The container's PID 1 (systemd), found under the nspawn process. */
+  init(): number | undefined {
+    if (this.initPid && existsSync(`/proc/${this.initPid}`)) return this.initPid;
+    if (!this.nspawnPid) return undefined;
+    const children = (pid: number): number[] => {
+      try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+    };
+    const queue = children(this.nspawnPid);
+    while (queue.length) {
+      const pid = queue.shift()!;
+      let comm = '';
+      try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
+      if (comm === 'systemd') return (this.initPid = pid);
+      queue.push(...children(pid));
+    }
+    return undefined;
+  }
+
+  /** Runs a command inside the container (all its namespaces). */
+  exec(args: string[], timeoutSeconds = 60, input?: string): RunResult {
+    const pid = this.init();
+    if (!pid) return { code: null, out: '', err: `${this.name} is not running` };
+    return sh('nsenter', ['-t', String(pid), '-a', '/usr/bin/env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', ...args], timeoutSeconds, input);
+  }
+
+  /** Orderly power-off (SIGTERM to nspawn: the container's systemd shuts down). */
+  async powerOff(seconds = 20): Promise<void> {
+    if (!this.child || this.exited) return;
+    this.child.kill('SIGTERM');
+    const end = Date.now() + seconds * 1000;
+    while (!this.exited && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    if (!this.exited) this.pullPlug();
+    while (!this.exited) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /** Hard power-off: SIGKILL to the container's PID 1 ends its whole PID namespace. */
+  pullPlug(): void {
+    const pid = this.init();
+    if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    if (this.child && !this.exited) this.child.kill('SIGKILL');
+  }
+
+  unmount(): void {
+    sh('umount', ['-l', this.merged]);
+  }
+}
+
+/** Kills whatever nspawn processes a run left behind (by the pids it recorded). */
+export function killRecorded(pidDir: string): void {
+  if (!existsSync(pidDir)) return;
+  for (const f of readdirSync(pidDir)) {
+    const pid = Number(readFileSync(join(pidDir, f), 'utf8'));
+    // only if it still is systemd-nspawn (the pid may have been reused)
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('systemd-nspawn')) continue;
+      process.kill(pid, 'SIGKILL');
+    } catch { /* gone */ }
+  }
+}
+
+/** A real kubectl: the newest static build on this machine, or the one on PATH. */
+export function findKubectl(): string | undefined {
+  const sdk = '/usr/lib/google-cloud-sdk/bin';
+  if (existsSync(sdk)) {
+    const versioned = readdirSync(sdk).filter((f) => /^kubectl\.\d+\.\d+$/.test(f))
+      .sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]));
+    if (versioned.length) return join(sdk, versioned.at(-1)!);
+  }
+  const onPath = sh('sh', ['-c', 'command -v kubectl']).out.trim();
+  return onPath ? realpathSync(onPath) : undefined;
+}
+
+/** Unmounts (lazily, deepest first) whatever is still mounted under `dir`. */
+export function unmountUnder(dir: string): void {
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
+    .map((m) => m.replace(/\\040/g, ' ')).filter((m) => m === dir || m.startsWith(`${dir}/`));
+  for (const m of mounts.sort().reverse()) sh('umount', ['-l', m]);
+}
+
+export function removeTree(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

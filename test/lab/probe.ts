@@ -1,0 +1,90 @@
+/**
+ * Bounded probe loops for the boot lab's faults: one HTTPS request at a time
+ * through the VIP, each on a new connection (so nginx picks a backend each
+ * time), counting failures and measuring the time to recovery.
+ */
+import { request } from 'node:https';
+
+export interface Tls { ca: Buffer; cert: Buffer; key: Buffer }
+
+export interface Call { method?: string; path: string; body?: unknown; contentType?: string }
+
+export async function call(url: string, tls: Tls, c: Call, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  const u = new URL(c.path, url);
+  const payload = c.body === undefined ? undefined : Buffer.from(JSON.stringify(c.body));
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: u.hostname, port: u.port, path: u.pathname + u.search, method: c.method ?? 'GET', ...tls, agent: false, timeout: timeoutMs,
+      headers: payload ? { 'Content-Type': c.contentType ?? 'application/json', 'Content-Length': payload.length } : {},
+    }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export interface ProbeFigures {
+  requests: number;
+  failed: number;
+  /** Seconds from the fault to the first success after the last failure; 0 when nothing failed. */
+  recoverySeconds: number;
+  /** Seconds the probe ran for after the fault. */
+  observedSeconds: number;
+  firstError?: string;
+}
+
+/**
+ * Runs `fault` while requests go on; then keeps probing until `settled()` is
+ * true and at least `minAfterSeconds` have passed with `okStreak` successes in
+ * a row, or `maxSeconds` run out (then `timedOut` is set).
+ */
+export async function probeAround(opts: {
+  url: string; tls: Tls; request: (n: number) => Call; ok?: (status: number) => boolean;
+  intervalMs?: number; leadSeconds?: number; minAfterSeconds?: number; maxSeconds?: number; okStreak?: number;
+  fault: () => Promise<void> | void; settled?: () => Promise<boolean> | boolean;
+}): Promise<ProbeFigures & { timedOut: boolean }> {
+  const { url, tls, intervalMs = 200, leadSeconds = 2, minAfterSeconds = 8, maxSeconds = 90, okStreak = 10 } = opts;
+  const ok = opts.ok ?? ((s: number) => s >= 200 && s < 300);
+  const results: { t: number; ok: boolean; error?: string }[] = [];
+  let n = 0;
+  let faultAt = 0;
+  const once = async () => {
+    const t = Date.now();
+    try {
+      const r = await call(url, tls, opts.request(n++));
+      results.push({ t, ok: ok(r.status), error: ok(r.status) ? undefined : `HTTP ${r.status} ${r.body.slice(0, 120)}` });
+    } catch (e) { results.push({ t, ok: false, error: (e as Error).message }); }
+    const wait = intervalMs - (Date.now() - t);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  };
+  const leadEnd = Date.now() + leadSeconds * 1000;
+  while (Date.now() < leadEnd) await once();
+  faultAt = Date.now();
+  const faultDone = Promise.resolve(opts.fault());
+  let timedOut = true;
+  while (Date.now() - faultAt < maxSeconds * 1000) {
+    await once();
+    const after = results.filter((r) => r.t >= faultAt);
+    const tail = after.slice(-okStreak);
+    if (Date.now() - faultAt >= minAfterSeconds * 1000 && tail.length === okStreak && tail.every((r) => r.ok) && (!opts.settled || await opts.settled())) {
+      timedOut = false;
+      break;
+    }
+  }
+  await faultDone;
+  const after = results.filter((r) => r.t >= faultAt);
+  const lastFail = after.map((r) => r.ok).lastIndexOf(false);
+  const recovered = lastFail >= 0 ? after.slice(lastFail + 1).find((r) => r.ok) : undefined;
+  return {
+    requests: results.length,
+    failed: results.filter((r) => !r.ok).length,
+    recoverySeconds: lastFail < 0 ? 0 : recovered ? (recovered.t - faultAt) / 1000 : NaN,
+    observedSeconds: (Date.now() - faultAt) / 1000,
+    firstError: results.find((r) => !r.ok)?.error,
+    timedOut,
+  };
+}

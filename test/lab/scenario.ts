@@ -1,0 +1,350 @@
+/**
+ * What the boot lab does once it runs inside its network namespace: generate
+ * the lab cluster with the real CLI, boot every host from its ISO's seed,
+ * wait for cloud-init and the bootstrap, check etcd and the VIP, break
+ * things, and print the figures. Teardown (containers, mounts) on any exit.
+ */
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import type { Cluster } from '../../generator/model/types.ts';
+import { BIN } from '../../generator/model/paths.ts';
+import { Machine, findKubectl, must, sh } from './machines.ts';
+import { call, probeAround, type ProbeFigures, type Tls } from './probe.ts';
+
+export interface LabOptions {
+  work: string; root: string; repo: string; spec: string;
+  bridge: { name: string; cidr: string };
+  only?: string[];
+  faults: boolean;
+}
+
+const MARKER_DIR = '/var/lib/ha-k8s-seed';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+interface Row { section: string; check: string; ok: boolean | null; figure: string }
+
+export async function runLab(o: LabOptions): Promise<number> {
+  const rows: Row[] = [];
+  const record = (section: string, check: string, ok: boolean | null, figure = '') => {
+    rows.push({ section, check, ok, figure });
+    console.log(`lab: ${ok === null ? 'INFO' : ok ? 'ok  ' : 'FAIL'} ${section}: ${check}${figure ? ` — ${figure}` : ''}`);
+  };
+  const machines = new Map<string, Machine>();
+  let tornDown = false;
+  const teardown = async () => {
+    if (tornDown) return;
+    tornDown = true;
+    console.log(`lab: powering off ${machines.size} containers`);
+    await Promise.all([...machines.values()].map((m) => m.powerOff(20)));
+    for (const m of machines.values()) m.unmount();
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`lab: ${sig} inside the namespace: tearing down`);
+    void teardown().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    await scenario(o, machines, record);
+  } catch (e) {
+    record('lab', 'ran to the end', false, (e as Error).stack?.split('\n').slice(0, 4).join(' | ') ?? String(e));
+  } finally {
+    await teardown();
+  }
+  printFigures(rows);
+  const failed = rows.filter((r) => r.ok === false).length;
+  const passed = rows.filter((r) => r.ok === true).length;
+  console.log(`lab: ${passed} passed, ${failed} failed`);
+  return failed ? 1 : 0;
+}
+
+function printFigures(rows: Row[]) {
+  const w = (k: keyof Row) => Math.min(60, Math.max(...rows.map((r) => String(r[k]).length), 6));
+  const ws = { section: w('section'), check: w('check') };
+  console.log('\n=== boot lab figures ===');
+  console.log(`${'section'.padEnd(ws.section)}  ${'check'.padEnd(ws.check)}  result  figure`);
+  for (const r of rows) {
+    console.log(`${r.section.padEnd(ws.section)}  ${r.check.padEnd(ws.check)}  ${(r.ok === null ? 'info' : r.ok ? 'ok' : 'FAIL').padEnd(6)}  ${r.figure}`);
+  }
+  console.log('');
+}
+
+type Record_ = (section: string, check: string, ok: boolean | null, figure?: string) => void;
+
+async function until<T>(seconds: number, fn: () => T | undefined | Promise<T | undefined>, everyMs = 1000): Promise<T | undefined> {
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await sleep(everyMs);
+  }
+  return undefined;
+}
+
+async function scenario(o: LabOptions, machines: Map<string, Machine>, record: Record_) {
+  // ---- generate, as a user does
+  const out = join(o.work, 'out');
+  const t0 = Date.now();
+  must(process.execPath, ['--import', 'tsx', join(o.repo, 'generator/cli.ts'), 'generate', o.spec, '--out', out, '--quiet'], 180);
+  const specName = (load(readFileSync(o.spec, 'utf8')) as { name: string }).name;
+  const clusterDir = join(out, specName);
+  const model = JSON.parse(readFileSync(join(clusterDir, 'model.json'), 'utf8')) as Cluster;
+  record('generate', `npm run generate -- ${o.spec.replace(o.repo + '/', '')}`, true, `${model.hosts.length} hosts, Kubernetes ${model.kubernetes.version}, etcd ${model.etcd.version} rendered, in ${secs(Date.now() - t0)}`);
+  const hosts = model.hosts.filter((h) => !o.only || o.only.includes(h.name));
+  if (o.only) for (const n of o.only) if (!model.hosts.some((h) => h.name === n)) throw new Error(`--hosts: no host ${n} in ${o.spec}`);
+  const has = (role: string) => (h: { roles: readonly string[] }) => h.roles.includes(role);
+
+  // ---- the etcd the root carries must take the flags the unit passes
+  const etcdHelp = sh('chroot', [o.root, '/usr/bin/etcd', '--help']);
+  const known = new Set([...(etcdHelp.out + etcdHelp.err).matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1]));
+  const etcdVersion = sh('chroot', [o.root, '/usr/bin/etcd', '--version']).out.match(/etcd Version: (\S+)/)?.[1] ?? '?';
+  for (const h of model.hosts.filter(has('etcd')).slice(0, 1)) {
+    const unit = writeFile(clusterDir, h.name, '/etc/systemd/system/etcd.service');
+    const flags = [...unit.matchAll(/^\s+--([a-z0-9-]+)/gm)].map((m) => m[1]!);
+    const unknown = flags.filter((f) => !known.has(f));
+    record('preflight', `etcd unit flags known to the root's etcd ${etcdVersion}`, unknown.length === 0,
+      unknown.length ? `refused by etcd ${etcdVersion}: ${unknown.map((f) => `--${f}`).join(' ')}` : `${flags.length} flags, all known`);
+  }
+
+  // ---- prepare and boot every host from its ISO
+  const kubectl = findKubectl();
+  if (!kubectl) throw new Error('no kubectl on this machine (see .ci/run)');
+  const pidDir = join(o.work, 'pids');
+  mkdirSync(pidDir, { recursive: true });
+  for (const h of hosts) {
+    const m = new Machine(h.name, o.work, o.root, o.bridge.name, pidDir);
+    machines.set(h.name, m);
+    await m.prepare({
+      name: h.name, iso: join(clusterDir, 'hosts', h.name, 'cidata.iso'),
+      kubernetesVersion: model.kubernetes.version, containerdVersion: model.containerd.version, kubectl,
+    });
+  }
+  console.log(`lab: booting ${hosts.map((h) => h.name).join(', ')}`);
+  for (const m of machines.values()) { m.boot(); await sleep(1500); }
+
+  // ---- cloud-init and the bootstrap on every host
+  const bootFigures = await Promise.all([...machines.values()].map(async (m) => {
+    const result = join(m.merged, 'var/lib/cloud/data/result.json');
+    const ci = await until(420, () => (existsSync(result) ? true : m.exited ? false : undefined), 2000);
+    const ciAt = Date.now();
+    const status = m.exec(['cloud-init', 'status', '--long'], 60);
+    const done = join(m.merged, MARKER_DIR, 'bootstrap.done');
+    const failed = join(m.merged, MARKER_DIR, 'bootstrap.failed');
+    const marker = ci ? await until(420, () => (existsSync(done) ? 'done' : existsSync(failed) ? 'failed' : m.exited ? 'exited' : undefined), 2000) : undefined;
+    return { m, ci: !!ci, ciSeconds: (ciAt - m.bootedAt) / 1000, status, marker, markerSeconds: (Date.now() - m.bootedAt) / 1000 };
+  }));
+  for (const b of bootFigures) {
+    const statusLine = b.status.out.match(/^status: (.*)$/m)?.[1] ?? 'unknown';
+    const errors = b.status.out.match(/^errors?:[\s\S]*$/m)?.[0]?.trim();
+    record(`host ${b.m.name}`, 'cloud-init status: done, no errors', b.ci && statusLine === 'done' && b.status.code === 0,
+      b.ci ? `${statusLine} after ${b.ciSeconds.toFixed(0)} s${b.status.code !== 0 ? ` (exit ${b.status.code}) ${(errors ?? b.status.err).replace(/\s+/g, ' ').slice(0, 300)}` : ''}` : 'cloud-init never finished');
+    const ok = b.marker === 'done';
+    let why = '';
+    if (!ok) {
+      const step = existsSync(join(b.m.merged, MARKER_DIR, 'bootstrap.failed')) ? readFileSync(join(b.m.merged, MARKER_DIR, 'bootstrap.failed'), 'utf8').trim() : '';
+      const journal = b.m.exec(['journalctl', '-u', 'ha-k8s-seed-bootstrap.service', '--no-pager', '-n', '15', '-o', 'cat'], 30).out;
+      const failedUnits = b.m.exec(['systemctl', '--failed', '--no-legend', '--plain'], 30).out.trim();
+      why = `${b.marker ?? 'no marker'}${step ? ` at step ${step}` : ''}; failed units: ${failedUnits || 'none'}; bootstrap log: ${journal.replace(/\s+/g, ' ').slice(-600)}`;
+    }
+    record(`host ${b.m.name}`, `bootstrap marker ${MARKER_DIR}/bootstrap.done`, ok, ok ? `after ${b.markerSeconds.toFixed(0)} s` : why);
+  }
+
+  // ---- the stand-ins connected (they retry, as the real ones do)
+  const stateOf = (m: Machine, component: string) => {
+    const r = m.exec(['cat', `/run/kube-standin/${component}.json`], 20);
+    try { return r.code === 0 ? JSON.parse(r.out) : undefined; } catch { return undefined; }
+  };
+  const expectations: [string, string, (s: any) => boolean][] = [];
+  for (const h of hosts) {
+    if (has('control-plane')(h)) {
+      expectations.push([h.name, 'kube-apiserver', (s) => s?.etcd?.ok === true]);
+      expectations.push([h.name, 'kube-controller-manager', (s) => s?.connected === true]);
+      expectations.push([h.name, 'kube-scheduler', (s) => s?.connected === true]);
+    }
+    if (has('control-plane')(h) || has('worker')(h)) {
+      expectations.push([h.name, 'kubelet', (s) => s?.connected === true]);
+      expectations.push([h.name, 'kube-proxy', (s) => s?.connected === true]);
+    }
+  }
+  await Promise.all(expectations.map(async ([host, component, ok]) => {
+    const m = machines.get(host)!;
+    const t = Date.now();
+    const s = await until(120, () => { const st = stateOf(m, component); return ok(st) ? st : undefined; }, 3000);
+    const last = s ?? stateOf(m, component);
+    const unit = s ? '' : m.exec(['systemctl', 'status', '--no-pager', '-n', '6', `${component}.service`], 20).out.replace(/\s+/g, ' ').slice(-500);
+    const detail = component === 'kube-apiserver' ? `etcd writes: ${last?.etcd?.writes ?? 0}` : `${last?.credentials ?? ''} -> ${last?.server ?? ''}`;
+    record(`host ${host}`, `${component} stand-in ${component === 'kube-apiserver' ? 'writes to etcd' : 'reached its apiserver'}`, !!s,
+      s ? `${detail} (waited ${secs(Date.now() - t)})` : `${JSON.stringify(last ?? null).slice(0, 200)} ${unit}`);
+  }));
+
+  const cps = hosts.filter(has('control-plane'));
+  const etcdHosts = hosts.filter(has('etcd'));
+  const lbs = hosts.filter(has('load-balancer'));
+  const allEtcd = model.etcd.members.map((m) => m.clientUrl).join(',');
+
+  // ---- etcd over TLS with client certificates, from a control plane
+  const etcdFrom = cps[0] ?? etcdHosts[0];
+  const etcdctl = (args: string[], m = machines.get(etcdFrom!.name)!, endpoints = allEtcd) => m.exec(['env', 'ETCDCTL_API=3', BIN.etcdctl,
+    `--endpoints=${endpoints}`, '--cacert=/etc/kubernetes/pki/etcd/ca.crt',
+    '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt', '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key', '--dial-timeout=3s', '--command-timeout=5s', ...args], 30);
+  const etcdHealthy = async (seconds: number) => until(seconds, () => {
+    const r = etcdctl(['endpoint', 'health', '-w', 'json']);
+    try {
+      const list = JSON.parse(r.out) as { endpoint: string; health: boolean; took: string }[];
+      return list.length === model.etcd.members.length && list.every((e) => e.health) ? list : undefined;
+    } catch { return undefined; }
+  }, 2000);
+  if (etcdFrom && etcdHosts.length === model.etcd.members.length) {
+    const health = await etcdHealthy(90);
+    record('etcd', `cluster healthy over TLS (client cert) from ${etcdFrom.name}`, !!health,
+      health ? health.map((e) => `${new URL(e.endpoint).hostname} ${e.took}`).join(', ') : etcdctl(['endpoint', 'health']).err.replace(/\s+/g, ' ').slice(0, 400));
+    const keys = etcdctl(['get', '--prefix', '--keys-only', '/registry/']).out.split('\n').filter(Boolean);
+    const writers = keys.filter((k) => k.startsWith('/registry/standin/kube-apiserver/')).map((k) => k.split('/').pop());
+    record('etcd', 'data written by every apiserver stand-in is there', cps.every((c) => writers.includes(c.address)),
+      `heartbeat keys from ${writers.join(', ') || 'none'}; ${keys.length} keys under /registry/`);
+    const token = keys.find((k) => k.startsWith('/registry/secrets/kube-system/bootstrap-token-'));
+    record('etcd', 'the add-ons applied by the bootstrap are stored (kubectl apply --server-side)', !!token, token ?? `keys: ${keys.slice(0, 8).join(' ')}`);
+  } else record('etcd', 'cluster checks', null, 'skipped: not every etcd member is booted (--hosts)');
+
+  // ---- through the VIP: real kubectl with the generated admin.kubeconfig
+  const vip = model.loadBalancer?.vip;
+  const endpoint = model.kubernetes.endpoint.url;
+  const adminKubeconfig = join(clusterDir, 'admin.kubeconfig');
+  const pki = join(clusterDir, 'pki');
+  const tls: Tls = { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')) };
+  const adminUser = new X509Certificate(tls.cert).subject.match(/CN=([^\n,]+)/)?.[1] ?? 'kubernetes-admin';
+  const kc = (args: string[]) => sh(kubectl, ['--kubeconfig', adminKubeconfig, '--request-timeout=5s', ...args], 30);
+  if (!vip || lbs.length === 0 || cps.length === 0) {
+    record('vip', 'kubectl through the VIP', null, 'skipped: no load balancer or control plane booted');
+    return;
+  }
+  const vipHolder = () => lbs.find((l) => machines.get(l.name)!.exec(['ip', '-4', '-o', 'addr', 'show'], 10).out.includes(` ${vip}/`))?.name;
+  const holder = await until(60, vipHolder, 2000);
+  record('vip', `${vip} held by a load balancer`, !!holder, holder ?? 'nobody');
+  const healthz = await until(60, () => { const r = kc(['get', '--raw', '/healthz']); return r.code === 0 ? r : undefined; }, 2000);
+  record('vip', `kubectl get --raw /healthz via ${endpoint}`, healthz?.out.trim() === 'ok', healthz?.out.trim() ?? kc(['get', '--raw', '/healthz']).err.trim().slice(0, 300));
+  const ver = kc(['version', '-o', 'json']);
+  let server = '';
+  try { server = JSON.parse(ver.out).serverVersion?.gitVersion ?? ''; } catch { /* below */ }
+  record('vip', 'kubectl version: the server is the target release', server === model.kubernetes.version, server || ver.err.trim().slice(0, 300));
+  const count = (h: string) => Number(stateOf(machines.get(h)!, 'kube-apiserver')?.byUser?.[adminUser] ?? 0);
+  const before = Object.fromEntries(cps.map((c) => [c.name, count(c.name)]));
+  const N = 12;
+  let kcFailed = 0;
+  for (let i = 0; i < N; i++) if (kc(['get', '--raw', '/readyz']).code !== 0) kcFailed++;
+  await sleep(500);
+  const served = cps.map((c) => [c.name, count(c.name) - (before[c.name] ?? 0)] as const);
+  record('vip', `both apiservers serve requests through nginx (${N} kubectl calls)`, kcFailed === 0 && served.every(([, n]) => n > 0),
+    `${served.map(([h, n]) => `${h} ${n}`).join(', ')}; ${kcFailed} failed`);
+
+  if (!o.faults) return;
+  if (lbs.length < 2 || cps.length < 2 || etcdHosts.length < 3) {
+    record('faults', 'fault injection', null, 'skipped: needs 2 load balancers, 2 control planes and 3 etcd members booted');
+    return;
+  }
+
+  // ---- faults, each with a bounded probe loop through the VIP
+  const read = (n: number) => ({ path: n % 2 ? '/readyz' : '/healthz' });
+  const write = (n: number) => ({
+    method: 'PATCH', path: '/api/v1/namespaces/default/configmaps/lab-probe?fieldManager=lab&force=true', contentType: 'application/apply-patch+yaml',
+    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lab-probe', namespace: 'default' }, data: { n: String(n), at: new Date().toISOString() } },
+  });
+  const figure = (p: ProbeFigures & { timedOut: boolean }) =>
+    `${p.requests} requests, ${p.failed} failed, recovery ${Number.isNaN(p.recoverySeconds) ? 'never' : `${p.recoverySeconds.toFixed(1)} s`}${p.timedOut ? ' (probe ran out of time)' : ''}${p.firstError ? `; first error: ${p.firstError.slice(0, 100)}` : ''}`;
+  const lbMachine = (name: string) => machines.get(name)!;
+
+  // 1. nginx killed on the active load balancer: keepalived's check fails, the VIP moves
+  {
+    const active = vipHolder()!;
+    const p = await probeAround({
+      url: endpoint, tls, request: read, fault: () => { lbMachine(active).exec(['systemctl', 'kill', '--signal=SIGKILL', 'nginx.service'], 20); },
+      settled: () => { const h = vipHolder(); return !!h && h !== active; }, maxSeconds: 60,
+    });
+    const now = vipHolder();
+    record('fault', `nginx killed on ${active} (active): VIP moves to the backup`, !p.timedOut && !!now && now !== active, `VIP now on ${now}; ${figure(p)}`);
+    const u = await probeAround({
+      url: endpoint, tls, request: read, fault: () => { lbMachine(active).exec(['systemctl', 'start', 'nginx.service'], 30); },
+      settled: () => vipHolder() === active, maxSeconds: 60, minAfterSeconds: 10,
+    });
+    record('undo', `nginx started on ${active}: VIP back on the preferred load balancer`, !u.timedOut, `VIP on ${vipHolder()}; ${figure(u)}`);
+  }
+
+  // 2. the active load balancer's container powered off (plug pulled)
+  {
+    const active = vipHolder()!;
+    const m = lbMachine(active);
+    const p = await probeAround({
+      url: endpoint, tls, request: read, fault: () => m.pullPlug(),
+      settled: () => { const h = vipHolder(); return !!h && h !== active; }, maxSeconds: 60,
+    });
+    const now = vipHolder();
+    record('fault', `${active} (active load balancer) powered off: VIP moves`, !p.timedOut && !!now && now !== active, `VIP now on ${now}; ${figure(p)}`);
+    await until(30, () => (m.exited ? true : undefined), 500);
+    const u = await probeAround({
+      url: endpoint, tls, request: read, fault: () => m.boot(),
+      settled: () => vipHolder() === active, maxSeconds: 120, minAfterSeconds: 10,
+    });
+    record('undo', `${active} booted again (no second bootstrap): VIP back`, !u.timedOut, `VIP on ${vipHolder()}; ${figure(u)}`);
+  }
+
+  // 3. one apiserver stopped: nginx sends every request to the other one
+  {
+    const victim = cps[0]!;
+    const m = machines.get(victim.name)!;
+    const p = await probeAround({
+      url: endpoint, tls, request: read, fault: () => { m.exec(['systemctl', 'stop', 'kube-apiserver.service'], 30); }, maxSeconds: 40, minAfterSeconds: 12,
+    });
+    record('fault', `kube-apiserver stopped on ${victim.name}: no request fails`, p.failed === 0 && !p.timedOut, figure(p));
+    const u = await probeAround({
+      url: endpoint, tls, request: read, fault: () => { m.exec(['systemctl', 'start', 'kube-apiserver.service'], 30); },
+      settled: () => stateOf(m, 'kube-apiserver')?.etcd?.ok === true && !!stateOf(m, 'kube-apiserver')?.listening, maxSeconds: 60,
+    });
+    record('undo', `kube-apiserver started on ${victim.name}`, !u.timedOut && u.failed === 0, figure(u));
+  }
+
+  // 4. one etcd member stopped (the leader): writes through the apiservers continue
+  {
+    const statuses = etcdctl(['endpoint', 'status', '-w', 'json']);
+    let leaderUrl = '';
+    try {
+      const list = JSON.parse(statuses.out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+      leaderUrl = list.find((s) => String(s.Status.header.member_id) === String(s.Status.leader))?.Endpoint ?? '';
+    } catch { /* below */ }
+    const leaderHost = etcdHosts.find((h) => leaderUrl.includes(`//${h.address}:`)) ?? etcdHosts.at(-1)!;
+    const m = machines.get(leaderHost.name)!;
+    const p = await probeAround({
+      url: endpoint, tls, request: write, fault: () => { m.exec(['systemctl', 'stop', 'etcd.service'], 30); }, maxSeconds: 60, minAfterSeconds: 10,
+    });
+    record('fault', `etcd stopped on ${leaderHost.name} (${leaderUrl ? 'the leader' : 'a member'}): writes continue`, !p.timedOut, figure(p));
+    const u = await probeAround({
+      url: endpoint, tls, request: write, fault: () => { m.exec(['systemctl', 'start', 'etcd.service'], 30); },
+      settled: async () => !!(await etcdHealthy(1)), maxSeconds: 90,
+    });
+    record('undo', `etcd started on ${leaderHost.name}: every member healthy`, !u.timedOut, figure(u));
+  }
+
+  // ---- healthy again
+  const health = await etcdHealthy(60);
+  record('after', 'etcd: every member healthy', !!health, health ? `${health.length} members` : '');
+  const ready = await until(60, async () => {
+    const r = await call(endpoint, tls, { path: '/readyz' }).catch(() => undefined);
+    return r?.status === 200 ? r : undefined;
+  });
+  record('after', 'the VIP serves /readyz', !!ready, vipHolder() ? `VIP on ${vipHolder()}` : 'no VIP holder');
+  const stored = etcdctl(['get', '/registry/configmaps/default/lab-probe', '--print-value-only']).out;
+  let n = '';
+  try { n = JSON.parse(stored).data.n; } catch { /* below */ }
+  record('after', 'the last write made through the VIP is in etcd', n !== '', n ? `lab-probe n=${n}` : stored.slice(0, 200));
+}
+
+/** A file a host's user-data writes (write_files), as rendered into its seed. */
+function writeFile(clusterDir: string, host: string, path: string): string {
+  const doc = load(readFileSync(join(clusterDir, 'hosts', host, 'user-data'), 'utf8')) as { write_files?: { path: string; content: string }[] };
+  const f = doc.write_files?.find((w) => w.path === path);
+  if (!f) throw new Error(`${host}'s user-data writes no ${path}`);
+  return f.content;
+}
