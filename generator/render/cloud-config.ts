@@ -20,7 +20,6 @@ interface DocumentFile {
   view?: string;
   permissions?: string;
   append?: boolean;
-  defer?: boolean;
 }
 interface Step { name: string; run: string }
 interface RoleDocument {
@@ -36,7 +35,6 @@ export interface WriteFile {
   owner: string;
   permissions: string;
   append?: boolean;
-  defer?: boolean;
 }
 
 /** The documents a host's cloud-config is made of, in order (cloud-init/README.md). */
@@ -97,7 +95,6 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     owner: 'root:root',
     permissions: f.permissions ?? '0644',
     ...(f.append ? { append: true } : {}),
-    ...(f.defer ? { defer: true } : {}),
   }));
   for (const c of credentialsFor(cluster, host, bundle)) {
     files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions });

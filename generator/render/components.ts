@@ -5,6 +5,7 @@
  */
 import { BIN, CONFIG } from '../model/paths.ts';
 import { hasRole, hostsWithRole, type Cluster, type Host } from '../model/types.ts';
+import { leafProfiles } from '../pki/profiles.ts';
 import { atLeast, renderFlags, type Flag, type FlagComponent } from './flags.ts';
 import { FILES, PKI } from './host-paths.ts';
 
@@ -110,7 +111,7 @@ export function kubeApiserverUnit(cluster: Cluster, host: Host): UnitView {
     ['audit-log-maxbackup', 10],
     ['audit-log-maxsize', 100],
     ['requestheader-client-ca-file', PKI.frontProxyCa],
-    ['requestheader-allowed-names', 'front-proxy-client'],
+    ['requestheader-allowed-names', leafProfiles(cluster).find((p) => p.id === 'front-proxy-client')!.cn],
     ['requestheader-extra-headers-prefix', 'X-Remote-Extra-'],
     ['requestheader-group-headers', 'X-Remote-Group'],
     ['requestheader-username-headers', 'X-Remote-User'],

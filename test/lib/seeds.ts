@@ -37,7 +37,7 @@ export function exampleSeeds(): Promise<ExampleSeeds[]> {
   return cache;
 }
 
-export interface LandedFile { path: string; content: string; owner: string; permissions: unknown; append?: boolean; defer?: boolean }
+export interface LandedFile { path: string; content: string; owner: string; permissions: unknown; append?: boolean }
 export interface ParsedUserData { header: string; config: Record<string, unknown>; files: LandedFile[] }
 
 /** user-data as cloud-init reads it: PyYAML safe_load, returned as JSON. */
