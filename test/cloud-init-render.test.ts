@@ -8,6 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gunzipSync } from 'node:zlib';
+import { loadAll } from 'js-yaml';
 import { hasRole, isNode } from '../generator/model/types.ts';
 import { renderCloudConfig } from '../generator/render/cloud-config.ts';
 import { etcdUnit } from '../generator/render/components.ts';
@@ -239,6 +240,11 @@ test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiser
     for (const image of [ex.cluster.images.coredns, ex.cluster.images.cni.daemon, ex.cluster.images.cni.plugin]) {
       assert.ok(all.includes(`image: ${image}`), image);
       assert.not.match(image, /:latest$/);
+    }
+    for (const f of addons) {
+      for (const doc of loadAll(f.content) as { apiVersion?: string; kind?: string; metadata?: { name?: string } }[]) {
+        assert.ok(doc.apiVersion && doc.kind && doc.metadata?.name, `${seed.host} ${f.path}: every object has apiVersion, kind and a name`);
+      }
     }
     const script = fileAt(parsed, SEED.bootstrapScript)!.content;
     assert.match(script, /get --raw=\/readyz/);

@@ -158,6 +158,24 @@ test('systemd-analyze verify: every unit of every host, stand-ins at the Exec pa
   assert.ok(units > 60, `${units} units verified`);
 });
 
+test('the checks can fail: cloud-init schema, systemd-analyze verify and netplan reject broken files', () => {
+  const c = cases[0]!;
+  const d = dir('broken');
+  writeFileSync(join(d, 'user-data'), c.seed.userData.replace('ssh_pwauth: false', 'ssh_pwauth: [not, a, boolean]'));
+  assert.is.not(run('cloud-init', ['schema', '--config-file', join(d, 'user-data')]).status, 0, 'schema');
+  const root = dir('broken-unit');
+  mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
+  cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
+  const unit = join(root, 'etc/systemd/system/kubelet.service');
+  mkdirSync(dirname(unit), { recursive: true });
+  writeFileSync(unit, fileAt(c.parsed, '/etc/systemd/system/kubelet.service')!.content);
+  // No stand-in at the ExecStart path: verify must complain.
+  assert.match(run('systemd-analyze', ['verify', `--root=${root}`, unit]).out, /is not executable/);
+  mkdirSync(join(root, 'etc/netplan'), { recursive: true });
+  writeFileSync(join(root, 'etc/netplan/50-cloud-init.yaml'), 'network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [not-an-address]\n', { mode: 0o600 });
+  assert.is.not(run('netplan', ['generate', '--root-dir', root]).status, 0, 'netplan');
+});
+
 test('kubectl config view --minify loads every kubeconfig and finds the right server', () => {
   let checked = 0;
   for (const c of cases) {
