@@ -34,6 +34,8 @@ export interface ProbeFigures {
   recoverySeconds: number;
   /** Seconds the probe ran for after the fault. */
   observedSeconds: number;
+  /** The slowest request after the fault, in milliseconds. */
+  slowestMs: number;
   firstError?: string;
 }
 
@@ -49,15 +51,15 @@ export async function probeAround(opts: {
 }): Promise<ProbeFigures & { timedOut: boolean }> {
   const { url, tls, intervalMs = 200, leadSeconds = 2, minAfterSeconds = 8, maxSeconds = 90, okStreak = 10 } = opts;
   const ok = opts.ok ?? ((s: number) => s >= 200 && s < 300);
-  const results: { t: number; ok: boolean; error?: string }[] = [];
+  const results: { t: number; ms: number; ok: boolean; error?: string }[] = [];
   let n = 0;
   let faultAt = 0;
   const once = async () => {
     const t = Date.now();
     try {
       const r = await call(url, tls, opts.request(n++));
-      results.push({ t, ok: ok(r.status), error: ok(r.status) ? undefined : `HTTP ${r.status} ${r.body.slice(0, 120)}` });
-    } catch (e) { results.push({ t, ok: false, error: (e as Error).message }); }
+      results.push({ t, ms: Date.now() - t, ok: ok(r.status), error: ok(r.status) ? undefined : `HTTP ${r.status} ${r.body.slice(0, 120)}` });
+    } catch (e) { results.push({ t, ms: Date.now() - t, ok: false, error: (e as Error).message }); }
     const wait = intervalMs - (Date.now() - t);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   };
@@ -84,6 +86,7 @@ export async function probeAround(opts: {
     failed: results.filter((r) => !r.ok).length,
     recoverySeconds: lastFail < 0 ? 0 : recovered ? (recovered.t - faultAt) / 1000 : NaN,
     observedSeconds: (Date.now() - faultAt) / 1000,
+    slowestMs: Math.max(0, ...after.map((r) => r.ms)),
     firstError: results.find((r) => !r.ok)?.error,
     timedOut,
   };

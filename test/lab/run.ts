@@ -11,6 +11,8 @@
  *   npm run test:e2e -- --hosts lb1,lb2 boot only these (while iterating)
  *   npm run test:e2e -- --no-faults     boot and check, break nothing
  *   npm run test:e2e -- --keep          leave the work folder (logs, out/) behind
+ *   npm run test:e2e -- --hold 600      keep the containers up that long after the checks
+ *                                       (nsenter -t <pid> -a ... into them; pids in the work folder)
  *
  * The outer process (needs root) builds or reuses the cached root, creates a
  * network namespace with a bridge and no route out, and runs the lab itself
@@ -34,7 +36,7 @@ export const BRIDGE = { name: 'labbr0', cidr: '10.99.0.254/24' };
 
 const { values: args } = parseArgs({
   options: {
-    hosts: { type: 'string' }, keep: { type: 'boolean' }, 'no-faults': { type: 'boolean' }, qemu: { type: 'boolean' },
+    hosts: { type: 'string' }, keep: { type: 'boolean' }, hold: { type: 'string' }, 'no-faults': { type: 'boolean' }, qemu: { type: 'boolean' },
     inner: { type: 'boolean' }, work: { type: 'string' }, root: { type: 'string' },
   },
 });
@@ -96,6 +98,7 @@ async function main(): Promise<number> {
     work: args.work!, root: args.root!, repo: REPO, spec: LAB_SPEC, bridge: BRIDGE,
     only: args.hosts ? args.hosts.split(',').map((h) => h.trim()).filter(Boolean) : undefined,
     faults: !args['no-faults'],
+    holdSeconds: Number(args.hold ?? 0),
   });
 }
 

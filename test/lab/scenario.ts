@@ -18,6 +18,8 @@ export interface LabOptions {
   bridge: { name: string; cidr: string };
   only?: string[];
   faults: boolean;
+  /** Keep the containers up this long after the checks (debugging). */
+  holdSeconds?: number;
 }
 
 const MARKER_DIR = '/var/lib/ha-k8s-seed';
@@ -53,6 +55,10 @@ export async function runLab(o: LabOptions): Promise<number> {
   } catch (e) {
     record('lab', 'ran to the end', false, (e as Error).stack?.split('\n').slice(0, 4).join(' | ') ?? String(e));
   } finally {
+    if (o.holdSeconds) {
+      console.log(`lab: holding the containers for ${o.holdSeconds} s: ${[...machines.values()].map((m) => `${m.name} nsenter -t ${m.init()} -a`).join('; ')}`);
+      await sleep(o.holdSeconds * 1000);
+    }
     await teardown();
   }
   printFigures(rows);
@@ -223,8 +229,11 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     return;
   }
   const vipHolder = () => lbs.find((l) => machines.get(l.name)!.exec(['ip', '-4', '-o', 'addr', 'show'], 10).out.includes(` ${vip}/`))?.name;
-  const holder = await until(60, vipHolder, 2000);
-  record('vip', `${vip} held by a load balancer`, !!holder, holder ?? 'nobody');
+  const preferred = [...(model.loadBalancer?.members ?? [])].sort((a, b) => b.priority - a.priority)[0]?.host;
+  const holder = await until(60, () => { const h = vipHolder(); return h && h === preferred ? h : undefined; }, 2000) ?? vipHolder();
+  const keepalivedLog = (h: string) => machines.get(h)!.exec(['journalctl', '-u', 'keepalived.service', '-o', 'cat', '--no-pager', '-n', '6'], 20).out.replace(/\s+/g, ' ').slice(-400);
+  record('vip', `${vip} held by the preferred load balancer (${preferred})`, !!holder && holder === preferred,
+    holder === preferred ? holder! : `held by ${holder ?? 'nobody'}; ${lbs.map((l) => `${l.name}: ${keepalivedLog(l.name)}`).join(' | ')}`);
   const healthz = await until(60, () => { const r = kc(['get', '--raw', '/healthz']); return r.code === 0 ? r : undefined; }, 2000);
   record('vip', `kubectl get --raw /healthz via ${endpoint}`, healthz?.out.trim() === 'ok', healthz?.out.trim() ?? kc(['get', '--raw', '/healthz']).err.trim().slice(0, 300));
   const ver = kc(['version', '-o', 'json']);
@@ -254,20 +263,23 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lab-probe', namespace: 'default' }, data: { n: String(n), at: new Date().toISOString() } },
   });
   const figure = (p: ProbeFigures & { timedOut: boolean }) =>
-    `${p.requests} requests, ${p.failed} failed, recovery ${Number.isNaN(p.recoverySeconds) ? 'never' : `${p.recoverySeconds.toFixed(1)} s`}${p.timedOut ? ' (probe ran out of time)' : ''}${p.firstError ? `; first error: ${p.firstError.slice(0, 100)}` : ''}`;
+    `${p.requests} requests, ${p.failed} failed, recovery ${Number.isNaN(p.recoverySeconds) ? 'never' : `${p.recoverySeconds.toFixed(1)} s`}, slowest ${p.slowestMs} ms${p.timedOut ? ' (probe ran out of time)' : ''}${p.firstError ? `; first error: ${p.firstError.slice(0, 100)}` : ''}`;
   const lbMachine = (name: string) => machines.get(name)!;
 
-  // 1. nginx killed on the active load balancer: keepalived's check fails, the VIP moves
+  // 1. nginx killed on the active load balancer: keepalived's check fails, the VIP moves.
+  // Every nginx process by name: `systemctl kill` inside these containers reaches
+  // only the main PID ("Failed to send signal SIGKILL to auxiliary processes:
+  // Input/output error"), and nginx's workers go on serving without their master.
   {
     const active = vipHolder()!;
     const p = await probeAround({
-      url: endpoint, tls, request: read, fault: () => { lbMachine(active).exec(['systemctl', 'kill', '--signal=SIGKILL', 'nginx.service'], 20); },
+      url: endpoint, tls, request: read, fault: () => { mustIn(lbMachine(active), ['pkill', '--signal', 'KILL', '-x', 'nginx']); },
       settled: () => { const h = vipHolder(); return !!h && h !== active; }, maxSeconds: 60,
     });
     const now = vipHolder();
     record('fault', `nginx killed on ${active} (active): VIP moves to the backup`, !p.timedOut && !!now && now !== active, `VIP now on ${now}; ${figure(p)}`);
     const u = await probeAround({
-      url: endpoint, tls, request: read, fault: () => { lbMachine(active).exec(['systemctl', 'start', 'nginx.service'], 30); },
+      url: endpoint, tls, request: read, fault: () => { mustIn(lbMachine(active), ['systemctl', 'start', 'nginx.service']); },
       settled: () => vipHolder() === active, maxSeconds: 60, minAfterSeconds: 10,
     });
     record('undo', `nginx started on ${active}: VIP back on the preferred load balancer`, !u.timedOut, `VIP on ${vipHolder()}; ${figure(u)}`);
@@ -295,12 +307,15 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   {
     const victim = cps[0]!;
     const m = machines.get(victim.name)!;
+    const down = () => m.exec(['systemctl', 'is-active', 'kube-apiserver.service'], 20).out.trim() !== 'active'
+      && m.exec(['curl', '-sk', '--max-time', '2', 'https://127.0.0.1:6443/livez'], 20).code !== 0;
     const p = await probeAround({
-      url: endpoint, tls, request: read, fault: () => { m.exec(['systemctl', 'stop', 'kube-apiserver.service'], 30); }, maxSeconds: 40, minAfterSeconds: 12,
+      url: endpoint, tls, request: read, fault: () => { mustIn(m, ['systemctl', 'stop', 'kube-apiserver.service']); }, maxSeconds: 40, minAfterSeconds: 12,
+      settled: down, // probed while it really was down
     });
     record('fault', `kube-apiserver stopped on ${victim.name}: no request fails`, p.failed === 0 && !p.timedOut, figure(p));
     const u = await probeAround({
-      url: endpoint, tls, request: read, fault: () => { m.exec(['systemctl', 'start', 'kube-apiserver.service'], 30); },
+      url: endpoint, tls, request: read, fault: () => { mustIn(m, ['systemctl', 'start', 'kube-apiserver.service']); },
       settled: () => stateOf(m, 'kube-apiserver')?.etcd?.ok === true && !!stateOf(m, 'kube-apiserver')?.listening, maxSeconds: 60,
     });
     record('undo', `kube-apiserver started on ${victim.name}`, !u.timedOut && u.failed === 0, figure(u));
@@ -316,12 +331,17 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     } catch { /* below */ }
     const leaderHost = etcdHosts.find((h) => leaderUrl.includes(`//${h.address}:`)) ?? etcdHosts.at(-1)!;
     const m = machines.get(leaderHost.name)!;
+    const oneDown = () => {
+      const r = etcdctl(['endpoint', 'health', '-w', 'json']);
+      try { return (JSON.parse(r.out) as { health: boolean }[]).filter((e) => !e.health).length === 1; } catch { return false; }
+    };
     const p = await probeAround({
-      url: endpoint, tls, request: write, fault: () => { m.exec(['systemctl', 'stop', 'etcd.service'], 30); }, maxSeconds: 60, minAfterSeconds: 10,
+      url: endpoint, tls, request: write, fault: () => { mustIn(m, ['systemctl', 'stop', 'etcd.service']); }, maxSeconds: 60, minAfterSeconds: 10,
+      settled: oneDown, // probed while the member really was down
     });
     record('fault', `etcd stopped on ${leaderHost.name} (${leaderUrl ? 'the leader' : 'a member'}): writes continue`, !p.timedOut, figure(p));
     const u = await probeAround({
-      url: endpoint, tls, request: write, fault: () => { m.exec(['systemctl', 'start', 'etcd.service'], 30); },
+      url: endpoint, tls, request: write, fault: () => { mustIn(m, ['systemctl', 'start', 'etcd.service']); },
       settled: async () => !!(await etcdHealthy(1)), maxSeconds: 90,
     });
     record('undo', `etcd started on ${leaderHost.name}: every member healthy`, !u.timedOut, figure(u));
@@ -339,6 +359,13 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   let n = '';
   try { n = JSON.parse(stored).data.n; } catch { /* below */ }
   record('after', 'the last write made through the VIP is in etcd', n !== '', n ? `lab-probe n=${n}` : stored.slice(0, 200));
+}
+
+/** A command in a container that must succeed (the fault must really happen). */
+function mustIn(m: Machine, args: string[]): string {
+  const r = m.exec(args, 60);
+  if (r.code !== 0) throw new Error(`${m.name}: ${args.join(' ')} exited ${r.code}: ${(r.err || r.out).trim()}`);
+  return r.out;
 }
 
 /** A file a host's user-data writes (write_files), as rendered into its seed. */
