@@ -20,11 +20,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SEED } from '../generator/render/host-paths.ts';
 import { CLOUD_INIT_ROOT_PACKAGES } from './lib/cloud-init-root-packages.ts';
 import { debianRoot, throwawayCopy } from './lib/debian-root.ts';
+import { orderingCycle } from './lib/unit-order.ts';
 import { exampleSeeds, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
 
 const SYSTEMCTL_STANDIN = `#!/bin/sh
@@ -112,9 +113,17 @@ for (const [spec, hostName] of CASES) {
       const chrony = readFileSync(join(dir, 'etc/chrony/chrony.conf'), 'utf8');
       for (const server of ex.cluster.ntp.servers) assert.match(chrony, new RegExp(`^server ${server}`, 'm'));
 
+      assert.equal(orderingCycle(dir, SEED.bootstrapUnit), [], 'the enabled bootstrap unit is in an ordering cycle');
       const wants = join(dir, 'etc/systemd/system/multi-user.target.wants', SEED.bootstrapUnit);
       assert.ok(lstatSync(wants).isSymbolicLink(), 'bootstrap unit enabled');
       assert.is(readlinkSync(wants), `/etc/systemd/system/${SEED.bootstrapUnit}`);
+      // The units the bootstrap enables later: none may close an ordering cycle once enabled either.
+      for (const f of parseWithPyYaml(seed.userData).files.filter((x) => /^\/etc\/systemd\/system\/[^/]+\.service$/.test(x.path))) {
+        const name = f.path.split('/').at(-1)!;
+        const link = join(dir, 'etc/systemd/system/multi-user.target.wants', name);
+        if (!lstatSync(link, { throwIfNoEntry: false })) symlinkSync(f.path, link);
+        assert.equal(orderingCycle(dir, name), [], `${name}: ordering cycle once enabled`);
+      }
       const calls = readFileSync(join(dir, 'var/log/systemctl-standin.log'), 'utf8');
       for (const call of ['daemon-reload', `enable ${SEED.bootstrapUnit}`, `start --no-block ${SEED.bootstrapUnit}`]) {
         assert.ok(calls.split('\n').includes(call), `runcmd: systemctl ${call}`);
