@@ -242,8 +242,10 @@ test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiser
       assert.not.match(image, /:latest$/);
     }
     for (const f of addons) {
-      for (const doc of loadAll(f.content) as { apiVersion?: string; kind?: string; metadata?: { name?: string } }[]) {
+      for (const doc of loadAll(f.content) as { apiVersion?: string; kind?: string; metadata?: { name?: string }; data?: Record<string, string> }[]) {
         assert.ok(doc.apiVersion && doc.kind && doc.metadata?.name, `${seed.host} ${f.path}: every object has apiVersion, kind and a name`);
+        // flannel's cni-conf.json and net-conf.json must be JSON, or flanneld and the CNI plugin fail on every node.
+        for (const [key, value] of Object.entries(doc.data ?? {})) if (key.endsWith('.json')) JSON.parse(value);
       }
     }
     const script = fileAt(parsed, SEED.bootstrapScript)!.content;

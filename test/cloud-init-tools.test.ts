@@ -158,6 +158,26 @@ test('systemd-analyze verify: every unit of every host, stand-ins at the Exec pa
   assert.ok(units > 60, `${units} units verified`);
 });
 
+test('containerd config.toml parses as TOML (Python tomllib) with the CRI settings containerd 2.x reads', () => {
+  let checked = 0;
+  for (const c of cases) {
+    const f = fileAt(c.parsed, '/etc/containerd/config.toml');
+    if (!f) continue;
+    const r = run('python3', ['-c', 'import sys, json, tomllib; print(json.dumps(tomllib.loads(sys.stdin.read())))'], { input: f.content });
+    assert.is(r.status, 0, `${c.name}: ${r.out}`);
+    const toml = JSON.parse(r.out) as { version: number; plugins: Record<string, any> };
+    assert.is(toml.version, 3);
+    assert.is(toml.plugins['io.containerd.cri.v1.images'].pinned_images.sandbox, c.ex.cluster.images.pause);
+    const runc = toml.plugins['io.containerd.cri.v1.runtime'].containerd.runtimes.runc;
+    assert.is(runc.runtime_type, 'io.containerd.runc.v2');
+    assert.is(runc.options.SystemdCgroup, true);
+    assert.is(runc.options.BinaryName, '/usr/local/sbin/runc');
+    assert.equal(toml.plugins['io.containerd.cri.v1.runtime'].cni.bin_dirs, ['/opt/cni/bin']);
+    checked++;
+  }
+  assert.ok(checked > 10, `${checked} containerd configs`);
+});
+
 test('the checks can fail: cloud-init schema, systemd-analyze verify and netplan reject broken files', () => {
   const c = cases[0]!;
   const d = dir('broken');
