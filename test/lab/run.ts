@@ -19,7 +19,7 @@
  * inside it (`nsenter --net`), so every address the lab reaches is a lab host.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,8 +84,11 @@ async function outer(): Promise<number> {
     inner = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), ...forward, '--inner', '--work', work, '--root', root], {
       stdio: 'inherit', cwd: REPO,
     });
-    const code: number = await new Promise((r) => inner!.on('exit', (c, s) => r(c ?? (s ? 1 : 1))));
+    const code: number = await new Promise((r) => inner!.on('exit', (c) => r(c ?? 1)));
+    let counts = { passed: 0, failed: 1 };
+    try { counts = JSON.parse(readFileSync(join(work, 'result.json'), 'utf8')); } catch { /* the lab did not get to its figures */ }
     console.log(`lab: ${code === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`lab: ${counts.passed} passed, ${counts.failed} failed`);
     return interrupted ? 130 : code;
   } finally {
     cleanup();
