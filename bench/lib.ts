@@ -12,7 +12,7 @@ export interface ProcessSample { ms: number; maxRssKiB: number }
 export function runCli(args: string[]): Promise<ProcessSample> {
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/measure-child.ts', ...args], {
+    const child = spawn(process.execPath, ['bench/measure-child.mjs', ...args], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     });
     let report = '';

@@ -13,7 +13,7 @@ import { BASE_SPEC, withLine } from './lib/spec-fixtures.ts';
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-cli-'));
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', ...args], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

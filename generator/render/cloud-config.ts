@@ -3,7 +3,6 @@
  * rendered with the host's view, merged, their files rendered from
  * templates/, then the credentials and the operator's own files added.
  */
-import { fileURLToPath } from 'node:url';
 import { dump, load } from 'js-yaml';
 import { hasRole, type Cluster, type Host } from '../model/types.ts';
 import { credentialsFor } from '../pki/access.ts';
@@ -11,8 +10,9 @@ import type { PkiBundle } from '../pki/types.ts';
 import { SEED } from './host-paths.ts';
 import { hostView, type HostView } from './host-view.ts';
 import { renderTemplate } from './templates.ts';
+import { assetPath } from '../assets.ts';
 
-const ROLE_DOCUMENTS = fileURLToPath(new URL('../../cloud-init/', import.meta.url));
+const ROLE_DOCUMENTS = `${assetPath('cloud-init')}/`;
 
 interface DocumentFile {
   path: string;

@@ -9,13 +9,13 @@
  * and manifest.txt. Pure: reads only the project's own packer/ files.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BIN } from '../model/paths.ts';
 import { ROLES, type Artifact, type ArtifactName, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import { renderTemplate } from './templates.ts';
+import { assetPath } from '../assets.ts';
 
-const packerDir = fileURLToPath(new URL('../../packer/', import.meta.url));
+const packerDir = `${assetPath('packer')}/`;
 
 /**
  * Where each artifact's files go. `member` is a shell glob inside the

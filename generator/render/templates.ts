@@ -5,10 +5,10 @@
  * error at generation time, not an empty string on a host.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { assetPath } from '../assets.ts';
 
-const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
+const templatesDir = `${assetPath('templates')}/`;
 const handlebars = Handlebars.create();
 
 handlebars.registerHelper('join', (list: unknown[], separator: unknown) =>

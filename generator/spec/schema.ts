@@ -4,16 +4,16 @@
  * the user's words.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parseCIDR } from '../model/ipv4.ts';
 import type { PathSegment, Problem } from './problems.ts';
 import type { SpecSource } from './source.ts';
+import { assetPath } from '../assets.ts';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
-export const schemaPath = fileURLToPath(new URL('../../cluster.schema.json', import.meta.url));
+export const schemaPath = assetPath('cluster.schema.json');
 const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
 
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });

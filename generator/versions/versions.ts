@@ -4,12 +4,12 @@
  * so adding a release is a data change); this module only reads and indexes them.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { load } from 'js-yaml';
 import type { Architecture, Artifact, ArtifactName } from '../model/types.ts';
+import { assetPath } from '../assets.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
+const here = assetPath('generator', 'versions');
 
 type PerArch<T> = Record<Architecture, T>;
 interface TarballPin { url: string; sha512: string }
