@@ -47,7 +47,7 @@ variable "images" {
 
 variable "packages" {
   type        = list(string)
-  description = "Distribution packages, by role: nginx, nginx-stream, keepalived."
+  description = "Distribution packages, by role: nginx, nginx-stream, keepalived, iptables, conntrack."
 }
 
 # ---- Base image (qemu) --------------------------------------------------------

@@ -33,7 +33,7 @@ import { debianRoot, throwawayCopy } from './lib/debian-root.ts';
 
 const PORT = 8080;
 const MIRROR = `http://127.0.0.1:${PORT}`;
-const ROOT_PACKAGES = ['bash', 'ca-certificates', 'curl', 'keepalived', 'libnginx-mod-stream', 'nginx'];
+const ROOT_PACKAGES = ['bash', 'ca-certificates', 'conntrack', 'curl', 'iptables', 'keepalived', 'libnginx-mod-stream', 'nginx'];
 const server = fileURLToPath(new URL('./lib/static-http-server.mjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-install-'));
 
@@ -198,7 +198,7 @@ test('everything lands where the units expect it, root-owned, mode 0755, and the
     assert.equal(readdirSync(join(run.root, 'var/tmp')).filter((f) => f.startsWith('ha-k8s-seed')), [], 'work folder removed');
 
     // The real package step: Debian's packages found installed, no network needed.
-    assert.match(run.stderr, /packages nginx libnginx-mod-stream keepalived: already installed/);
+    assert.match(run.stderr, /packages nginx libnginx-mod-stream keepalived iptables conntrack: already installed/);
     // Images: containerd started for the pulls, each archive fetched from the mirror and imported into k8s.io.
     const ctrLog = readFileSync(join(run.root, 'root/fake-ctr.log'), 'utf8').split('\n');
     for (const ref of containerImages(cluster)) {

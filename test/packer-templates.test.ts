@@ -118,7 +118,7 @@ test('an HCL parser reads every file; the variables are the model\'s pinned arti
   ]);
   assert.equal(vars.images.map((i: any) => i.ref), containerImages(cluster));
   assert.equal(vars.images.slice(0, 2).map((i: any) => i.ref), [cluster.images.pause, cluster.images.coredns]);
-  assert.equal(vars.packages, ['nginx', 'nginx-stream', 'keepalived']);
+  assert.equal(vars.packages, ['nginx', 'nginx-stream', 'keepalived', 'iptables', 'conntrack']);
 
   const plugins = parsed['packer/plugins.pkr.hcl'].packer[0].required_plugins[0];
   assert.equal(Object.keys(plugins).sort(), ['proxmox', 'qemu', 'vsphere']);
@@ -158,6 +158,7 @@ test('the download mode gets what each role needs, from the same script', async 
   assert.equal(kinds(['worker']), [
     'artifact kubernetes-node', 'artifact containerd', 'artifact runc', 'artifact cni-plugins', 'artifact crictl',
     ...containerImages(cluster).map((ref) => `image ${ref}`),
+    'package iptables', 'package conntrack',
   ]);
   const { script } = installScript(cluster, ['worker']);
   assert.is(script, renderPacker(cluster).find((f) => f.path === 'packer/scripts/install-artifacts.sh')?.content);

@@ -46,14 +46,18 @@ export const INSTALLED_FILES: readonly InstalledFile[] = [
   file('crictl', 'crictl', BIN.crictl),
 ];
 
+/** Distribution packages by their logical names; the install script maps them per distribution. */
+const DISTRIBUTION_PACKAGES = ['nginx', 'nginx-stream', 'keepalived', 'iptables', 'conntrack'] as const;
+
 /** What each role needs on its machine; the golden image carries the union of all roles. */
 const ROLE_NEEDS: Record<Role, { artifacts: readonly ArtifactName[]; packages: readonly string[]; images: boolean }> = {
   etcd: { artifacts: ['etcd'], packages: [], images: false },
+  // kube-proxy (iptables mode) needs iptables and conntrack on every node.
   'control-plane': {
     artifacts: ['kubernetes-server', 'kubernetes-node', 'containerd', 'runc', 'cni-plugins', 'crictl'],
-    packages: [], images: true,
+    packages: ['iptables', 'conntrack'], images: true,
   },
-  worker: { artifacts: ['kubernetes-node', 'containerd', 'runc', 'cni-plugins', 'crictl'], packages: [], images: true },
+  worker: { artifacts: ['kubernetes-node', 'containerd', 'runc', 'cni-plugins', 'crictl'], packages: ['iptables', 'conntrack'], images: true },
   'load-balancer': { artifacts: [], packages: ['nginx', 'nginx-stream', 'keepalived'], images: false },
 };
 
@@ -97,7 +101,7 @@ export function installPlan(cluster: Cluster, roles: readonly Role[] = ROLES): I
     images: needs.some((n) => n.images)
       ? containerImages(cluster).map((ref) => ({ ref, archiveUrl: mirror ? imageArchiveUrl(ref, mirror) : '' }))
       : [],
-    packages: ['nginx', 'nginx-stream', 'keepalived'].filter((p) => packages.has(p)),
+    packages: DISTRIBUTION_PACKAGES.filter((p) => packages.has(p)),
   };
 }
 
