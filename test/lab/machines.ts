@@ -68,6 +68,27 @@ export function seedFromIso(iso: string): Record<string, Buffer> {
   return files;
 }
 
+/**
+ * Makes a root tree hold what the project's golden image carries at the paths
+ * of BIN: the stand-ins, Debian's etcd (3.4) at the etcd paths, a real kubectl;
+ * without the unit Debian's etcd package enables, and with no machine-id yet.
+ */
+export async function asGoldenImage(tree: string, p: Omit<HostPrep, 'name' | 'iso'>): Promise<void> {
+  await installStandins(tree, { version: p.kubernetesVersion, containerd: p.containerdVersion });
+  for (const [bin, from] of [[BIN.etcd, '/usr/bin/etcd'], [BIN.etcdctl, '/usr/bin/etcdctl']] as const) {
+    mkdirSync(dirname(join(tree, bin)), { recursive: true });
+    if (!existsSync(join(tree, bin))) symlinkSync(from, join(tree, bin));
+  }
+  if (p.kubectl) copyFileSync(p.kubectl, join(tree, BIN.kubectl));
+  // Debian's etcd-server package enables its own etcd.service (a default
+  // member on localhost); a golden image carries the binary only.
+  const debianEtcd = join(tree, 'etc/systemd/system/multi-user.target.wants/etcd.service');
+  if (existsSync(debianEtcd)) unlinkSync(debianEtcd);
+  // Each machine its own machine-id (an empty file: systemd makes one at boot).
+  writeFileSync(join(tree, 'etc/machine-id'), '');
+  writeFileSync(join(tree, 'etc/hostname'), 'localhost\n');
+}
+
 export class Machine {
   readonly dir: string;
   readonly merged: string;
@@ -91,18 +112,7 @@ export class Machine {
     const seedDir = join(m, 'var/lib/cloud/seed/nocloud');
     mkdirSync(seedDir, { recursive: true });
     for (const [name, data] of Object.entries(seedFromIso(p.iso))) writeFileSync(join(seedDir, name), data, { mode: 0o600 });
-    // What the golden image puts at BIN: the stand-ins, Debian's etcd (3.4) at
-    // the etcd paths, and a real kubectl.
-    await installStandins(m, { version: p.kubernetesVersion, containerd: p.containerdVersion });
-    for (const [bin, from] of [[BIN.etcd, '/usr/bin/etcd'], [BIN.etcdctl, '/usr/bin/etcdctl']] as const) {
-      mkdirSync(dirname(join(m, bin)), { recursive: true });
-      if (!existsSync(join(m, bin))) symlinkSync(from, join(m, bin));
-    }
-    if (p.kubectl) copyFileSync(p.kubectl, join(m, BIN.kubectl));
-    // Debian's etcd-server package enables its own etcd.service (a default
-    // member on localhost); a golden image carries the binary only.
-    const debianEtcd = join(m, 'etc/systemd/system/multi-user.target.wants/etcd.service');
-    if (existsSync(debianEtcd)) unlinkSync(debianEtcd);
+    await asGoldenImage(m, p);
     // A container may set only its own network namespace's sysctls; the
     // distribution's kernel-wide defaults (pid_max, protected links) belong to
     // the host, so they are overridden by empty files of the same names, as
@@ -110,9 +120,6 @@ export class Machine {
     for (const f of ['50-pid-max.conf', '99-protect-links.conf']) {
       if (existsSync(join(m, 'usr/lib/sysctl.d', f))) writeFileSync(join(m, 'etc/sysctl.d', f), '# boot lab: kernel-wide, not a container\'s to set\n');
     }
-    // Each container its own machine-id (an empty file: systemd makes a transient one).
-    writeFileSync(join(m, 'etc/machine-id'), '');
-    writeFileSync(join(m, 'etc/hostname'), 'localhost\n');
   }
 
   /** Boots the container (systemd-nspawn --boot) on the lab bridge. */

@@ -21,3 +21,9 @@ export const LAB_PACKAGES = [
 ] as const;
 
 export const labRoot = () => debianRoot('lab', LAB_PACKAGES);
+
+/**
+ * The same root plus a kernel and its initramfs, for the smoke boot under
+ * qemu-system-x86_64 (run.ts --qemu): the VM boots that kernel directly.
+ */
+export const labVmRoot = () => debianRoot('lab-vm', [...LAB_PACKAGES, 'linux-image-amd64', 'e2fsprogs']);

@@ -11,6 +11,8 @@
  *   npm run test:e2e -- --hosts lb1,lb2 boot only these (while iterating)
  *   npm run test:e2e -- --no-faults     boot and check, break nothing
  *   npm run test:e2e -- --keep          leave the work folder (logs, out/) behind
+ *   npm run test:e2e -- --qemu          instead: the smoke boot of one host (--qemu-host, default
+ *                                       etcd3) under qemu-system-x86_64 (TCG) from its cidata.iso
  *   npm run test:e2e -- --hold 600      keep the containers up that long after the checks
  *                                       (nsenter -t <pid> -a ... into them; pids in the work folder)
  *
@@ -25,7 +27,8 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNetns, deleteNetns, killRecorded, removeTree, sh, unmountUnder } from './machines.ts';
-import { labRoot } from './root.ts';
+import { labRoot, labVmRoot } from './root.ts';
+import { qemuSmoke } from './qemu.ts';
 import { runLab } from './scenario.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +39,7 @@ export const BRIDGE = { name: 'labbr0', cidr: '10.99.0.254/24' };
 
 const { values: args } = parseArgs({
   options: {
-    hosts: { type: 'string' }, keep: { type: 'boolean' }, hold: { type: 'string' }, 'no-faults': { type: 'boolean' }, qemu: { type: 'boolean' },
+    hosts: { type: 'string' }, keep: { type: 'boolean' }, hold: { type: 'string' }, 'qemu-host': { type: 'string' }, 'no-faults': { type: 'boolean' }, qemu: { type: 'boolean' },
     inner: { type: 'boolean' }, work: { type: 'string' }, root: { type: 'string' },
   },
 });
@@ -46,8 +49,8 @@ async function outer(): Promise<number> {
   for (const tool of ['systemd-nspawn', 'ip', 'nsenter', 'isoinfo', 'debootstrap', 'mount']) {
     if (sh('sh', ['-c', `command -v ${tool}`]).code !== 0) { console.error(`test:e2e: ${tool} is missing (see .ci/run)`); return 2; }
   }
-  if (args.qemu) { console.error('test:e2e: --qemu (a smoke boot under qemu-system-x86_64) is not written yet'); return 2; }
   const started = Date.now();
+  if (args.qemu) return qemu(started);
   console.log('lab: root (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
   const root = await labRoot();
   console.log(`lab: root ${root} ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -92,6 +95,29 @@ async function outer(): Promise<number> {
     return interrupted ? 130 : code;
   } finally {
     cleanup();
+  }
+}
+
+/** --qemu: one host boots under qemu-system-x86_64 (TCG) from the cached root, a kernel and its ISO. */
+async function qemu(started: number): Promise<number> {
+  if (sh('sh', ['-c', 'command -v qemu-system-x86_64 && command -v mke2fs && command -v debugfs']).code !== 0) {
+    console.error('test:e2e --qemu: qemu-system-x86_64, mke2fs and debugfs are needed (apt-get install qemu-system-x86 e2fsprogs)');
+    return 2;
+  }
+  console.log('qemu: root with a kernel (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
+  const root = await labVmRoot();
+  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-qemu-'));
+  const cleanup = () => { unmountUnder(work); if (!args.keep) removeTree(work); else console.log(`qemu: work folder kept: ${work}`); };
+  process.on('exit', cleanup);
+  try {
+    const { passed, failed } = await qemuSmoke({ work, root, repo: REPO, spec: LAB_SPEC, host: args['qemu-host'] ?? 'etcd3', timeoutSeconds: 1200 });
+    console.log(`qemu: ${failed ? 'FAILED' : 'passed'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`qemu: ${passed} passed, ${failed} failed`);
+    return failed ? 1 : 0;
+  } catch (e) {
+    console.error(`qemu: ${(e as Error).message}`);
+    console.log('qemu: 0 passed, 1 failed');
+    return 1;
   }
 }
 
