@@ -114,6 +114,7 @@ test.before(async () => {
   makeCert('apiserver', '/CN=kube-apiserver', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth');
   makeCert('admin', '/O=system:masters/CN=admin', 'ca', 'extendedKeyUsage=clientAuth');
   makeCert('scheduler', '/CN=system:kube-scheduler', 'ca', 'extendedKeyUsage=clientAuth');
+  makeCert('cm', '/CN=system:kube-controller-manager', 'ca', 'extendedKeyUsage=clientAuth');
   makeCert('rogue', '/O=system:masters/CN=admin', 'rogue-ca', 'extendedKeyUsage=clientAuth');
   makeCert('etcd', '/CN=etcd', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth');
   makeCert('apiserver-etcd-client', '/CN=kube-apiserver-etcd-client', 'ca', 'extendedKeyUsage=clientAuth');
@@ -280,11 +281,12 @@ test('a bootstrap-token Secret applied by an admin authenticates its token; only
   assert.equal(list.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['bootstrap-token-xyz123']);
 });
 
-test('kubelet waits for its container runtime, then bootstraps with its token through the server its kubeconfig names; the scheduler with its certificate', async () => {
+test('kubelet waits for its container runtime, then bootstraps with its token through the server its kubeconfig names (TLS bootstrap: CSR signed by the controller-manager once RBAC allows); the scheduler with its certificate', async () => {
   const sock = join(work, 'containerd.sock');
   writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\n`);
   const boot = kubeconfig('bootstrap.kubeconfig', `https://127.0.0.1:${apiPort}`, { token: TOKEN });
-  const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1'];
+  const certDir = join(work, 'kubelet-pki');
+  const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1', `--cert-dir=${certDir}`];
   const noRuntime = run(bin.kubelet, kubeletArgs);
   assert.is(noRuntime.code, 1);
   assert.match(noRuntime.err, /validate CRI v1 runtime API for endpoint .*no such file or directory/);
@@ -295,7 +297,20 @@ test('kubelet waits for its container runtime, then bootstraps with its token th
   writeFileSync(p('containerd-v1.toml'), 'version = 1\n');
   assert.match(run(bin.containerd, ['--config', p('containerd-v1.toml')]).err, /unsupported config version/);
   assert.is(containerd.exitCode, null);
+  const cm = start(bin['kube-controller-manager'], [`--kubeconfig=${kubeconfig('cm.kubeconfig', `https://127.0.0.1:${apiPort}`, { cert: 'cm' })}`,
+    `--cluster-signing-cert-file=${p('ca.pem')}`, `--cluster-signing-key-file=${p('ca-key.pem')}`, '--cluster-signing-duration=8760h']);
   const kubelet = start(bin.kubelet, kubeletArgs);
+  // no nodeclient binding yet: the CSR waits, unapproved
+  await until('the controller-manager to refuse the CSR', () => (/not approved: no nodeclient/.test(logOf(cm)) ? true : undefined));
+  assert.not.ok(existsSync(p('kubelet.kubeconfig')));
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'node-autoapprove-bootstrap' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:bootstrappers' }],
+  };
+  const applied = await get(apiPort, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/node-autoapprove-bootstrap?fieldManager=test',
+    { cert: 'admin', method: 'PATCH', body: binding, type: 'application/apply-patch+yaml' });
+  assert.is(applied.status, 201, applied.body);
   const sched = kubeconfig('scheduler.kubeconfig', `https://127.0.0.1:${apiPort}`, { cert: 'scheduler', certPath: true });
   const scheduler = start(bin['kube-scheduler'], [`--kubeconfig=${sched}`, '--leader-elect=true']);
   for (const [name, c] of [['kubelet', kubelet], ['kube-scheduler', scheduler]] as const) {
@@ -311,6 +326,17 @@ test('kubelet waits for its container runtime, then bootstraps with its token th
     return s.byUser['kubelet-bootstrap'] >= 1 && s.byUser['system:kube-scheduler'] >= 1 ? s.byUser : undefined;
   }, 5);
   assert.ok(seen['kubelet-bootstrap'] >= 1, 'the apiserver saw the bootstrap token user');
+  // after the bootstrap the kubelet calls with its own certificate, which the cluster CA signed
+  const kubeletState = JSON.parse(readFileSync(join(state, 'kubelet.json'), 'utf8'));
+  assert.match(kubeletState.credentials, /CN=system:node:node1.*\(TLS bootstrap\)/);
+  assert.match(logOf(cm), /approved and signed CSR node-csr-\w+ for system:node:node1/);
+  const verify = spawnSync('openssl', ['verify', '-CAfile', p('ca.pem'), join(certDir, 'kubelet-client-current.pem')], { encoding: 'utf8' });
+  assert.is(verify.status, 0, verify.stderr);
+  assert.match(readFileSync(p('kubelet.kubeconfig'), 'utf8'), /client-certificate: .*kubelet-client-current\.pem/);
+  await until('the apiserver to see the node user', () => {
+    const s = JSON.parse(readFileSync(join(state, 'kube-apiserver.json'), 'utf8'));
+    return s.byUser['system:node:node1'] >= 1 ? true : undefined;
+  }, 5);
 });
 
 test('/readyz fails when etcd is gone', async () => {

@@ -178,7 +178,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
       expectations.push([h.name, 'kube-scheduler', (s) => s?.connected === true]);
     }
     if (has('control-plane')(h) || has('worker')(h)) {
-      expectations.push([h.name, 'kubelet', (s) => s?.connected === true]);
+      expectations.push([h.name, 'kubelet', (s) => s?.connected === true && /system:node:.*TLS bootstrap/.test(s?.credentials ?? '')]);
       expectations.push([h.name, 'kube-proxy', (s) => s?.connected === true]);
     }
   }
@@ -189,10 +189,17 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     const last = s ?? stateOf(m, component);
     const unit = s ? '' : m.exec(['systemctl', 'status', '--no-pager', '-n', '6', `${component}.service`], 20).out.replace(/\s+/g, ' ').slice(-500);
     const detail = component === 'kube-apiserver' ? `etcd writes: ${last?.etcd?.writes ?? 0}` : `${last?.credentials ?? ''} -> ${last?.server ?? ''}`;
-    record(`host ${host}`, `${component} stand-in ${component === 'kube-apiserver' ? 'writes to etcd' : 'reached its apiserver'}`, !!s,
+    const what = { 'kube-apiserver': 'writes to etcd', kubelet: 'bootstrapped its client certificate (CSR) and calls with it' }[component] ?? 'reached its apiserver';
+    record(`host ${host}`, `${component} stand-in ${what}`, !!s,
       s ? `${detail} (waited ${secs(Date.now() - t)})` : `${JSON.stringify(last ?? null).slice(0, 200)} ${unit}`);
   }));
 
+  // the kubelets' client certificates: signed by the cluster CA through the CSR
+  for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
+    const v = machines.get(h.name)!.exec(['openssl', 'verify', '-CAfile', '/etc/kubernetes/pki/ca.crt', '/var/lib/kubelet/pki/kubelet-client-current.pem'], 20);
+    const subject = machines.get(h.name)!.exec(['openssl', 'x509', '-noout', '-subject', '-in', '/var/lib/kubelet/pki/kubelet-client-current.pem'], 20).out.trim();
+    record(`host ${h.name}`, 'kubelet client certificate verifies against the cluster CA', v.code === 0 && subject.includes(`system:node:${h.name}`), `${subject || v.err.trim()}`);
+  }
   const cps = hosts.filter(has('control-plane'));
   const etcdHosts = hosts.filter(has('etcd'));
   const lbs = hosts.filter(has('load-balancer'));

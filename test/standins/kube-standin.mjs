@@ -25,11 +25,12 @@
  *
  * Plain ESM with no dependencies: it runs on Debian 12's Node 18 and on Node 20.
  */
-import { readFileSync, existsSync, mkdirSync, writeFileSync, renameSync, statSync } from 'node:fs';
-import { X509Certificate, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
+import { readFileSync, existsSync, mkdirSync, writeFileSync, renameSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { basename, dirname, join, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import https from 'node:https';
 import http from 'node:http';
 import net from 'node:net';
@@ -692,12 +693,14 @@ async function kubeApiserver(flags, version) {
     const d = method === 'GET' ? discovery(path) ?? openapi(path, version) : undefined;
     if (d) return [200, d];
     const target = resourcePath(path);
-    if (!target || target.subresource) return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
+    const statusUpdate = target?.resource.name === 'certificatesigningrequests' && ['status', 'approval'].includes(target.subresource) && method === 'PUT';
+    if (!target || (target.subresource && !statusUpdate)) return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
     const { resource, namespace, name } = target;
     // authorization, much simplified from RBAC: system:masters may do anything;
     // bootstrappers and nodes may create and read certificate signing requests;
     // other authenticated users may read anything but Secrets.
-    const csr = resource.name === 'certificatesigningrequests' && who.groups.some((g) => g === 'system:bootstrappers' || g === 'system:nodes');
+    const isCsr = resource.name === 'certificatesigningrequests';
+    const csr = isCsr && (who.groups.some((g) => g === 'system:bootstrappers' || g === 'system:nodes') || who.user === 'system:kube-controller-manager');
     if (!masters && !csr && (method !== 'GET' || resource.name === 'secrets')) {
       return [403, status(403, 'Forbidden', `${resource.name}${name ? ` "${name}"` : ''} is forbidden: User "${who.user}" cannot ${method.toLowerCase()} resource "${resource.name}"`)];
     }
@@ -717,7 +720,11 @@ async function kubeApiserver(flags, version) {
     }
     let obj;
     try { obj = body.length ? parseYaml(body.toString('utf8')) : {}; } catch (e) { return [400, status(400, 'BadRequest', `decoding the body: ${e.message}`)]; }
-    if (method === 'PATCH' && !contentType.includes('apply-patch')) {
+    if (statusUpdate) {
+      // the approval and status subresources of a CSR: only its status changes
+      if (!existing) return notFound();
+      obj = { ...existing, status: { ...existing.status, ...obj?.status } };
+    } else if (method === 'PATCH' && !contentType.includes('apply-patch')) {
       if (!existing) return notFound();
       obj = deepMerge(existing, obj); // merge and strategic-merge patches, as a JSON merge patch
     } else if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
@@ -735,6 +742,8 @@ async function kubeApiserver(flags, version) {
       ...obj.metadata, name: objName, ...(namespace ? { namespace } : {}),
       uid: keep.uid ?? randomUUID(), creationTimestamp: keep.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     };
+    // as the real one: a CSR records who asked for it
+    if (isCsr && !existing) obj.spec = { ...obj.spec, username: who.user, groups: who.groups };
     if (resource.kind === 'Secret' && obj.stringData) {
       obj.data = { ...obj.data };
       for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString('base64');
@@ -797,7 +806,15 @@ async function client(component, flags, loaded, version) {
   saveState(component, { ...state, connected: false });
   const path = component === 'kubelet' ? '/version' : '/healthz';
   log(`${component}: connecting to ${kc.server} with ${state.credentials}`);
-  const body = await untilOk(kc, path, component);
+  let body = await untilOk(kc, path, component);
+  if (component === 'kubelet' && state.credentials === 'bootstrap-kubeconfig') {
+    const kubeconfigPath = flags.get('kubeconfig')?.at(-1);
+    if (!kubeconfigPath) fail('--bootstrap-kubeconfig needs --kubeconfig: the file the kubelet writes after bootstrapping');
+    kc = await tlsBootstrap(kc, flags, kubeconfigPath);
+    state.credentials = `client certificate ${kc.subject?.replace(/\n/g, ',')} (TLS bootstrap)`;
+    state.tlsBootstrap = { kubeconfig: kubeconfigPath, at: new Date().toISOString() };
+    body = await untilOk(kc, path, component);
+  }
   let served;
   if (component === 'kubelet') { try { served = JSON.parse(body).gitVersion; } catch { served = body.slice(0, 40); } }
   log(`${component}: GET ${kc.server}${path} succeeded${served ? ` (apiserver ${served})` : ''}`);
@@ -816,11 +833,121 @@ async function client(component, flags, loaded, version) {
     }
     saveState(component, { ...state, connected: healthy, apiserverVersion: served });
   }, 10000);
+  if (component === 'kube-controller-manager') csrSigner(kc, flags);
   // the local health endpoints the real ones serve
   if (component === 'kubelet') {
     const port = config?.healthzPort ?? 10248;
     if (port) http.createServer((_, res) => res.end('ok')).listen(port, config?.healthzBindAddress ?? '127.0.0.1').on('error', (e) => warn(`healthz: ${e.message}`));
   }
+}
+
+// ---------------------------------------------------------------------------
+// kubelet TLS bootstrap: a key, a CSR through the bootstrap token, the
+// certificate the controller-manager signs, and the kubeconfig that uses it
+function openssl(args, input) {
+  const r = spawnSync('openssl', args, { input, encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.error?.message ?? r.stderr.trim()}`);
+  return r.stdout;
+}
+const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+const KUBELET_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
+
+async function tlsBootstrap(kc, flags, kubeconfigPath) {
+  const node = (flags.get('hostname-override')?.at(-1) ?? hostname()).toLowerCase();
+  const certDir = flags.get('cert-dir')?.at(-1) ?? '/var/lib/kubelet/pki';
+  mkdirSync(certDir, { recursive: true, mode: 0o700 });
+  const keyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'sec1', format: 'pem' });
+  const tmp = mkdtempSync(join(tmpdir(), 'kubelet-csr-'));
+  let csrPem;
+  try {
+    writeFileSync(join(tmp, 'key.pem'), keyPem, { mode: 0o600 });
+    csrPem = openssl(['req', '-new', '-key', join(tmp, 'key.pem'), '-subj', `/O=system:nodes/CN=system:node:${node}`]);
+  } finally { rmSync(tmp, { recursive: true, force: true }); }
+  const name = `node-csr-${randomBytes(8).toString('hex')}`;
+  const csr = {
+    apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name },
+    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: KUBELET_SIGNER, usages: ['digital signature', 'client auth'] },
+  };
+  for (let attempt = 1; ; attempt++) {
+    const r = await request(kc.server + CSR_PATH, { ...kc, method: 'POST', body: csr }).catch((e) => ({ status: 0, body: e.message }));
+    if (r.status === 201 || r.status === 409) break;
+    warn(`kubelet: creating CSR ${name}: ${r.status ? `HTTP ${r.status}: ${r.body.slice(0, 200)}` : r.body}`);
+    await sleep(Math.min(2000 * attempt, 10000));
+  }
+  log(`kubelet: CSR ${name} for system:node:${node} created, waiting for its certificate`);
+  let certPem;
+  for (let attempt = 1; !certPem; attempt++) {
+    await sleep(2000);
+    const r = await request(`${kc.server}${CSR_PATH}/${name}`, kc).catch(() => undefined);
+    if (r?.status !== 200) continue;
+    const st = JSON.parse(r.body).status ?? {};
+    const denied = (st.conditions ?? []).find((c) => c.type === 'Denied' || c.type === 'Failed');
+    if (denied) fail(`CSR ${name} ${denied.type.toLowerCase()}: ${denied.message ?? denied.reason ?? ''}`);
+    if (st.certificate) certPem = Buffer.from(st.certificate, 'base64').toString('utf8');
+    else if (attempt % 15 === 0) warn(`kubelet: CSR ${name} still has no certificate (is a controller-manager signing?)`);
+  }
+  checkPair(Buffer.from(certPem), Buffer.from(keyPem), `CSR ${name}`);
+  const current = join(certDir, 'kubelet-client-current.pem');
+  writeFileSync(`${current}.tmp`, certPem.trimEnd() + '\n' + keyPem, { mode: 0o600 });
+  renameSync(`${current}.tmp`, current);
+  const caLine = kc.ca ? `    certificate-authority-data: ${kc.ca.toString('base64')}\n` : '    insecure-skip-tls-verify: true\n';
+  writeFileSync(kubeconfigPath, `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n${caLine}    server: ${kc.server}\n  name: default-cluster\n` +
+    `contexts:\n- context:\n    cluster: default-cluster\n    namespace: default\n    user: default-auth\n  name: default-context\ncurrent-context: default-context\n` +
+    `users:\n- name: default-auth\n  user:\n    client-certificate: ${current}\n    client-key: ${current}\n`, { mode: 0o600 });
+  log(`kubelet: TLS bootstrap done: ${current}, ${kubeconfigPath}`);
+  return loadKubeconfig(kubeconfigPath);
+}
+
+/**
+ * The controller-manager's csrapproving and csrsigning controllers, for
+ * kubelet client certificates only: a CSR from a bootstrapper is approved when
+ * a ClusterRoleBinding gives its group the nodeclient role (a node renewing its
+ * own, the selfnodeclient role), then signed with --cluster-signing-cert-file/key.
+ */
+function csrSigner(kc, flags) {
+  const certFile = flags.get('cluster-signing-cert-file')?.at(-1);
+  const keyFile = flags.get('cluster-signing-key-file')?.at(-1);
+  if (!certFile || !keyFile) return;
+  const hours = Number((flags.get('cluster-signing-duration')?.at(-1) ?? '8760h').match(/^(\d+)h/)?.[1] ?? 8760);
+  const get = async (path) => { const r = await request(kc.server + path, kc); if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`); return JSON.parse(r.body); };
+  let busy = false;
+  setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const pending = (await get(CSR_PATH)).items.filter((c) => c.spec?.signerName === KUBELET_SIGNER && !c.status?.certificate
+        && !(c.status?.conditions ?? []).some((x) => x.type === 'Denied' || x.type === 'Failed'));
+      if (!pending.length) return;
+      const bindings = (await get('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')).items;
+      const grants = (role, kind, name) => bindings.some((b) => b.roleRef?.name === role && b.subjects?.some((s) => s.kind === kind && s.name === name));
+      for (const c of pending) {
+        const tmp = mkdtempSync(join(tmpdir(), 'csr-'));
+        try {
+          const csrPem = Buffer.from(c.spec.request, 'base64').toString('utf8');
+          const subject = openssl(['req', '-noout', '-subject', '-nameopt', 'RFC2253'], csrPem).trim().replace(/^subject=/, '');
+          const cn = subject.match(/CN=([^,]+)/)?.[1] ?? '';
+          const groups = c.spec.groups ?? [];
+          const nodeclient = groups.some((g) => grants('system:certificates.k8s.io:certificatesigningrequests:nodeclient', 'Group', g));
+          const self = c.spec.username === cn && groups.some((g) => grants('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', 'Group', g));
+          if (!/^system:node:[a-z0-9.-]+$/.test(cn) || !/(^|,)O=system:nodes(,|$)/.test(subject) || !(nodeclient || self)) {
+            warn(`kube-controller-manager: CSR ${c.metadata.name} from ${c.spec.username} (${subject}) not approved: no nodeclient/selfnodeclient binding or not a node's subject`);
+            continue;
+          }
+          writeFileSync(join(tmp, 'csr.pem'), csrPem);
+          writeFileSync(join(tmp, 'ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+          const cert = openssl(['x509', '-req', '-in', join(tmp, 'csr.pem'), '-CA', certFile, '-CAkey', keyFile, '-set_serial', `0x${randomBytes(12).toString('hex')}`,
+            '-days', String(Math.max(1, Math.floor(hours / 24))), '-extfile', join(tmp, 'ext')]);
+          const body = { status: {
+            conditions: [{ type: 'Approved', status: 'True', reason: 'AutoApproved', message: 'Auto approving kubelet client certificate after SubjectAccessReview.' }],
+            certificate: Buffer.from(cert).toString('base64'),
+          } };
+          const r = await request(`${kc.server}${CSR_PATH}/${c.metadata.name}/status`, { ...kc, method: 'PUT', body });
+          if (r.status !== 200) throw new Error(`PUT status: HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+          log(`kube-controller-manager: approved and signed CSR ${c.metadata.name} for ${cn}`);
+        } finally { rmSync(tmp, { recursive: true, force: true }); }
+      }
+    } catch (e) { warn(`kube-controller-manager: CSRs: ${e.message}`); } finally { busy = false; }
+  }, 2000);
 }
 
 // ---------------------------------------------------------------------------
