@@ -8,7 +8,7 @@ import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
-import { describeSeed, renderHosts } from './render/hosts.ts';
+import { describeSeeds, renderHosts } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
 
@@ -44,7 +44,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files];
   const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
   for (const line of describePkiResult(pki, pkiDir)) options.log(line);
-  for (const seed of hosts.seeds) options.log(describeSeed(seed));
+  for (const line of describeSeeds(hosts.seeds)) options.log(line);
   options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
   return { cluster, clusterDir, report, pki };
 }

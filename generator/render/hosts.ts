@@ -57,18 +57,28 @@ export function renderHostSeed(cluster: Cluster, host: Host, bundle: PkiBundle):
   };
 }
 
-/** One log line per host: its user-data size against the limits above. */
-export function describeSeed(seed: HostSeed): string {
-  const bytes = Buffer.byteLength(seed.userData);
-  const kib = (bytes / 1024).toFixed(1);
-  if (seed.userDataGzipBase64) {
-    const packed = seed.userDataGzipBase64.length;
-    const still = packed > USER_DATA_LIMIT ? `, still over it: use cidata.iso (no size limit)` : '';
-    return `${seed.host}: user-data ${kib} KiB, over the ${USER_DATA_LIMIT / 1024} KiB guestinfo limit: ` +
-      `also wrote user-data.gz.b64 (${(packed / 1024).toFixed(1)} KiB, gzip+base64${still})`;
+/**
+ * The seeds' sizes in a few lines, however many hosts: the range, and the
+ * hosts over each limit by name (counted past a handful).
+ */
+export function describeSeeds(seeds: readonly HostSeed[]): string[] {
+  if (seeds.length === 0) return [];
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  const sizes = seeds.map((s) => ({ host: s.host, bytes: Buffer.byteLength(s.userData), packed: s.userDataGzipBase64?.length }));
+  const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const smallest = sizes.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+  const names = (list: typeof sizes) =>
+    list.length <= 6 ? list.map((s) => s.host).join(', ') : `${list.slice(0, 5).map((s) => s.host).join(', ')} and ${list.length - 5} more`;
+  const lines = [`user-data: ${seeds.length} hosts, ${kib(smallest.bytes)} (${smallest.host}) to ${kib(largest.bytes)} (${largest.host})`];
+  const overGuestinfo = sizes.filter((s) => s.packed !== undefined);
+  if (overGuestinfo.length) {
+    lines.push(`  over the ${USER_DATA_LIMIT / 1024} KiB guestinfo limit, so user-data.gz.b64 (gzip+base64) was written too: ${names(overGuestinfo)}`);
+    const still = overGuestinfo.filter((s) => s.packed! > USER_DATA_LIMIT);
+    if (still.length) lines.push(`  still over it compressed, boot these from cidata.iso (no size limit): ${names(still)}`);
   }
-  const ec2 = bytes > EC2_USER_DATA_LIMIT ? `; over EC2's ${EC2_USER_DATA_LIMIT / 1024} KiB` : '';
-  return `${seed.host}: user-data ${kib} KiB (limit ${USER_DATA_LIMIT / 1024} KiB${ec2})`;
+  const overEc2 = sizes.filter((s) => s.bytes > EC2_USER_DATA_LIMIT);
+  if (overEc2.length) lines.push(`  over EC2-style ${EC2_USER_DATA_LIMIT / 1024} KiB metadata limits: ${overEc2.length} of ${seeds.length} hosts`);
+  return lines;
 }
 
 export interface RenderedHosts { files: OutputFile[]; seeds: HostSeed[] }
