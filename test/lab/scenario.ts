@@ -151,9 +151,11 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   }));
   for (const b of bootFigures) {
     const statusLine = b.status.out.match(/^status: (.*)$/m)?.[1] ?? 'unknown';
+    const logFile = join(b.m.merged, 'var/log/cloud-init.log');
+    const warnings = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => /\[(WARNING|ERROR)\]/.test(l)) : [];
     const errors = b.status.out.match(/^errors?:[\s\S]*$/m)?.[0]?.trim();
     record(`host ${b.m.name}`, 'cloud-init status: done, no errors', b.ci && statusLine === 'done' && b.status.code === 0,
-      b.ci ? `${statusLine} after ${b.ciSeconds.toFixed(0)} s${b.status.code !== 0 ? ` (exit ${b.status.code}) ${(errors ?? b.status.err).replace(/\s+/g, ' ').slice(0, 300)}` : ''}` : 'cloud-init never finished');
+      b.ci ? `${statusLine} after ${b.ciSeconds.toFixed(0)} s, ${warnings.length} WARNING/ERROR lines in cloud-init.log${warnings.length ? ` (first: ${warnings[0]!.slice(0, 160)})` : ''}${b.status.code !== 0 ? ` (exit ${b.status.code}) ${(errors ?? b.status.err).replace(/\s+/g, ' ').slice(0, 300)}` : ''}` : 'cloud-init never finished');
     const ok = b.marker === 'done';
     let why = '';
     if (!ok) {
@@ -363,6 +365,27 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
       settled: async () => !!(await etcdHealthy(1)), maxSeconds: 90,
     });
     record('undo', `etcd started on ${leaderHost.name}: every member healthy`, !u.timedOut, figure(u));
+  }
+
+  // 5. the etcd leader killed outright (no leadership hand-over): an election,
+  // then systemd restarts it (Restart=always, RestartSec=5)
+  {
+    const statuses = etcdctl(['endpoint', 'status', '-w', 'json']);
+    let leaderUrl = '';
+    try {
+      const list = JSON.parse(statuses.out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+      leaderUrl = list.find((s) => String(s.Status.header.member_id) === String(s.Status.leader))?.Endpoint ?? '';
+    } catch { /* below */ }
+    const leaderHost = etcdHosts.find((h) => leaderUrl.includes(`//${h.address}:`));
+    if (!leaderHost) record('fault', 'etcd leader killed', false, `no leader found: ${statuses.err.trim().slice(0, 200)}`);
+    else {
+      const m = machines.get(leaderHost.name)!;
+      const p = await probeAround({
+        url: endpoint, tls, request: write, fault: () => { mustIn(m, ['pkill', '--signal', 'KILL', '-x', 'etcd']); }, maxSeconds: 60, minAfterSeconds: 12,
+        settled: async () => !!(await etcdHealthy(1)),
+      });
+      record('fault', `etcd killed (SIGKILL) on ${leaderHost.name}, the leader: writes continue; systemd restarts it`, !p.timedOut, figure(p));
+    }
   }
 
   // ---- healthy again
