@@ -212,6 +212,14 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   const etcdctl = (args: string[], m = machines.get(etcdFrom!.name)!, endpoints = allEtcd) => m.exec(['env', 'ETCDCTL_API=3', BIN.etcdctl,
     `--endpoints=${endpoints}`, '--cacert=/etc/kubernetes/pki/etcd/ca.crt',
     '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt', '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key', '--dial-timeout=3s', '--command-timeout=5s', ...args], 30);
+  /** The etcd host whose member leads, by `etcdctl endpoint status`. */
+  const etcdLeader = () => {
+    try {
+      const list = JSON.parse(etcdctl(['endpoint', 'status', '-w', 'json']).out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+      const url = list.find((e) => String(e.Status.header.member_id) === String(e.Status.leader))?.Endpoint ?? '';
+      return etcdHosts.find((h) => url.includes(`//${h.address}:`));
+    } catch { return undefined; }
+  };
   const etcdHealthy = async (seconds: number) => until(seconds, () => {
     const r = etcdctl(['endpoint', 'health', '-w', 'json']);
     try {
@@ -343,13 +351,8 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
 
   // 4. one etcd member stopped (the leader): writes through the apiservers continue
   {
-    const statuses = etcdctl(['endpoint', 'status', '-w', 'json']);
-    let leaderUrl = '';
-    try {
-      const list = JSON.parse(statuses.out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
-      leaderUrl = list.find((s) => String(s.Status.header.member_id) === String(s.Status.leader))?.Endpoint ?? '';
-    } catch { /* below */ }
-    const leaderHost = etcdHosts.find((h) => leaderUrl.includes(`//${h.address}:`)) ?? etcdHosts.at(-1)!;
+    const leader = etcdLeader();
+    const leaderHost = leader ?? etcdHosts.at(-1)!;
     const m = machines.get(leaderHost.name)!;
     const oneDown = () => {
       const r = etcdctl(['endpoint', 'health', '-w', 'json']);
@@ -359,7 +362,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
       url: endpoint, tls, request: write, fault: () => { mustIn(m, ['systemctl', 'stop', 'etcd.service']); }, maxSeconds: 60, minAfterSeconds: 10,
       settled: oneDown, // probed while the member really was down
     });
-    record('fault', `etcd stopped on ${leaderHost.name} (${leaderUrl ? 'the leader' : 'a member'}): writes continue`, !p.timedOut, figure(p));
+    record('fault', `etcd stopped on ${leaderHost.name} (${leader ? 'the leader' : 'a member'}): writes continue`, !p.timedOut, figure(p));
     const u = await probeAround({
       url: endpoint, tls, request: write, fault: () => { mustIn(m, ['systemctl', 'start', 'etcd.service']); },
       settled: async () => !!(await etcdHealthy(1)), maxSeconds: 90,
@@ -370,14 +373,8 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // 5. the etcd leader killed outright (no leadership hand-over): an election,
   // then systemd restarts it (Restart=always, RestartSec=5)
   {
-    const statuses = etcdctl(['endpoint', 'status', '-w', 'json']);
-    let leaderUrl = '';
-    try {
-      const list = JSON.parse(statuses.out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
-      leaderUrl = list.find((s) => String(s.Status.header.member_id) === String(s.Status.leader))?.Endpoint ?? '';
-    } catch { /* below */ }
-    const leaderHost = etcdHosts.find((h) => leaderUrl.includes(`//${h.address}:`));
-    if (!leaderHost) record('fault', 'etcd leader killed', false, `no leader found: ${statuses.err.trim().slice(0, 200)}`);
+    const leaderHost = etcdLeader();
+    if (!leaderHost) record('fault', 'etcd leader killed', false, `no leader found: ${etcdctl(['endpoint', 'status']).err.trim().slice(0, 200)}`);
     else {
       const m = machines.get(leaderHost.name)!;
       const p = await probeAround({
