@@ -14,6 +14,12 @@ if command -v apt-get >/dev/null 2>&1; then apt-get clean; fi
 if command -v dnf >/dev/null 2>&1; then dnf clean all >/dev/null; fi
 rm -rf /var/lib/apt/lists/* /var/cache/dnf/*
 
+# One image serves every role: nginx and keepalived start only where the
+# seed makes a host a load balancer (its bootstrap enables them).
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable nginx.service keepalived.service >/dev/null 2>&1 || true
+fi
+
 # cloud-init runs again, from scratch, on the first boot of every VM.
 if command -v cloud-init >/dev/null 2>&1; then
   cloud-init clean --logs --seed
