@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { ARCHITECTURES, BINARY_SOURCES, CNI_PLUGINS, KEY_SIZES, OPERATING_SYSTEMS, OS_FAMILY, ROLES } from '../generator/model/types.ts';
 
 const readme = readFileSync('README.md', 'utf8');
 const schema = JSON.parse(readFileSync('cluster.schema.json', 'utf8'));
@@ -42,6 +43,17 @@ test('the README spec reference names every key of cluster.schema.json', () => {
     return !reference.includes(`\`${p}\``) && !reference.includes(`\`.${leaf}\``) && !(parent && reference.includes(`\`${parent}\``) && reference.includes(`\`${leaf}\``));
   });
   assert.equal(missing, []);
+});
+
+test('the schema and the model list the same choices', () => {
+  const p = schema.properties;
+  assert.equal(p.image.properties.os.enum, [...OPERATING_SYSTEMS]);
+  assert.equal(Object.keys(OS_FAMILY).sort(), [...OPERATING_SYSTEMS].sort());
+  assert.equal(p.image.properties.arch.enum, [...ARCHITECTURES]);
+  assert.equal(p.image.properties.binaries.enum, [...BINARY_SOURCES]);
+  assert.equal(p.cni.properties.plugin.enum, [...CNI_PLUGINS]);
+  assert.equal(p.pki.properties.keySize.enum, [...KEY_SIZES]);
+  assert.equal(schema.definitions.host.properties.roles.items.enum, [...ROLES]);
 });
 
 test('the quick start generates the reference spec and runs the tests', () => {

@@ -12,6 +12,14 @@ export type Role = (typeof ROLES)[number];
 export const OPERATING_SYSTEMS = ['ubuntu-24.04', 'debian-12', 'rocky-9', 'alma-9'] as const;
 export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
 
+/** The distribution family decides package names and file layouts (nginx modules, SELinux). */
+export const OS_FAMILY: Record<OperatingSystem, 'debian' | 'redhat'> = {
+  'ubuntu-24.04': 'debian',
+  'debian-12': 'debian',
+  'rocky-9': 'redhat',
+  'alma-9': 'redhat',
+};
+
 export const ARCHITECTURES = ['amd64', 'arm64'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 

@@ -2,13 +2,13 @@
  * The README at the top of a generated cluster folder: what is there and
  * which file goes to which VM, for the operator who opens the folder later.
  */
-import type { Cluster } from '../model/types.ts';
+import { hostsWithRole, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import { renderTemplate } from './templates.ts';
 
 /** A plain-text diagram: clients -> VIP -> apiservers -> etcd, nodes beside. */
 function topologyDiagram(cluster: Cluster): string {
-  const names = (role: string) => cluster.hosts.filter((h) => h.roles.includes(role as never)).map((h) => `${h.name} ${h.address}`);
+  const names = (role: Role) => hostsWithRole(cluster, role).map((h) => `${h.name} ${h.address}`);
   const lines: string[] = [];
   const lb = cluster.loadBalancer;
   lines.push('kubectl, kubelets, kube-proxies');

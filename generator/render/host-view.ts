@@ -5,7 +5,7 @@
  * part its host lacks fails (strict Handlebars) instead of rendering blanks.
  */
 import { BIN, CONFIG } from '../model/paths.ts';
-import { hasRole, isNode, type Cluster, type Host } from '../model/types.ts';
+import { hasRole, isNode, OS_FAMILY, type Cluster, type Host } from '../model/types.ts';
 import { leafProfiles } from '../pki/profiles.ts';
 import type { CertifiedKey, PkiBundle } from '../pki/types.ts';
 import {
@@ -52,7 +52,7 @@ function localApiserver(cluster: Cluster): string {
 
 /** How each distribution loads nginx's stream module (a separate package on both). */
 function nginxStreamModule(cluster: Cluster): string {
-  return cluster.image.os === 'rocky-9' || cluster.image.os === 'alma-9'
+  return OS_FAMILY[cluster.image.os] === 'redhat'
     // nginx-mod-stream drops this snippet; Red Hat's nginx.conf includes the whole folder.
     ? 'include /usr/share/nginx/modules/mod-stream.conf;'
     // libnginx-mod-stream, the way /usr/share/nginx/modules-available/mod-stream.conf loads it (prefix /usr/share/nginx).
