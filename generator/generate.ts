@@ -46,6 +46,17 @@ export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] 
   ];
 }
 
+/** A write error that names no file (ENOSPC from write(2)...) names the tree being written. */
+async function writing<T>(target: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code && !e.path) e.path = target;
+    throw err;
+  }
+}
+
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const cluster = await loadCluster(options.specFile);
   const clusterDir = join(options.outDir, cluster.name);
@@ -60,8 +71,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const hosts = renderHosts(cluster, pki.bundle);
     const listed = new Set(pki.files.map((f) => f.path));
     // The state first: output that exists always has its state in place.
-    const stateReport = await writeTree(stateDir, [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))], STATE_WRITE);
-    const report = await writeTree(clusterDir, [...renderCluster(cluster, specName), ...hosts.files]);
+    const stateReport = await writing(stateDir, writeTree(stateDir, [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))], STATE_WRITE));
+    const report = await writing(clusterDir, writeTree(clusterDir, [...renderCluster(cluster, specName), ...hosts.files]));
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
     for (const line of describeSeeds(hosts.seeds)) options.log(line);
     options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);

@@ -78,10 +78,24 @@ export async function openState(layout: StateLayout, command: string): Promise<O
     locks.push(await acquireLock(`${stateDir}.lock`, command));
     locks.push(await acquireLock(join(dirname(clusterDir), `.${clusterDir.split('/').pop()}.lock`), command));
 
-    // Traces, before recovery changes them. A staging folder of the state is not one: the output is
-    // written only after the state is in place, so a state that never got there was never handed out.
-    const stateTraces = (await Promise.all([stateDir, swapPaths(stateDir).previous].map(async (p) => (await exists(p) ? [p] : [])))).flat();
-    const traces = [...stateTraces, ...(await tracesOf(clusterDir))];
+    // A staging folder of the state is no trace: the output is written only after the state is in
+    // place, so a state that never got there was never handed to a host.
+    const statePrevious = swapPaths(stateDir).previous;
+    const outputPrevious = swapPaths(clusterDir).previous;
+    const traces = [
+      ...(await Promise.all([stateDir, statePrevious].map(async (p) => (await exists(p) ? [p] : [])))).flat(),
+      ...(await tracesOf(clusterDir)),
+    ];
+    // Refused before anything is touched: the leftovers may be all the operator has to recover from.
+    const stateFound = (await exists(stateDir)) || (await exists(statePrevious));
+    const legacyFound = (await exists(join(clusterDir, 'pki'))) || (!(await exists(clusterDir)) && (await exists(join(outputPrevious, 'pki'))));
+    if (!stateFound && !legacyFound && traces.length > 0) {
+      throw new PkiError([{
+        file: stateDir,
+        message: `missing, but this cluster was generated before (${traces.map(show).join(', ')}): its CAs, keys and secrets are gone. `
+          + `Restore ${show(stateDir)} from your backup. To give the cluster a new identity on purpose (every host re-provisioned), delete ${show(clusterDir)} and the folders named first`,
+      }]);
+    }
 
     const notes: string[] = [];
     for (const target of [stateDir, clusterDir]) {
@@ -108,13 +122,6 @@ export async function openState(layout: StateLayout, command: string): Promise<O
       notes.push(`moving the PKI and secrets from ${show(legacy)} to ${show(stateDir)}: the cluster's state now lives there, apart from the disposable output; back it up`);
       const carried = await filesUnder(legacy).catch(() => []);
       return { source: legacy, existing: true, carried, notes, release };
-    }
-    if (traces.length > 0) {
-      throw new PkiError([{
-        file: stateDir,
-        message: `missing, but this cluster was generated before (${traces.map(show).join(', ')}): its CAs, keys and secrets are gone. `
-          + `Restore ${show(stateDir)} from your backup. To give the cluster a new identity on purpose (every host re-provisioned), delete ${show(clusterDir)} first`,
-      }]);
     }
     return { source: stateDir, existing: false, carried: [], notes, release };
   } catch (err) {
