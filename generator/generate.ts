@@ -12,7 +12,7 @@ import { renderClusterReadme } from './render/cluster-readme.ts';
 import { describeSeeds, renderHosts } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
-import { STATE_WRITE, defaultStateDir, openState } from './state/state.ts';
+import { STATE_WRITE, defaultStateDir, openState, stateHolds } from './state/state.ts';
 
 export interface GenerateOptions {
   specFile: string;
@@ -71,7 +71,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const hosts = renderHosts(cluster, pki.bundle);
     const listed = new Set(pki.files.map((f) => f.path));
     // The state first: output that exists always has its state in place.
-    const stateReport = await writing(stateDir, writeTree(stateDir, [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))], STATE_WRITE));
+    const stateFiles = [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))];
+    const stateReport = state.source === stateDir && await stateHolds(stateDir, stateFiles)
+      ? { written: [], unchanged: stateFiles.map((f) => f.path).sort(), removed: [] }
+      : await writing(stateDir, writeTree(stateDir, stateFiles, STATE_WRITE));
     const report = await writing(clusterDir, writeTree(clusterDir, [...renderCluster(cluster, specName), ...hosts.files]));
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
     for (const line of describeSeeds(hosts.seeds)) options.log(line);

@@ -58,6 +58,24 @@ async function filesUnder(root: string): Promise<OutputFile[]> {
   }));
 }
 
+/**
+ * Whether the state folder already holds exactly these files (bytes and
+ * modes): then the run leaves it alone, and a regeneration that changes no
+ * credential cannot touch the state, even if it is killed.
+ */
+export async function stateHolds(stateDir: string, files: readonly OutputFile[]): Promise<boolean> {
+  const checks = await Promise.all(files.map(async (f) => {
+    try {
+      const path = join(stateDir, f.path);
+      const [stat, bytes] = await Promise.all([lstat(path), readFile(path)]);
+      return stat.isFile() && (stat.mode & 0o777) === f.mode && bytes.equals(typeof f.content === 'string' ? Buffer.from(f.content) : f.content);
+    } catch {
+      return false;
+    }
+  }));
+  return checks.every(Boolean);
+}
+
 /** CAs that differ between the state folder and an old out/<cluster>/pki/ left beside it. */
 async function differingCas(stateDir: string, legacyDir: string): Promise<string[]> {
   const differ: string[] = [];
