@@ -1,5 +1,5 @@
 /**
- * ensurePki: read what the cluster's state folder (state/paths.ts) already
+ * ensurePki: read what the cluster's state folder (state/state.ts) already
  * holds, verify it, keep every piece that is still what the model asks for
  * (byte for byte), make what is missing, reissue what changed, and return it
  * all as files of the state folder. It only reads the disk; the pipeline
@@ -32,7 +32,7 @@ import { CA_WARN_DAYS, LEAF_RENEW_DAYS } from './lifetimes.ts';
 import { renderPkiReadme } from './readme.ts';
 import { generateSecret, parseSecret, secretFileContent, secretsBundle } from './secrets.ts';
 import type { CertifiedKey, PkiBundle } from './types.ts';
-import { privateKeyProblem, signatureByProblem } from './verify.ts';
+import { KEY_NOT_OF_CERTIFICATE, privateKeyProblem, signatureByProblem } from './verify.ts';
 import { caShape, issueCertificate, leafShape, notAfter, readShape, shapeDifferences } from './x509.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -145,15 +145,15 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     const certPem = text(crt(profile.file));
     const keyPem = text(key(profile.file));
     if (certPem !== undefined && keyPem !== undefined) {
+      let signature: string | undefined;
+      let keyProblem: string | undefined;
       try {
         const shape = readShape(certPem);
         if (!shape.ca) problems.push({ file: where(crt(profile.file)), message: 'is not a CA certificate' });
         else if (shape.cn !== profile.cn) problems.push({ file: where(crt(profile.file)), message: `is the CA "${shape.cn}", not "${profile.cn}"` });
-        else if (signatureByProblem(certPem) !== undefined) problems.push({ file: where(crt(profile.file)), message: signatureByProblem(certPem)! });
-        else if (privateKeyProblem(keyPem, certPem) !== undefined) {
-          const problem = privateKeyProblem(keyPem, certPem)!;
-          problems.push({ file: where(key(profile.file)), message: problem === 'is not the key of its certificate' ? `does not match ${crt(profile.file)}` : problem });
-        } else {
+        else if ((signature = signatureByProblem(certPem))) problems.push({ file: where(crt(profile.file)), message: signature });
+        else if ((keyProblem = privateKeyProblem(keyPem, certPem))) problems.push({ file: where(key(profile.file)), message: keyMismatch(keyProblem, profile.file) });
+        else {
           const daysLeft = (notAfter(certPem).getTime() - now.getTime()) / DAY_MS;
           if (daysLeft <= 0) problems.push({ file: where(crt(profile.file)), message: `expired on ${notAfter(certPem).toISOString()}` });
           else if (daysLeft < CA_WARN_DAYS) warnings.push(`the ${name} CA (${where(crt(profile.file))}) expires on ${notAfter(certPem).toISOString()}: plan its rotation (--rotate ${ROTATE_CA[name]})`);
@@ -259,6 +259,11 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
   };
 }
 
+/** privateKeyProblem()'s words, with the certificate named when the key is simply not its key. */
+function keyMismatch(problem: string, file: string): string {
+  return problem === KEY_NOT_OF_CERTIFICATE ? `does not match ${crt(file)}` : problem;
+}
+
 /** A reused file that fails verification: the run stops and names it. */
 type Damaged = { problem: string; file: string };
 
@@ -278,7 +283,7 @@ function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, keySi
     try { problem = privateKeyProblem(keyPem, certFound.kind === 'text' ? certFound.text : undefined); } catch (err) {
       return { problem: `unreadable as a certificate (${(err as Error).message})`, file: crt(l.file) };
     }
-    if (problem) return { problem: problem === 'is not the key of its certificate' ? `does not match ${crt(l.file)}` : problem, file: key(l.file) };
+    if (problem) return { problem: keyMismatch(problem, l.file), file: key(l.file) };
   }
   let usableKey: string | undefined;
   try { if (keyPem !== undefined && rsaKeyBits(keyPem) === keySize) usableKey = keyPem; } catch { /* checked above */ }

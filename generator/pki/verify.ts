@@ -35,6 +35,8 @@ function ecProblem(jwk: Record<string, string>): string | undefined {
   return derived.equals(stored) ? undefined : 'EC key check failed: the public point does not match the private key';
 }
 
+export const KEY_NOT_OF_CERTIFICATE = 'is not the key of its certificate';
+
 function signatureProblem(privateKey: KeyObject, publicKey: KeyObject): string | undefined {
   const message = randomBytes(32);
   const digest = privateKey.asymmetricKeyType === 'ed25519' || privateKey.asymmetricKeyType === 'ed448' ? null : 'sha256';
@@ -54,7 +56,7 @@ export function privateKeyProblem(keyPem: string, certPem?: string): string | un
   let publicKey = createPublicKey(key);
   if (certPem !== undefined) {
     const cert = new X509Certificate(certPem);
-    if (!cert.checkPrivateKey(key)) return 'is not the key of its certificate';
+    if (!cert.checkPrivateKey(key)) return KEY_NOT_OF_CERTIFICATE;
     publicKey = cert.publicKey;
   }
   return signatureProblem(key, publicKey);
