@@ -53,12 +53,13 @@ export async function benchReference(specFile: string, runs: number): Promise<Re
     let filesRewritten = 0;
     for (let i = 0; i < runs; i++) {
       const out = join(work, `out-${i}`);
-      first.push(await runCli(['generate', specFile, '--out', out, '--quiet']));
+      const state = ['--state', join(work, `state-${i}`)];
+      first.push(await runCli(['generate', specFile, '--out', out, ...state, '--quiet']));
       const before = fileStamps(out);
-      unchanged.push(await runCli(['generate', specFile, '--out', out, '--quiet']));
+      unchanged.push(await runCli(['generate', specFile, '--out', out, ...state, '--quiet']));
       const after = fileStamps(out);
       filesRewritten += [...after].filter(([path, stamp]) => before.get(path) !== stamp).length;
-      added.push(await runCli(['generate', plusOne, '--out', out, '--quiet']));
+      added.push(await runCli(['generate', plusOne, '--out', out, ...state, '--quiet']));
     }
     return { first: summarize(first), unchanged: { ...summarize(unchanged), filesRewritten }, oneWorkerAdded: summarize(added), runs };
   } finally {
@@ -78,7 +79,7 @@ export async function benchScale(specFile: string, workerCounts: number[], runs:
       writeFileSync(spec, specWithWorkers(base, workers));
       const samples: ProcessSample[] = [];
       for (let i = 0; i < runs; i++) {
-        samples.push(await runCli(['generate', spec, '--out', join(work, `out-${workers}-${i}`), '--quiet']));
+        samples.push(await runCli(['generate', spec, '--out', join(work, `out-${workers}-${i}`), '--state', join(work, `state-${workers}-${i}`), '--quiet']));
       }
       const hosts = base.match(/^\s+- \{ name:/gm)!.length + workers;
       const f = summarize(samples);

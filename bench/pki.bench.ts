@@ -15,6 +15,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeTree } from '../generator/output/tree.ts';
+import { STATE_WRITE } from '../generator/state/state.ts';
 import { ensurePki, generateRsaKeys } from '../generator/pki/index.ts';
 import { loadCluster } from '../generator/spec/validate.ts';
 
@@ -77,12 +78,12 @@ export async function benchEnsurePki(specFile: string): Promise<PkiRunFigure[]> 
   const cluster = await loadCluster(specFile);
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-bench-pki-'));
   try {
-    const clusterDir = join(work, cluster.name);
+    const stateDir = join(work, `${cluster.name}.pki`);
     const out: PkiRunFigure[] = [];
     for (const name of ['new PKI', 'unchanged re-run']) {
       const start = process.hrtime.bigint();
-      const result = await ensurePki(cluster, join(clusterDir, 'pki'));
-      await writeTree(clusterDir, result.files, { preserve: (p) => p.startsWith('pki/') });
+      const result = await ensurePki(cluster, stateDir);
+      await writeTree(stateDir, result.files, STATE_WRITE);
       const made = result.created.filter((c) => !c.item.match(/^(bootstrap-token|encryption-key|vrrp-password)$/)).length;
       out.push({ case: `${cluster.name}: ${name}`, seconds: +seconds(start).toFixed(3), files: result.files.length, keysMade: made });
     }

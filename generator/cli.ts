@@ -5,22 +5,28 @@
  */
 import { parseArgs } from 'node:util';
 import { generate } from './generate.ts';
+import { describeFsError } from './output/fs-errors.ts';
 import { PkiError, ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/index.ts';
 import { SpecError } from './spec/problems.ts';
 import { loadCluster } from './spec/validate.ts';
+import { LockHeldError } from './state/lock.ts';
 
 const USAGE = `Usage:
-  npm run generate -- <spec.yaml> [--out DIR] [--quiet] [--rotate WHAT]...
+  npm run generate -- <spec.yaml> [--out DIR] [--state DIR] [--quiet] [--rotate WHAT]...
   npm run validate -- <spec.yaml>
 
 Commands:
   generate   Validate the spec and write out/<cluster>/: per-host cloud-init seeds
-             (user-data, meta-data, network-config, cidata.iso), the cluster's PKI
-             (kept and reused on every later run), kubeconfigs and Packer templates.
+             (user-data, meta-data, network-config, cidata.iso), kubeconfigs and
+             Packer templates. The cluster's PKI and secrets are its state, kept
+             apart in <cluster>.pki/ beside the spec: made on the first run,
+             verified and reused on every later one. Back that folder up.
   validate   Only check the spec; print every problem with its file, line and column.
 
 Options:
   --out DIR  Parent folder of the cluster folder (default: out)
+  --state DIR
+             The cluster's state folder (default: <cluster>.pki beside the spec)
   --quiet    No progress lines on stderr; problems are still printed
   --rotate WHAT
              Replace a piece of the PKI on purpose (repeatable): kubernetes-ca,
@@ -34,12 +40,15 @@ Exit status:
   1  the spec has problems (each printed as file:line:column: field: message)
   2  wrong command-line usage
   3  the output could not be written (nothing was changed)
-  4  the existing PKI in out/<cluster>/pki is incomplete or inconsistent (a CA
-     key missing, a pair that does not match...): each file is named; nothing
-     was changed. Restore it from a backup, or --rotate it on purpose.
+  4  the cluster's state is missing, incomplete or damaged (a CA key missing,
+     a pair that does not match, a signature that does not verify, the state
+     folder gone while the cluster's output exists...): each file is named;
+     nothing was changed. Restore it from a backup, or --rotate it on purpose.
+  5  another generate run holds the cluster's lock (its pid is named); nothing
+     was changed
 `;
 
-export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4 } as const;
+export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4, locked: 5 } as const;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -49,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         out: { type: 'string', default: 'out' },
+        state: { type: 'string' },
         quiet: { type: 'boolean', short: 'q', default: false },
         rotate: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
@@ -84,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
     } else {
-      await generate({ specFile, outDir: values.out!, log, rotate });
+      await generate({ specFile, outDir: values.out!, stateDir: values.state, log, rotate });
     }
     return EXIT.ok;
   } catch (err) {
@@ -94,11 +104,14 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.spec;
     }
     if (err instanceof PkiError) {
-      process.stderr.write(`${err.message}\nthe PKI cannot be used as it is; nothing was changed in ${values.out}\n`);
+      process.stderr.write(`${err.message}\nthe cluster's state cannot be used as it is; nothing was changed\n`);
       return EXIT.pki;
     }
-    const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`error: ${e.code ? `${e.code}: ` : ''}${e.message}\nnothing was changed in ${values.out}\n`);
+    if (err instanceof LockHeldError) {
+      process.stderr.write(`error: ${err.message}\nnothing was changed\n`);
+      return EXIT.locked;
+    }
+    process.stderr.write(`error: ${describeFsError(err as NodeJS.ErrnoException)}\nnothing was changed in ${values.out}\n`);
     return EXIT.io;
   }
 }

@@ -1,16 +1,18 @@
 /**
  * The generation pipeline, top to bottom: spec file -> resolved model ->
- * every output file in memory -> one atomic write. File I/O happens only at
- * the two ends (reading the spec, writing the tree).
+ * the cluster's state opened (locked, recovered, verified) -> every file in
+ * memory -> the state folder written, then the output tree, each swapped in
+ * whole. File I/O happens only at the ends.
  */
 import { join, relative } from 'node:path';
-import type { Cluster } from './model/types.ts';
+import { isSecretFile, type Cluster, type ExtraFile } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
 import { describeSeeds, renderHosts } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
+import { STATE_WRITE, defaultStateDir, openState, stateHolds } from './state/state.ts';
 
 export interface GenerateOptions {
   specFile: string;
@@ -19,32 +21,66 @@ export interface GenerateOptions {
   log: (line: string) => void;
   /** PKI pieces to replace even though they are intact (`--rotate`). */
   rotate?: readonly RotateTarget[];
+  /** The cluster's state folder; `<cluster>.pki` beside the spec by default. */
+  stateDir?: string;
 }
 
-export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport; pki: EnsurePkiResult }
+export interface GenerateResult { cluster: Cluster; clusterDir: string; stateDir: string; report: WriteReport; stateReport: WriteReport; pki: EnsurePkiResult }
+
+/**
+ * The model as model.json shows it: a file only its owner may read
+ * (`files[]` with no group or other permission, 0600 and narrower) is a
+ * secret, and model.json is not one: its content is left out.
+ */
+export function withoutSecrets(cluster: Cluster): Cluster {
+  const redact = (f: ExtraFile): ExtraFile => (isSecretFile(f) ? { ...f, content: `(secret: ${Buffer.byteLength(f.content)} bytes, only in the seeds of the hosts that get it)` } : f);
+  return { ...cluster, hosts: cluster.hosts.map((h) => ({ ...h, files: h.files.map(redact) })) };
+}
 
 /** Every file of the cluster folder, rendered from the model alone. */
 export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
   return [
     renderClusterReadme(cluster, specFile),
     ...renderPacker(cluster),
-    { path: 'model.json', content: `${JSON.stringify(cluster, null, 2)}\n`, mode: 0o644 },
+    { path: 'model.json', content: `${JSON.stringify(withoutSecrets(cluster), null, 2)}\n`, mode: 0o644 },
   ];
+}
+
+/** A write error that names no file (ENOSPC from write(2)...) names the tree being written. */
+async function writing<T>(target: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code && !e.path) e.path = target;
+    throw err;
+  }
 }
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const cluster = await loadCluster(options.specFile);
   const clusterDir = join(options.outDir, cluster.name);
+  const stateDir = options.stateDir ?? defaultStateDir(options.specFile, cluster.name);
   options.log(`${cluster.name}: ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version}, endpoint ${cluster.kubernetes.endpoint.url}`);
   const specName = relative(process.cwd(), options.specFile) || options.specFile;
-  // Reads pki/ only; a PkiError (a CA missing or mismatched...) stops the run before anything is written.
-  const pkiDir = join(clusterDir, 'pki');
-  const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });
-  const hosts = renderHosts(cluster, pki.bundle);
-  const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files];
-  const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
-  for (const line of describePkiResult(pki, pkiDir)) options.log(line);
-  for (const line of describeSeeds(hosts.seeds)) options.log(line);
-  options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
-  return { cluster, clusterDir, report, pki };
+  const state = await openState({ stateDir, clusterDir }, `generate ${specName}`);
+  try {
+    for (const note of state.notes) options.log(`state: ${note}`);
+    // Reads and verifies the PKI only; a PkiError (a CA missing or damaged...) stops the run before anything is written.
+    const pki = await ensurePki(cluster, state.source, { rotate: options.rotate ?? [], existing: state.existing });
+    const hosts = renderHosts(cluster, pki.bundle);
+    const listed = new Set(pki.files.map((f) => f.path));
+    // The state first: output that exists always has its state in place.
+    const stateFiles = [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))];
+    const stateReport = state.source === stateDir && await stateHolds(stateDir, stateFiles)
+      ? { written: [], unchanged: stateFiles.map((f) => f.path).sort(), removed: [] }
+      : await writing(stateDir, writeTree(stateDir, stateFiles, STATE_WRITE));
+    const report = await writing(clusterDir, writeTree(clusterDir, [...renderCluster(cluster, specName), ...hosts.files]));
+    for (const line of describePkiResult(pki, stateDir)) options.log(line);
+    for (const line of describeSeeds(hosts.seeds)) options.log(line);
+    options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
+    return { cluster, clusterDir, stateDir, report, stateReport, pki };
+  } finally {
+    await state.release();
+  }
 }

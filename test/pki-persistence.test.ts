@@ -15,18 +15,19 @@ import { ensurePki, PkiError } from '../generator/pki/index.ts';
 import { clusterFromText } from '../generator/spec/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
 import { makePki, rerun, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
+import { STATE_WRITE } from '../generator/state/state.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
 const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-persist');
 const pristine = join(fx.work, 'pristine');
-cpSync(fx.clusterDir, pristine, { recursive: true });
+cpSync(fx.pkiDir, pristine, { recursive: true });
 test.after(() => fx.remove());
 
-/** Each test starts from the PKI as first generated, in a folder of its own. */
-function freshCopy(name: string): { clusterDir: string; pkiDir: string } {
-  const clusterDir = join(fx.work, name, fx.cluster.name);
-  cpSync(pristine, clusterDir, { recursive: true });
-  return { clusterDir, pkiDir: join(clusterDir, 'pki') };
+/** Each test starts from the state as first generated, in a folder of its own. */
+function freshCopy(name: string): { pkiDir: string } {
+  const pkiDir = join(fx.work, name, `${fx.cluster.name}.pki`);
+  cpSync(pristine, pkiDir, { recursive: true });
+  return { pkiDir };
 }
 
 const contents = (files: { path: string; content: string | Uint8Array }[]) => Object.fromEntries(files.map((f) => [f.path, String(f.content)]));
@@ -39,15 +40,15 @@ test('a new PKI: everything created, nothing to re-provision', () => {
 
 test('an unchanged spec: byte-identical files, nothing created or reissued, nothing rewritten', async () => {
   const copy = freshCopy('same');
-  const before = snapshot(copy.clusterDir);
+  const before = snapshot(copy.pkiDir);
   const again = await ensurePki(fx.cluster, copy.pkiDir);
   assert.equal(again.created, []);
   assert.equal(again.reissued, []);
   assert.equal(again.hostsToReprovision, []);
   assert.equal(contents(again.files), contents(fx.result.files));
-  const report = await writeTree(copy.clusterDir, again.files, { preserve: (p) => p.startsWith('pki/') });
+  const report = await writeTree(copy.pkiDir, again.files, STATE_WRITE);
   assert.equal(report.written, []);
-  assert.equal(snapshot(copy.clusterDir), before, 'same bytes, same inodes');
+  assert.equal(snapshot(copy.pkiDir), before, 'same bytes, same inodes');
 });
 
 test('a changed VIP reissues exactly the apiserver certificate, same key, same CA', async () => {
@@ -55,13 +56,13 @@ test('a changed VIP reissues exactly the apiserver certificate, same key, same C
   const cluster = clusterFromText(BASE_SPEC.replace('vip: 192.168.1.100', 'vip: 192.168.1.101'));
   const result = await rerun(copy, cluster);
   assert.equal(result.created, []);
-  assert.equal(result.reissued.map((r) => r.path), ['pki/apiserver.crt']);
+  assert.equal(result.reissued.map((r) => r.path), ['apiserver.crt']);
   assert.match(result.reissued[0]!.reason, /SANs \+IP:192\.168\.1\.101 -IP:192\.168\.1\.100/);
   assert.equal(result.hostsToReprovision, ['cp1', 'cp2']);
   const was = contents(fx.result.files);
   const now = contents(result.files);
   for (const path of Object.keys(was)) {
-    if (path === 'pki/apiserver.crt') assert.is.not(now[path], was[path]);
+    if (path === 'apiserver.crt') assert.is.not(now[path], was[path]);
     else assert.is(now[path], was[path], `${path} kept`);
   }
   assert.is(result.bundle.apiserver.keyPem, fx.result.bundle.apiserver.keyPem);
@@ -72,8 +73,8 @@ test('a new control plane and etcd members: their etcd certificates created, the
   // etcd wants an odd count: 3 -> 5 members.
   const cluster = clusterFromText(insertAfter(11, '  - { name: cp3, address: 192.168.1.13, roles: [control-plane, etcd] }\n  - { name: e5, address: 192.168.1.15, roles: [etcd] }'));
   const result = await rerun(copy, cluster);
-  assert.equal(result.created.map((c) => c.path).sort(), ['pki/etcd/peer-cp3.crt', 'pki/etcd/peer-e5.crt', 'pki/etcd/server-cp3.crt', 'pki/etcd/server-e5.crt']);
-  assert.equal(result.reissued.map((r) => r.path), ['pki/apiserver.crt']);
+  assert.equal(result.created.map((c) => c.path).sort(), ['etcd/peer-cp3.crt', 'etcd/peer-e5.crt', 'etcd/server-cp3.crt', 'etcd/server-e5.crt']);
+  assert.equal(result.reissued.map((r) => r.path), ['apiserver.crt']);
   assert.match(result.reissued[0]!.reason, /\+DNS:cp3/);
   assert.match(result.reissued[0]!.reason, /\+IP:192\.168\.1\.13/);
   assert.equal(result.hostsToReprovision, ['cp1', 'cp2', 'cp3', 'e5']);
@@ -85,13 +86,13 @@ test('a new control plane and etcd members: their etcd certificates created, the
 async function refusal(name: string, damage: (pkiDir: string) => void, file: string, message: RegExp) {
   const copy = freshCopy(name);
   damage(copy.pkiDir);
-  const before = snapshot(copy.clusterDir);
+  const before = snapshot(copy.pkiDir);
   const err = await ensurePki(fx.cluster, copy.pkiDir).then(() => undefined, (e: unknown) => e);
   assert.instance(err, PkiError, name);
   const problems = (err as PkiError).problems;
   assert.equal(problems.map((p) => p.file), [join(copy.pkiDir, file)]);
   assert.match(problems[0]!.message, message);
-  assert.equal(snapshot(copy.clusterDir), before);
+  assert.equal(snapshot(copy.pkiDir), before);
 }
 
 test('a CA is never replaced silently: missing, mismatched or unreadable pairs are errors naming the file', async () => {
@@ -124,17 +125,18 @@ test('generate: a broken CA exits through PkiError and writes nothing, not even 
     const spec = join(work, 'spec.yaml');
     writeFileSync(spec, BASE_SPEC);
     const outDir = join(work, 'out');
-    cpSync(pristine, join(outDir, fx.cluster.name), { recursive: true });
-    unlinkSync(join(outDir, fx.cluster.name, 'pki/etcd/ca.crt'));
-    const before = snapshot(outDir);
+    const stateDir = join(work, `${fx.cluster.name}.pki`);
+    cpSync(pristine, stateDir, { recursive: true });
+    unlinkSync(join(stateDir, 'etcd/ca.crt'));
+    const before = snapshot(work);
     const err = await generate({ specFile: spec, outDir, log: () => {} }).then(() => undefined, (e: unknown) => e);
     assert.instance(err, PkiError);
-    assert.equal(snapshot(outDir), before);
+    assert.equal(snapshot(work), before);
     // The command line says which file and exits 4.
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', 'generate', spec, '--out', outDir], { encoding: 'utf8' });
     assert.is(r.status, 4);
-    assert.match(r.stderr, new RegExp(`${join(outDir, fx.cluster.name, 'pki/etcd/ca.crt')}: missing`));
-    assert.equal(snapshot(outDir), before);
+    assert.match(r.stderr, new RegExp(`${join(stateDir, 'etcd/ca.crt')}: missing`));
+    assert.equal(snapshot(work), before);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -146,14 +148,14 @@ test('--rotate takes only what can be rotated; the encryption key cannot', () =>
   assert.match(r.stderr, /--rotate encryption-key: expected one of kubernetes-ca, etcd-ca, front-proxy-ca, service-account, bootstrap-token, vrrp-password, cas/);
   const help = spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', '--help'], { encoding: 'utf8' });
   assert.match(help.stdout, /--rotate WHAT/);
-  assert.match(help.stdout, /\n {2}4 {2}the existing PKI/);
+  assert.match(help.stdout, /\n {2}4 {2}the cluster's state/);
 });
 
 test('--rotate front-proxy-ca: a new CA, its client reissued with a new key, only control planes to re-provision', async () => {
   const copy = freshCopy('rotate');
   const result = await rerun(copy, fx.cluster, { rotate: ['front-proxy-ca'] });
   assert.equal(result.created, []);
-  assert.equal(result.reissued.map((r) => r.path), ['pki/front-proxy-ca.crt', 'pki/front-proxy-client.crt']);
+  assert.equal(result.reissued.map((r) => r.path), ['front-proxy-ca.crt', 'front-proxy-client.crt']);
   assert.equal(result.hostsToReprovision, ['cp1', 'cp2']);
   assert.is.not(result.bundle.ca.frontProxy.keyPem, fx.result.bundle.ca.frontProxy.keyPem);
   assert.is.not(result.bundle.frontProxyClient.keyPem, fx.result.bundle.frontProxyClient.keyPem);
@@ -162,7 +164,7 @@ test('--rotate front-proxy-ca: a new CA, its client reissued with a new key, onl
   // A missing CA can be replaced on request, too.
   unlinkSync(join(copy.pkiDir, 'etcd/ca.key'));
   const etcd = await rerun(copy, fx.cluster, { rotate: ['etcd-ca'] });
-  assert.ok(etcd.reissued.some((r) => r.path === 'pki/etcd/ca.crt'));
+  assert.ok(etcd.reissued.some((r) => r.path === 'etcd/ca.crt'));
   assert.equal(etcd.hostsToReprovision, ['cp1', 'cp2', 'w1']);
 });
 
@@ -170,7 +172,7 @@ test('a leaf close to its end is renewed under the same CA; a missing leaf is re
   const copy = freshCopy('renew');
   unlinkSync(join(copy.pkiDir, 'kube-proxy.crt'));
   const missing = await rerun(copy, fx.cluster);
-  assert.equal(missing.reissued.map((r) => [r.path, r.reason]), [['pki/kube-proxy.crt', 'pki/kube-proxy.crt missing']]);
+  assert.equal(missing.reissued.map((r) => [r.path, r.reason]), [['kube-proxy.crt', 'kube-proxy.crt missing']]);
   assert.is(missing.bundle.kubeProxy.keyPem, fx.result.bundle.kubeProxy.keyPem, 'the key is kept');
   assert.equal(missing.hostsToReprovision, ['cp1', 'cp2', 'w1']);
   const later = new Date(Date.now() + 350 * 86_400_000);
@@ -190,14 +192,15 @@ test('secrets and keys never appear on stdout or stderr', async () => {
     const spec = join(work, 'spec.yaml');
     writeFileSync(spec, BASE_SPEC.replace('vip: 192.168.1.100', 'vip: 192.168.1.102'));
     const outDir = join(work, 'out');
-    cpSync(pristine, join(outDir, fx.cluster.name), { recursive: true });
+    const stateDir = join(work, `${fx.cluster.name}.pki`);
+    cpSync(pristine, stateDir, { recursive: true });
     const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'generator/cli.ts', 'generate', spec, '--out', outDir, ...args], { encoding: 'utf8' });
     const runs = [cli(), cli('--rotate', 'vrrp-password')];
-    unlinkSync(join(outDir, fx.cluster.name, 'pki/ca.key'));
+    unlinkSync(join(stateDir, 'ca.key'));
     runs.push(cli());
     assert.equal(runs.map((r) => r.status), [0, 0, 4]);
-    assert.match(runs[0]!.stderr, /reissued pki\/apiserver\.crt/);
-    const newVrrp = readFileSync(join(outDir, fx.cluster.name, 'pki/secrets/vrrp-password'), 'utf8').trim();
+    assert.match(runs[0]!.stderr, /reissued apiserver\.crt/);
+    const newVrrp = readFileSync(join(stateDir, 'secrets/vrrp-password'), 'utf8').trim();
     for (const r of runs) {
       const said = r.stdout + r.stderr;
       for (const secret of [...secretsOf(), newVrrp]) assert.not.ok(said.includes(secret), 'a secret was printed');

@@ -83,6 +83,11 @@ export interface ExtraFile {
   owner: string;
 }
 
+/** A file only its owner may read (no group or other permission: 0600, 0400...) holds a secret. */
+export function isSecretFile(file: Pick<ExtraFile, 'permissions'>): boolean {
+  return (Number.parseInt(file.permissions, 8) & 0o077) === 0;
+}
+
 export interface Host {
   name: string;
   address: string;

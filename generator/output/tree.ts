@@ -8,8 +8,9 @@
  * little more than a comparison.
  */
 import { constants } from 'node:fs';
-import { chmod, link, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { chmod, link, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from './fs.ts';
+import { exists, recoverInterruptedSwap, swapPaths, syncPath, syncTree } from './swap.ts';
 
 export interface OutputFile {
   /** Path inside the cluster folder, with forward slashes: hosts/k8s-master1/user-data. */
@@ -20,10 +21,6 @@ export interface OutputFile {
 }
 
 export interface WriteReport { written: string[]; unchanged: string[]; removed: string[] }
-
-async function exists(path: string): Promise<boolean> {
-  try { await lstat(path); return true; } catch { return false; }
-}
 
 async function listFiles(root: string): Promise<string[]> {
   if (!(await exists(root))) return [];
@@ -38,27 +35,23 @@ function sameBytes(a: Uint8Array, b: string | Uint8Array): boolean {
   return a.length === other.length && Buffer.compare(a, other) === 0;
 }
 
-/** Leftovers of a run that died between the two renames: put the previous tree back. */
-async function recover(target: string, previous: string): Promise<void> {
-  if (!(await exists(target)) && (await exists(previous))) await rename(previous, target);
-  else if (await exists(previous)) await rm(previous, { recursive: true, force: true });
-}
-
 export interface WriteOptions {
   /**
    * Files of the previous tree that survive even when this run does not list
    * them: a safety net for what must never be lost by accident (the PKI).
    */
   preserve?: (path: string) => boolean;
+  /** Mode of the tree's top folder: 0o755 by default, 0o700 for a folder that is secret as a whole. */
+  topMode?: number;
+  /** fsync the new tree before it is swapped in: for state that must survive a power cut. */
+  durable?: boolean;
 }
 
 export async function writeTree(target: string, files: readonly OutputFile[], options: WriteOptions = {}): Promise<WriteReport> {
-  const parent = dirname(target);
-  const name = basename(target);
-  const staging = join(parent, `.${name}.staging-${process.pid}`);
-  const previous = join(parent, `.${name}.previous`);
-  await mkdir(parent, { recursive: true });
-  await recover(target, previous);
+  const { staging, previous } = swapPaths(target);
+  // 0755 whatever the umask: under umask 000 the folders above the tree would be world-writable.
+  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+  await recoverInterruptedSwap(target);
 
   const report: WriteReport = { written: [], unchanged: [], removed: [] };
   const wanted = new Set(files.map((f) => f.path));
@@ -96,13 +89,15 @@ export async function writeTree(target: string, files: readonly OutputFile[], op
     }
 
     // Folders holding secrets stay private; the others can be read by the operator's tools.
-    await chmod(staging, 0o755);
+    await chmod(staging, options.topMode ?? 0o755);
+    if (options.durable) await syncTree(staging);
     if (await exists(target)) await rename(target, previous);
     await rename(staging, target);
+    if (options.durable) await syncPath(dirname(target));
     await rm(previous, { recursive: true, force: true });
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
-    await recover(target, previous);
+    await recoverInterruptedSwap(target);
     throw err;
   }
   report.written.sort();

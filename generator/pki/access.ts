@@ -4,7 +4,7 @@
  * test/pki-access.test.ts holds the code to it.
  *
  * Never granted to any host: the etcd CA key and the front-proxy CA key. They
- * stay in out/<cluster>/pki/, where only this generator uses them.
+ * stay in the cluster's state folder, where only this generator uses them.
  */
 import type { Cluster, Host, Role } from '../model/types.ts';
 import { hasRole } from '../model/types.ts';

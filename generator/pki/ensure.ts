@@ -1,19 +1,24 @@
 /**
- * ensurePki: read what out/<cluster>/pki/ already holds, keep every piece that
- * is still what the model asks for (byte for byte), make what is missing,
- * reissue what changed, and return it all as output files. It only reads the
- * disk; the pipeline writes the files with the rest of the tree.
+ * ensurePki: read what the cluster's state folder (state/state.ts) already
+ * holds, verify it, keep every piece that is still what the model asks for
+ * (byte for byte), make what is missing, reissue what changed, and return it
+ * all as files of the state folder. It only reads the disk; the pipeline
+ * writes the files.
  *
  * Rules:
- * - CAs, the service-account key and the secrets are never replaced silently:
- *   once pki/ holds any of them, a missing, unreadable or mismatched one is a
- *   PkiError naming the file, unless `rotate` names it.
- * - A leaf certificate is reissued under the same CA when its subject, SANs,
- *   usages or issuer no longer match, when it expires within 30 days, or when
- *   it or its key is missing or broken; its key is kept when it still fits.
+ * - CAs, the service-account key and the secrets are made only for a cluster
+ *   that has no state yet, and never replaced silently: once the state
+ *   exists, a missing, unreadable, damaged or mismatched one is a PkiError
+ *   naming the file, unless `rotate` names it.
+ * - Every reused key passes a consistency check and makes signatures its
+ *   certificate verifies; every reused certificate verifies against its CA
+ *   (a CA against itself). A damaged one is a PkiError, never reissued.
+ * - A leaf certificate is reissued under the same CA when its subject or SANs
+ *   no longer match, when it expires within 30 days, or when it is missing;
+ *   its key is kept when it still fits.
  * - Rotating a CA reissues every certificate it signed, with new keys.
  */
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Cluster } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
@@ -23,20 +28,19 @@ import {
   CA_NAMES, CA_PROFILES, SECRET_FILES, SECRET_NAMES, SERVICE_ACCOUNT, leafProfiles,
   type CaName, type LeafProfile, type RotateTarget, type SecretName,
 } from './profiles.ts';
+import { CA_WARN_DAYS, LEAF_RENEW_DAYS } from './lifetimes.ts';
 import { renderPkiReadme } from './readme.ts';
 import { generateSecret, parseSecret, secretFileContent, secretsBundle } from './secrets.ts';
 import type { CertifiedKey, PkiBundle } from './types.ts';
-import { caShape, issueCertificate, issuedBy, keyMatches, leafShape, notAfter, readShape, shapeDifferences } from './x509.ts';
+import { KEY_NOT_OF_CERTIFICATE, privateKeyProblem, signatureByProblem } from './verify.ts';
+import { caShape, issueCertificate, leafShape, notAfter, readShape, shapeDifferences } from './x509.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A leaf this close to its end is reissued; a CA this close to its end is warned about. */
-const LEAF_RENEW_DAYS = 30;
-const CA_WARN_DAYS = 180;
 
 export interface PkiChange {
   /** `ca/kubernetes`, `apiserver`, `etcd-server/<member>`, `service-account`, `bootstrap-token`... */
   item: string;
-  /** The file in the cluster folder: `pki/apiserver.crt`. */
+  /** The file in the state folder: `apiserver.crt`. */
   path: string;
   reason: string;
 }
@@ -48,11 +52,17 @@ export interface EnsurePkiOptions {
   now?: Date;
   /** Keys generated at once; one per core by default. */
   parallelism?: number;
+  /**
+   * Whether the cluster already has its state (the caller knows from every
+   * trace of it); by default, whether the folder exists. An existing state
+   * is never completed with new CAs or secrets: what is missing is an error.
+   */
+  existing?: boolean;
 }
 
 export interface EnsurePkiResult {
   bundle: PkiBundle;
-  /** Every file of pki/, paths relative to the cluster folder; 0o600 for keys and secrets. */
+  /** Every file of the state folder, paths relative to it; 0o600 for keys and secrets. */
   files: OutputFile[];
   /** Made for the first time (a new PKI, a new etcd member...). */
   created: PkiChange[];
@@ -108,7 +118,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     ...SECRET_NAMES.map((n) => SECRET_FILES[n]),
   ];
   const found = await readExisting(pkiDir, [...persistentPaths, ...leaves.flatMap((l) => [crt(l.file), key(l.file)])]);
-  const initialized = persistentPaths.some((p) => found.get(p)!.kind !== 'missing');
+  const initialized = options.existing ?? await lstat(pkiDir).then(() => true, () => false);
   const problems: PkiProblem[] = [];
   const warnings: string[] = [];
   const where = (p: string) => join(pkiDir, p);
@@ -123,7 +133,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     : !initialized ? { reason: 'new PKI', change: 'created' as const } : undefined);
   /** Adds what to do to every problem found since `since`. */
   const advise = (since: number, advice: string) => { for (const p of problems.slice(since)) p.message += `; ${advice}`; };
-  const restoreHint = (target: RotateTarget) => `restore it from your backup of pki/, or replace it on purpose with --rotate ${target}`;
+  const restoreHint = (target: RotateTarget) => `restore it from your backup of ${pkiDir}, or replace it on purpose with --rotate ${target}`;
 
   // 1. The CAs, the service-account key and the secrets: reused, or made on purpose, never replaced by accident.
   const caPlans = {} as Record<CaName, Plan>;
@@ -135,15 +145,18 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     const certPem = text(crt(profile.file));
     const keyPem = text(key(profile.file));
     if (certPem !== undefined && keyPem !== undefined) {
+      let signature: string | undefined;
+      let keyProblem: string | undefined;
       try {
         const shape = readShape(certPem);
         if (!shape.ca) problems.push({ file: where(crt(profile.file)), message: 'is not a CA certificate' });
         else if (shape.cn !== profile.cn) problems.push({ file: where(crt(profile.file)), message: `is the CA "${shape.cn}", not "${profile.cn}"` });
-        else if (!keyMatches(certPem, keyPem)) problems.push({ file: where(key(profile.file)), message: `does not match ${crt(profile.file)}` });
+        else if ((signature = signatureByProblem(certPem))) problems.push({ file: where(crt(profile.file)), message: signature });
+        else if ((keyProblem = privateKeyProblem(keyPem, certPem))) problems.push({ file: where(key(profile.file)), message: keyMismatch(keyProblem, profile.file) });
         else {
           const daysLeft = (notAfter(certPem).getTime() - now.getTime()) / DAY_MS;
           if (daysLeft <= 0) problems.push({ file: where(crt(profile.file)), message: `expired on ${notAfter(certPem).toISOString()}` });
-          else if (daysLeft < CA_WARN_DAYS) warnings.push(`the ${name} CA (pki/${crt(profile.file)}) expires on ${notAfter(certPem).toISOString()}: plan its rotation (--rotate ${ROTATE_CA[name]})`);
+          else if (daysLeft < CA_WARN_DAYS) warnings.push(`the ${name} CA (${where(crt(profile.file))}) expires on ${notAfter(certPem).toISOString()}: plan its rotation (--rotate ${ROTATE_CA[name]})`);
         }
       } catch (err) {
         problems.push({ file: where(crt(profile.file)), message: `unreadable as a certificate and key pair (${(err as Error).message})` });
@@ -160,9 +173,9 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     const before = problems.length;
     const keyPem = text(SERVICE_ACCOUNT.key);
     // sa.pub is derived from sa.key each run, so the two always agree.
-    try { if (keyPem !== undefined) saPlan = { action: 'keep', pair: { certPem: publicKeyOf(keyPem), keyPem } }; } catch (err) {
-      problems.push({ file: where(SERVICE_ACCOUNT.key), message: `not a private key (${(err as Error).message})` });
-    }
+    const problem = keyPem === undefined ? undefined : privateKeyProblem(keyPem);
+    if (problem) problems.push({ file: where(SERVICE_ACCOUNT.key), message: problem });
+    else if (keyPem !== undefined) saPlan = { action: 'keep', pair: { certPem: publicKeyOf(keyPem), keyPem } };
     advise(before, restoreHint('service-account'));
   }
 
@@ -175,7 +188,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
       : fresh(name);
     if (make) {
       secretValues[name] = generateSecret(name);
-      secretChanges.push({ item: name, path: `pki/${file}`, reason: make.reason });
+      secretChanges.push({ item: name, path: file, reason: make.reason });
       continue;
     }
     const before = problems.length;
@@ -184,13 +197,19 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     if (parsed && 'value' in parsed) { secretValues[name] = parsed.value; continue; }
     if (parsed) problems.push({ file: where(file), message: parsed.error });
     advise(before, name === 'encryption-key'
-      ? 'restore it from your backup of pki/: without it the Secrets stored in etcd cannot be read'
+      ? `restore it from your backup of ${pkiDir}: without it the Secrets stored in etcd cannot be read`
       : restoreHint(name));
   }
   if (problems.length > 0) throw new PkiError(problems);
 
-  // 2. Leaves: keep what still matches, reissue the rest.
-  const leafPlans = new Map<string, Plan>(leaves.map((l) => [l.id, planLeaf(l, found, caPlans[l.ca], cluster.pki.keySize, now, initialized)]));
+  // 2. Leaves: keep what still matches, reissue the rest; a damaged one stops the run.
+  const leafPlans = new Map<string, Plan>();
+  for (const l of leaves) {
+    const plan = planLeaf(l, found, caPlans[l.ca], cluster.pki.keySize, now, initialized);
+    if ('problem' in plan) problems.push({ file: where(plan.file), message: `${plan.problem}; restore it from your backup of ${pkiDir}, or delete ${crt(l.file)} and ${key(l.file)} to have them made again under the same CA` });
+    else leafPlans.set(l.id, plan);
+  }
+  if (problems.length > 0) throw new PkiError(problems);
 
   // 3. Every missing key at once, in parallel.
   const plans: Plan[] = [...CA_NAMES.map((n) => caPlans[n]), saPlan!, ...leafPlans.values()];
@@ -202,7 +221,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
   const created: PkiChange[] = [];
   const reissued: PkiChange[] = [];
   const record = (item: string, path: string, plan: Plan) => {
-    if (plan.action === 'issue') (plan.change === 'created' ? created : reissued).push({ item, path: `pki/${path}`, reason: plan.reason });
+    if (plan.action === 'issue') (plan.change === 'created' ? created : reissued).push({ item, path, reason: plan.reason });
   };
   const cas = {} as Record<CaName, CertifiedKey>;
   for (const name of CA_NAMES) {
@@ -240,7 +259,15 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
   };
 }
 
-function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, keySize: number, now: Date, initialized: boolean): Plan {
+/** privateKeyProblem()'s words, with the certificate named when the key is simply not its key. */
+function keyMismatch(problem: string, file: string): string {
+  return problem === KEY_NOT_OF_CERTIFICATE ? `does not match ${crt(file)}` : problem;
+}
+
+/** A reused file that fails verification: the run stops and names it. */
+type Damaged = { problem: string; file: string };
+
+function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, keySize: number, now: Date, initialized: boolean): Plan | Damaged {
   const certFound = found.get(crt(l.file))!;
   const keyFound = found.get(key(l.file))!;
   if (caPlan.action === 'issue') {
@@ -248,24 +275,31 @@ function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, keySi
     return { action: 'issue', change: existed ? 'reissued' : 'created', reason: existed ? `the ${l.ca} CA was replaced` : (initialized ? 'new' : 'new PKI') };
   }
   if (certFound.kind === 'missing' && keyFound.kind === 'missing') return { action: 'issue', change: 'created', reason: 'new' };
+  if (certFound.kind === 'unreadable') return { problem: `unreadable (${certFound.error})`, file: crt(l.file) };
+  if (keyFound.kind === 'unreadable') return { problem: `unreadable (${keyFound.error})`, file: key(l.file) };
   const keyPem = keyFound.kind === 'text' ? keyFound.text : undefined;
+  if (keyPem !== undefined) {
+    let problem: string | undefined;
+    try { problem = privateKeyProblem(keyPem, certFound.kind === 'text' ? certFound.text : undefined); } catch (err) {
+      return { problem: `unreadable as a certificate (${(err as Error).message})`, file: crt(l.file) };
+    }
+    if (problem) return { problem: keyMismatch(problem, l.file), file: key(l.file) };
+  }
   let usableKey: string | undefined;
-  try { if (keyPem !== undefined && rsaKeyBits(keyPem) === keySize) usableKey = keyPem; } catch { /* broken key: a new one */ }
-  if (certFound.kind !== 'text') return { action: 'issue', change: 'reissued', keyPem: usableKey, reason: `pki/${crt(l.file)} ${certFound.kind}` };
-  if (keyPem === undefined) return { action: 'issue', change: 'reissued', reason: `pki/${key(l.file)} ${keyFound.kind}` };
+  try { if (keyPem !== undefined && rsaKeyBits(keyPem) === keySize) usableKey = keyPem; } catch { /* checked above */ }
+  if (certFound.kind !== 'text') return { action: 'issue', change: 'reissued', keyPem: usableKey, reason: `${crt(l.file)} missing` };
+  if (keyPem === undefined) return { action: 'issue', change: 'reissued', reason: `${key(l.file)} missing` };
 
   const certPem = certFound.text;
   const reasons: string[] = [];
   try {
+    const signature = signatureByProblem(certPem, caPlan.pair.certPem);
+    if (signature) return { problem: signature, file: crt(l.file) };
     reasons.push(...shapeDifferences(leafShape(l), readShape(certPem)));
-    if (!issuedBy(certPem, caPlan.pair.certPem)) reasons.push(`not signed by the ${l.ca} CA`);
-    let matches = false;
-    try { matches = keyMatches(certPem, keyPem); } catch { /* unreadable key */ }
-    if (!matches) { reasons.push('key does not match'); usableKey = undefined; }
     const end = notAfter(certPem);
     if (end.getTime() - now.getTime() < LEAF_RENEW_DAYS * DAY_MS) reasons.push(`expires on ${end.toISOString()}`);
   } catch (err) {
-    return { action: 'issue', change: 'reissued', keyPem: usableKey, reason: `unreadable certificate (${(err as Error).message})` };
+    return { problem: `unreadable as a certificate (${(err as Error).message})`, file: crt(l.file) };
   }
   if (reasons.length === 0) return { action: 'keep', pair: { certPem, keyPem } };
   return { action: 'issue', change: 'reissued', keyPem: usableKey, reason: reasons.join('; ') };
@@ -292,16 +326,16 @@ function assembleBundle(cluster: Cluster, cas: Record<CaName, CertifiedKey>, iss
 
 function pkiFiles(cluster: Cluster, cas: Record<CaName, CertifiedKey>, leaves: LeafProfile[], issued: Map<string, CertifiedKey>, sa: CertifiedKey, secrets: Record<SecretName, string>): OutputFile[] {
   const pairFiles = (file: string, pair: CertifiedKey): OutputFile[] => [
-    { path: `pki/${crt(file)}`, content: pair.certPem, mode: 0o644 },
-    { path: `pki/${key(file)}`, content: pair.keyPem, mode: 0o600 },
+    { path: crt(file), content: pair.certPem, mode: 0o644 },
+    { path: key(file), content: pair.keyPem, mode: 0o600 },
   ];
   return [
-    { path: 'pki/README.md', content: renderPkiReadme(cluster), mode: 0o644 },
+    { path: 'README.md', content: renderPkiReadme(cluster), mode: 0o644 },
     ...CA_NAMES.flatMap((n) => pairFiles(CA_PROFILES[n].file, cas[n])),
     ...leaves.flatMap((l) => pairFiles(l.file, issued.get(l.id)!)),
-    { path: `pki/${SERVICE_ACCOUNT.key}`, content: sa.keyPem, mode: 0o600 },
-    { path: `pki/${SERVICE_ACCOUNT.pub}`, content: sa.certPem, mode: 0o644 },
-    ...SECRET_NAMES.map((n) => ({ path: `pki/${SECRET_FILES[n]}`, content: secretFileContent(secrets[n]), mode: 0o600 })),
+    { path: SERVICE_ACCOUNT.key, content: sa.keyPem, mode: 0o600 },
+    { path: SERVICE_ACCOUNT.pub, content: sa.certPem, mode: 0o644 },
+    ...SECRET_NAMES.map((n) => ({ path: SECRET_FILES[n], content: secretFileContent(secrets[n]), mode: 0o600 })),
   ];
 }
 

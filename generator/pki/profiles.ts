@@ -2,7 +2,7 @@
  * What the cluster's PKI is made of, decided from the model alone: the three
  * CAs, every leaf certificate with its subject, SANs and usages (after
  * Kubernetes' "PKI certificates and requirements" page), the key pairs and
- * the secrets, each with its file under out/<cluster>/pki/.
+ * the secrets, each with its file in the cluster's state folder (state/state.ts).
  */
 import type { Cluster } from '../model/types.ts';
 import { hostsWithRole } from '../model/types.ts';

@@ -1,18 +1,22 @@
-/** pki/README.md: what the folder holds and how to look after it. No secret in it. */
+/** README.md of the state folder: what it holds and how to look after it. No secret in it. */
 import type { Cluster } from '../model/types.ts';
 
 export function renderPkiReadme(cluster: Cluster): string {
   return `# PKI and secrets of ${cluster.name}
 
-Made by ha-k8s-seed on its first run and reused by every later one: regenerating
-keeps these files byte for byte, and reissues only the certificates whose subject
-or SANs the spec changed (the run says which, and which hosts to re-provision).
+The cluster's identity: made by ha-k8s-seed on its first run, then verified and
+reused by every later one. Regenerating keeps these files byte for byte, and
+reissues only the certificates whose subject or SANs the spec changed (the run
+says which, and which hosts to re-provision). This folder is not output: deleting
+\`out/\` loses nothing, deleting this folder loses the cluster.
 
 **Back this folder up** (it holds the CA keys, the service-account key and the
-encryption-at-rest key) and keep it private: keys and secrets are 0600. If a CA,
-\`sa.key\` or a secret goes missing or stops matching, generation stops and names the
-file instead of replacing it: restore it from the backup, or replace it on purpose
-with \`--rotate\` (see the project README, "PKI and secrets").
+encryption-at-rest key) and keep it private: the folder is 0700, keys and secrets
+are 0600. Copy it whole while no \`generate\` runs (\`tar -C <parent> -czf backup.tgz
+<folder>\`); restore it whole. If a CA, \`sa.key\` or a secret goes missing, stops
+matching or fails verification, generation stops and names the file instead of
+replacing it: restore it from the backup, or replace it on purpose with \`--rotate\`
+(see the project README, "PKI and secrets").
 
 | Files | What |
 | --- | --- |

@@ -1,7 +1,7 @@
 /**
  * The cluster's shared secrets: the kubelet bootstrap token, the key for
  * encryption at rest and keepalived's VRRP password. Each is one line in its
- * own file under pki/secrets/, 0600.
+ * own file under secrets/ in the state folder, 0600.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { PkiBundle } from './types.ts';

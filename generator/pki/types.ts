@@ -1,8 +1,8 @@
 /**
  * The cluster's PKI and secrets, as the renderers see them.
  *
- * Made once and kept in out/<cluster>/pki/ (see pki/README in the generated
- * tree); later runs reuse them. Renderers never read pki/ themselves: they get
+ * Made once and kept in the cluster's state folder, `<cluster>.pki/` beside
+ * the spec (see its README.md); later runs verify and reuse them. Renderers never read pki/ themselves: they get
  * a PkiBundle, and each host gets only the files credentialsFor() chooses for
  * its roles.
  */

@@ -11,6 +11,7 @@ import {
 } from '../versions/versions.ts';
 import type { PathSegment, Problem } from './problems.ts';
 import type { SpecSource } from './source.ts';
+import { LEAF_RENEW_DAYS } from '../pki/lifetimes.ts';
 import { DEFAULTS, type ClusterSpec, type HostSpec } from './types.ts';
 
 /** A network setting of a host as in effect, with the path it was written at (or its default's). */
@@ -215,6 +216,20 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
   };
   checkFiles(spec.files, ['files']);
   hosts.forEach((h, i) => checkFiles(h.files, ['hosts', i, 'files']));
+
+  // --- PKI lifetimes --------------------------------------------------------------
+  // A leaf that starts inside the renewal window would be reissued on every run; one that outlives
+  // its CA would be cut to the CA's end, and reissued on every run once that end is near.
+  const caDays = spec.pki?.caValidityDays ?? DEFAULTS.caValidityDays;
+  const certDays = spec.pki?.certValidityDays ?? DEFAULTS.certValidityDays;
+  const certPath: PathSegment[] = spec.pki?.certValidityDays !== undefined ? ['pki', 'certValidityDays'] : ['pki', 'caValidityDays'];
+  if (certDays <= LEAF_RENEW_DAYS) {
+    report(certPath, `certificates valid for ${certDays} days would be renewed on every run: a certificate is reissued when fewer than ${LEAF_RENEW_DAYS} days are left`,
+      `set pki.certValidityDays to more than ${LEAF_RENEW_DAYS} (the default is ${DEFAULTS.certValidityDays})`);
+  } else if (certDays > caDays) {
+    report(certPath, `certificates valid for ${certDays} days would outlive their CAs (pki.caValidityDays: ${caDays})`,
+      `set pki.certValidityDays to at most ${caDays}, or pki.caValidityDays to at least ${certDays}`);
+  }
 
   return problems;
 }

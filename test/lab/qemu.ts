@@ -26,7 +26,7 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
     console.log(`qemu: ${ok ? 'ok  ' : 'FAIL'} ${check} — ${figure}`);
   };
   const out = join(o.work, 'out');
-  must(process.execPath, ['--import', 'tsx', join(o.repo, 'generator/cli.ts'), 'generate', o.spec, '--out', out, '--quiet'], 180);
+  must(process.execPath, ['--import', 'tsx', join(o.repo, 'generator/cli.ts'), 'generate', o.spec, '--out', out, '--state', join(o.work, 'state'), '--quiet'], 180);
   const clusterDir = join(out, (load(readFileSync(o.spec, 'utf8')) as { name: string }).name);
   const model = JSON.parse(readFileSync(join(clusterDir, 'model.json'), 'utf8')) as Cluster;
   if (!model.hosts.some((h) => h.name === o.host)) throw new Error(`--qemu-host: no host ${o.host} in ${o.spec}`);

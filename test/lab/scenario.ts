@@ -96,7 +96,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // ---- generate, as a user does
   const out = join(o.work, 'out');
   const t0 = Date.now();
-  must(process.execPath, ['--import', 'tsx', join(o.repo, 'generator/cli.ts'), 'generate', o.spec, '--out', out, '--quiet'], 180);
+  must(process.execPath, ['--import', 'tsx', join(o.repo, 'generator/cli.ts'), 'generate', o.spec, '--out', out, '--state', join(o.work, 'state'), '--quiet'], 180);
   const specName = (load(readFileSync(o.spec, 'utf8')) as { name: string }).name;
   const clusterDir = join(out, specName);
   const model = JSON.parse(readFileSync(join(clusterDir, 'model.json'), 'utf8')) as Cluster;
@@ -243,7 +243,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   const vip = model.loadBalancer?.vip;
   const endpoint = model.kubernetes.endpoint.url;
   const adminKubeconfig = join(clusterDir, 'admin.kubeconfig');
-  const pki = join(clusterDir, 'pki');
+  const pki = join(o.work, 'state');
   const tls: Tls = { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')) };
   const adminUser = new X509Certificate(tls.cert).subject.match(/CN=([^\n,]+)/)?.[1] ?? 'kubernetes-admin';
   const kc = (args: string[]) => sh(kubectl, ['--kubeconfig', adminKubeconfig, '--request-timeout=5s', ...args], 30);

@@ -1,6 +1,6 @@
 /**
  * One PKI per test file: made by ensurePki, written by the pipeline's own
- * writer into a temporary cluster folder, and helpers to run real tools on it.
+ * writer into a temporary state folder, and helpers to run real tools on it.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -11,6 +11,7 @@ import type { Cluster } from '../../generator/model/types.ts';
 import { writeTree } from '../../generator/output/tree.ts';
 import { ensurePki, type EnsurePkiOptions, type EnsurePkiResult } from '../../generator/pki/index.ts';
 import { clusterFromText } from '../../generator/spec/validate.ts';
+import { STATE_WRITE } from '../../generator/state/state.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,8 +19,7 @@ export interface PkiFixture {
   cluster: Cluster;
   /** Temporary parent folder; remove() deletes it. */
   work: string;
-  /** out/<cluster> */
-  clusterDir: string;
+  /** The state folder, <cluster>.pki. */
   pkiDir: string;
   result: EnsurePkiResult;
   /** Absolute path of a file under pki/. */
@@ -30,27 +30,26 @@ export interface PkiFixture {
 export async function makePki(specText: string, prefix: string): Promise<PkiFixture> {
   const cluster = clusterFromText(specText);
   const work = mkdtempSync(join(tmpdir(), `ha-k8s-seed-${prefix}-`));
-  const clusterDir = join(work, cluster.name);
-  const pkiDir = join(clusterDir, 'pki');
+  const pkiDir = join(work, `${cluster.name}.pki`);
   let result: EnsurePkiResult;
   try {
     result = await ensurePki(cluster, pkiDir);
-    await writeTree(clusterDir, result.files);
+    await writeTree(pkiDir, result.files, STATE_WRITE);
   } catch (err) {
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
   return {
-    cluster, work, clusterDir, pkiDir, result,
+    cluster, work, pkiDir, result,
     file: (relative) => join(pkiDir, relative),
     remove: () => rmSync(work, { recursive: true, force: true }),
   };
 }
 
 /** ensurePki on the fixture's folder again, for another model or options; writes the result like the pipeline does. */
-export async function rerun(fx: Pick<PkiFixture, 'clusterDir' | 'pkiDir'>, cluster: Cluster, options: EnsurePkiOptions = {}): Promise<EnsurePkiResult> {
+export async function rerun(fx: Pick<PkiFixture, 'pkiDir'>, cluster: Cluster, options: EnsurePkiOptions = {}): Promise<EnsurePkiResult> {
   const result = await ensurePki(cluster, fx.pkiDir, options);
-  await writeTree(fx.clusterDir, result.files, { preserve: (p) => p.startsWith('pki/') });
+  await writeTree(fx.pkiDir, result.files, STATE_WRITE);
   return result;
 }
 

@@ -1,0 +1,36 @@
+/**
+ * The file-system calls of the writers (output tree, state folder, lock), in
+ * one place so that a test can stop the process at any one of them: before
+ * each call that changes the disk, `fileSystemCalls.beforeChange` is called
+ * with its name and path. It does nothing unless a test sets it
+ * (test/lib/kill-at.mjs kills the process there with SIGKILL).
+ *
+ * Reads are not announced: a process killed before a read leaves the disk as
+ * it is before the next change.
+ */
+import * as fsp from 'node:fs/promises';
+
+export interface FileSystemCalls { beforeChange: (call: string, path: string) => void }
+
+// Kept on globalThis so that a hook preloaded before the bundled CLI (bin/ha-k8s-seed.mjs) reaches it.
+const KEY = Symbol.for('ha-k8s-seed.fileSystemCalls');
+const slot = globalThis as { [KEY]?: FileSystemCalls };
+export const fileSystemCalls: FileSystemCalls = (slot[KEY] ??= { beforeChange: () => {} });
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function announced<F extends (...args: any[]) => unknown>(call: string, fn: F): F {
+  const wrapped = (...args: Parameters<F>) => {
+    fileSystemCalls.beforeChange(call, String(args[0]));
+    return fn(...args);
+  };
+  return wrapped as unknown as F;
+}
+
+export const mkdir = announced('mkdir', fsp.mkdir);
+export const writeFile = announced('writeFile', fsp.writeFile);
+export const chmod = announced('chmod', fsp.chmod);
+export const link = announced('link', fsp.link);
+export const rename = announced('rename', fsp.rename);
+export const rm = announced('rm', fsp.rm);
+export const unlink = announced('unlink', fsp.unlink);
+export const { lstat, readFile, readdir, open } = fsp;
