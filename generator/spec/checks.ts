@@ -216,5 +216,11 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
   checkFiles(spec.files, ['files']);
   hosts.forEach((h, i) => checkFiles(h.files, ['hosts', i, 'files']));
 
+  // --- pki --------------------------------------------------------------------------
+  if (spec.pki?.keySize !== undefined && spec.pki.keyAlgorithm !== undefined) {
+    report(['pki', 'keySize'], 'pki.keySize is the older spelling of pki.keyAlgorithm: give one of them, not both',
+      `remove keySize and keep keyAlgorithm: ${spec.pki.keyAlgorithm}`);
+  }
+
   return problems;
 }
