@@ -60,7 +60,7 @@ test('examples/five-cp-colocated-lb.yaml: LB on control planes, mirror, download
   assert.is(c.loadBalancer!.vipPrefixLength, 23);
   assert.is(c.image.binaries, 'download');
   assert.is(c.image.os, 'debian-12');
-  assert.is(c.pki.keyAlgorithm, 'rsa-3072');
+  assert.is(c.pki.keyAlgorithm, 'ecdsa-p256');
   assert.is(c.pki.certValidityDays, 730);
   assert.is(c.pki.caValidityDays, 3650);
   for (const a of c.artifacts) {
