@@ -1,14 +1,15 @@
 /**
  * The generation pipeline, top to bottom: spec file -> resolved model ->
- * every output file in memory -> one atomic write. File I/O happens only at
- * the two ends (reading the spec, writing the tree).
+ * the output files, rendered host by host as the writer takes them -> one
+ * atomic swap. File I/O happens only at the two ends (reading the spec and
+ * the PKI, writing the tree).
  */
 import { join, relative } from 'node:path';
 import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
-import { describeSeeds, renderHosts } from './render/hosts.ts';
+import { describeSeeds, streamHosts, type SeedSize } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
 
@@ -40,11 +41,15 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   // Reads pki/ only; a PkiError (a CA missing or mismatched...) stops the run before anything is written.
   const pkiDir = join(clusterDir, 'pki');
   const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });
-  const hosts = renderHosts(cluster, pki.bundle);
-  const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files];
-  const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
+  const seedSizes: SeedSize[] = [];
+  function* files() {
+    yield* renderCluster(cluster, specName);
+    yield* pki.files;
+    yield* streamHosts(cluster, pki.bundle, seedSizes);
+  }
+  const report = await writeTree(clusterDir, files(), { preserve: (path) => path.startsWith('pki/') });
   for (const line of describePkiResult(pki, pkiDir)) options.log(line);
-  for (const line of describeSeeds(hosts.seeds)) options.log(line);
+  for (const line of describeSeeds(seedSizes)) options.log(line);
   options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
   return { cluster, clusterDir, report, pki };
 }

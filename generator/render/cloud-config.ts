@@ -87,6 +87,50 @@ function lookup(view: object, dotted: string): object {
   return value;
 }
 
+/** seqNoIndent: list items at their key's column, two spaces less on every line of every file. */
+function yaml(value: unknown): string {
+  return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true });
+}
+
+/**
+ * One write_files item as YAML, remembered by what it says: most files of a
+ * worker (the CA, kube-proxy's credentials, containerd's config...) are the
+ * same on every worker, and dumping long text is most of a seed's cost.
+ */
+const entryYaml = new Map<string, string>();
+
+function writeFileYaml(f: WriteFile): string {
+  const key = JSON.stringify(f);
+  let text = entryYaml.get(key);
+  if (text === undefined) {
+    text = yaml([carried(f)]);
+    // Bounded: per-host files are not worth keeping once the map is full.
+    if (entryYaml.size < 1024) entryYaml.set(key, text);
+  }
+  return text;
+}
+
+/**
+ * Parsed role documents by their rendered text. A role's document reads only
+ * what hosts of that role share (paths, templates, steps), so a thousand
+ * workers render one text and it is parsed once. The parsed documents are only
+ * read, never changed.
+ */
+const parsedDocuments = new Map<string, RoleDocument>();
+
+function parseRoleDocument(name: string, text: string, host: Host): RoleDocument {
+  let doc = parsedDocuments.get(text);
+  if (doc) return doc;
+  try {
+    doc = (load(text) ?? {}) as RoleDocument;
+  } catch (error) {
+    throw new Error(`cloud-init/${name} for ${host.name}: ${(error as Error).message}`);
+  }
+  // Bounded: a text specific to each host (a control plane's) would otherwise grow it without end.
+  if (parsedDocuments.size < 256) parsedDocuments.set(text, doc);
+  return doc;
+}
+
 export interface HostCloudConfig {
   /** The user-data text (#cloud-config). */
   userData: string;
@@ -96,14 +140,7 @@ export interface HostCloudConfig {
 
 export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundle): HostCloudConfig {
   const view: HostView = hostView(cluster, host, bundle);
-  const docs = roleDocuments(cluster, host).map((name) => {
-    const text = renderTemplate(name, view, ROLE_DOCUMENTS);
-    try {
-      return (load(text) ?? {}) as RoleDocument;
-    } catch (error) {
-      throw new Error(`cloud-init/${name} for ${host.name}: ${(error as Error).message}`);
-    }
-  });
+  const docs = roleDocuments(cluster, host).map((name) => parseRoleDocument(name, renderTemplate(name, view, ROLE_DOCUMENTS), host));
 
   const modules = [...new Set(docs.flatMap((d) => d.kernel?.modules ?? []))];
   const sysctls = Object.entries(Object.assign({}, ...docs.map((d) => d.kernel?.sysctls ?? {})) as Record<string, string | number>)
@@ -150,16 +187,15 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     locale: 'C.UTF-8',
     ntp: { enabled: true, ...(cluster.ntp.servers.length ? { servers: cluster.ntp.servers } : {}) },
     ...(host.packages.length ? { packages: host.packages } : {}),
-    write_files: files.map(carried),
-    // In a chroot (tests) systemctl ignores start requests; on a VM this starts the bootstrap.
-    runcmd: [
-      ['systemctl', 'daemon-reload'],
-      ['systemctl', 'enable', SEED.bootstrapUnit],
-      ['systemctl', 'start', '--no-block', SEED.bootstrapUnit],
-    ],
   };
-  // seqNoIndent: list items at their key's column, two spaces less on every line of every file.
-  const body = dump(config, { lineWidth: -1, noRefs: true, seqNoIndent: true });
+  // In a chroot (tests) systemctl ignores start requests; on a VM this starts the bootstrap.
+  const runcmd = [
+    ['systemctl', 'daemon-reload'],
+    ['systemctl', 'enable', SEED.bootstrapUnit],
+    ['systemctl', 'start', '--no-block', SEED.bootstrapUnit],
+  ];
+  // The same YAML as one dump of { ...config, write_files, runcmd }, with each entry's text reused across hosts.
+  const body = `${yaml(config)}write_files:\n${files.map(writeFileYaml).join('')}${yaml({ runcmd })}`;
   const userData = renderTemplate('cloud-init/user-data.hbs', {
     host: host.name,
     roles: view.roles,

@@ -148,9 +148,9 @@ function nodeParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
       podCIDR: cluster.kubernetes.podCIDR,
     },
     nodeKubeconfigs: {
-      bootstrap: hostKubeconfig(cluster, `kubelet TLS bootstrap of ${host.name} through ${endpoint}`,
+      bootstrap: hostKubeconfig(cluster, `kubelet TLS bootstrap through ${endpoint}`,
         `kubelet-bootstrap`, endpoint, { token: `${token.id}.${token.secret}` }),
-      kubeProxy: hostKubeconfig(cluster, `kube-proxy of ${host.name} -> ${endpoint}`,
+      kubeProxy: hostKubeconfig(cluster, `kube-proxy -> ${endpoint}`,
         kubeProxyCn, endpoint, { certFile: PKI.kubeProxyCert, keyFile: PKI.kubeProxyKey }),
     },
   };
@@ -202,7 +202,10 @@ export function hostView(cluster: Cluster, host: Host, bundle: PkiBundle) {
     host: host.name,
     roles: host.roles.join(', '),
     cluster: cluster.name,
-    entries: cluster.hosts.map((h) => ({ name: h.name, address: h.address })),
+    // /etc/hosts: the host's own name only. Peers, backends, etcd and the endpoint are all
+    // reached by address, so no host needs another's name, and a seed stays the same size
+    // however many hosts the cluster has.
+    etcHosts: { name: host.name, address: host.address },
     paths: {
       seed: SEED,
       unitDir: UNIT_DIR,
