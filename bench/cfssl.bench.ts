@@ -2,7 +2,7 @@
  * The baseline: the reference cluster's certificate set made the way the
  * older tutorials make it, with cfssl (Debian's golang-cfssl): one
  * `cfssl gencert | cfssljson` process pair per certificate, one after the
- * other, RSA keys of the same size.
+ * other, with RSA-2048 keys (the tutorial's) or ECDSA P-256.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

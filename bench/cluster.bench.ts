@@ -1,6 +1,6 @@
 /**
  * Whole-cluster generation: the reference cluster (first run, unchanged
- * regeneration, one worker added) and specs of 10, 100 and 1,000 workers.
+ * regeneration, one worker added) and specs of 10 to 10,000 workers.
  * Each figure is a whole `generate` process: Node start-up, validation, PKI,
  * rendering, ISOs and the write.
  */

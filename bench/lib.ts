@@ -28,6 +28,24 @@ export function runCli(args: string[]): Promise<ProcessSample> {
   });
 }
 
+/** The bundle bin/ha-k8s-seed.mjs runs (built by the first runCli). */
+const BUNDLE = new URL('../node_modules/.cache/ha-k8s-seed/cli.mjs', import.meta.url).href;
+
+/** The floor of any run: `node` starting, loading the bundle and exiting, as its own process. */
+export function runFloor(): Promise<ProcessSample> {
+  return new Promise((resolvePromise, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(BUNDLE)})`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`loading the bundle exited ${code}: ${stderr}`));
+      resolvePromise({ ms: Number(process.hrtime.bigint() - started) / 1e6, maxRssKiB: 0 });
+    });
+  });
+}
+
 /** Wall time of a shell command. */
 export function timeShell(command: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {
