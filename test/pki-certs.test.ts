@@ -8,11 +8,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, statSync } from 'node:fs';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
-import { makePki, run, type PkiFixture } from './lib/pki-fixture.ts';
+import { run, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
-const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-certs');
-test.after(() => fx.remove());
+const fx: PkiFixture = await sharedPki(BASE_SPEC);
 
 const SERVER = 'TLS Web Server Authentication';
 const CLIENT = 'TLS Web Client Authentication';

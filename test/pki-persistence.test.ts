@@ -15,10 +15,11 @@ import { writeTree } from '../generator/output/tree.ts';
 import { ensurePki, PkiError } from '../generator/pki/index.ts';
 import { clusterFromText } from '../generator/spec/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
-import { makePki, rerun, run, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
+import { makePki, rerun, run, sharedPki, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
-const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-persist');
+// The shared PKI is only read: every test works on a copy of it in a folder of its own.
+const fx: PkiFixture = await sharedPki(BASE_SPEC);
 const pristine = join(fx.work, 'pristine');
 cpSync(fx.clusterDir, pristine, { recursive: true });
 test.after(() => fx.remove());
