@@ -6,15 +6,20 @@
  * one file instead of transpiling dozens on every run. The bundle also holds,
  * compiled at build time (generator/bundle-assets.ts), the spec validator as
  * ajv's standalone code and every template precompiled, so a run loads
- * neither ajv's compiler nor Handlebars' parser.
+ * neither ajv's compiler nor Handlebars' parser. The bundle is split where
+ * the CLI imports the generation pipeline lazily, so `validate` loads neither
+ * the PKI's X.509 library nor the renderers.
+ *
+ * Each build goes to a folder of its own named after the newest source's
+ * time, made beside and renamed into place: a run uses the build of exactly
+ * the sources it sees, and a concurrent run never sees half of one.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = join(root, 'node_modules', '.cache', 'ha-k8s-seed');
-const bundle = join(cacheDir, 'cli.mjs');
 /** What the bundle is made from: a change in any of them means a new bundle. */
 const SOURCES = ['generator', 'templates', 'cloud-init', 'packer', 'cluster.schema.json'];
 
@@ -29,10 +34,6 @@ function newestSource() {
     }
   }
   return newest;
-}
-
-function bundleTime() {
-  try { return statSync(bundle).mtimeMs; } catch { return -1; }
 }
 
 const ESBUILD = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', write: false, logLevel: 'silent' };
@@ -53,7 +54,7 @@ async function buildTimeAssets(build) {
   try { return await import(pathToFileURL(module).href); } finally { rmSync(module, { force: true }); }
 }
 
-async function buildBundle() {
+async function buildBundle(buildDir) {
   const { build } = await import('esbuild');
   const assets = await buildTimeAssets(build);
   const formats = join(root, 'generator', 'spec', 'formats.ts');
@@ -62,9 +63,15 @@ async function buildBundle() {
     [join(root, 'generator', 'spec', 'schema-validator.ts')]: validator,
     [join(root, 'generator', 'render', 'precompiled-templates.ts')]: assets.precompiledTemplatesModule(),
   };
+  const staging = `${buildDir}.${process.pid}`;
   const result = await build({
     ...ESBUILD,
-    entryPoints: [join(root, 'generator', 'cli.ts')],
+    entryPoints: { cli: join(root, 'generator', 'cli.ts') },
+    splitting: true,
+    outdir: staging,
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': '.mjs' },
     // The validator's require() of ajv's small runtime helpers, resolved from node_modules like the imports.
     banner: { js: "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);" },
     plugins: [{
@@ -75,13 +82,35 @@ async function buildBundle() {
       },
     }],
   });
-  writeAtomically(bundle, result.outputFiles[0].contents);
+  rmSync(staging, { recursive: true, force: true });
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.contents);
+  }
+  try {
+    renameSync(staging, buildDir);
+  } catch (err) {
+    // Another run finished the same build first: use that one.
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(join(buildDir, 'cli.mjs'))) throw err;
+  }
+  // Builds of older sources are no longer wanted.
+  for (const entry of readdirSync(cacheDir)) {
+    if (entry.startsWith('build-') && join(cacheDir, entry) !== buildDir && !entry.includes('.')) rmSync(join(cacheDir, entry), { recursive: true, force: true });
+  }
+}
+
+/** The bundle's entry for the sources as they are now, built first when missing. */
+export async function bundleEntry() {
+  const buildDir = join(cacheDir, `build-${Math.floor(newestSource())}`);
+  const entry = join(buildDir, 'cli.mjs');
+  if (!existsSync(entry)) await buildBundle(buildDir);
+  return entry;
 }
 
 /** The CLI's main(argv) from an up-to-date bundle. */
 export async function loadCli() {
-  if (bundleTime() < newestSource()) await buildBundle();
-  return (await import(pathToFileURL(bundle).href)).main;
+  return (await import(pathToFileURL(await bundleEntry()).href)).main;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -8,6 +8,8 @@ import { join, relative } from 'node:path';
 import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
+
+export { PkiError } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
 import { describeSeeds, streamHosts, type SeedSize } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
