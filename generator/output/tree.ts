@@ -82,13 +82,16 @@ export async function writeTree(target: string, files: Iterable<OutputFile> | As
 
   const report: WriteReport = { written: [], unchanged: [], removed: [] };
   const wanted = new Set<string>();
-  // Folders are made once each, the first time a file needs one.
-  const folders = new Map<string, Promise<unknown>>();
-  const folder = (dir: string) => {
+  // Folders are made once each, the first time a file needs one, parent first:
+  // one plain mkdir per folder (a recursive one checks every level every time).
+  const folders = new Map<string, Promise<unknown>>([[staging, Promise.resolve()]]);
+  const folder = (dir: string): Promise<unknown> => {
     let made = folders.get(dir);
-    if (!made) folders.set(dir, made = mkdir(dir, { recursive: true, mode: 0o700 }));
+    if (!made) folders.set(dir, made = folder(dirname(dir)).then(() => mkdir(dir, { mode: 0o700 })));
     return made;
   };
+  // A first generation has no old files to compare with.
+  const hadTree = await exists(target);
   const umask = process.umask();
   const writeOne = async (file: OutputFile) => {
     const old = join(target, file.path);
@@ -96,10 +99,12 @@ export async function writeTree(target: string, files: Iterable<OutputFile> | As
     const bytes = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
     await folder(dirname(fresh));
     let same = false;
-    try {
-      const stat = await lstat(old);
-      same = stat.isFile() && (stat.mode & 0o777) === file.mode && await sameBytes(old, stat.size, bytes);
-    } catch { /* not there before */ }
+    if (hadTree) {
+      try {
+        const stat = await lstat(old);
+        same = stat.isFile() && (stat.mode & 0o777) === file.mode && await sameBytes(old, stat.size, bytes);
+      } catch { /* not there before */ }
+    }
     if (same) {
       await link(old, fresh);
       report.unchanged.push(file.path);
