@@ -2,7 +2,7 @@
  * The baseline: the reference cluster's certificate set made the way the
  * older tutorials make it, with cfssl (Debian's golang-cfssl): one
  * `cfssl gencert | cfssljson` process pair per certificate, one after the
- * other, RSA keys of the same size.
+ * other, with RSA-2048 keys (the tutorial's) or ECDSA P-256.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +13,12 @@ import { timeShell } from './lib.ts';
 
 export interface CfsslFigure { certificates: number; ms: number; msPerCertificate: number }
 
-export async function benchCfssl(cluster: Cluster): Promise<CfsslFigure> {
+/** cfssl's key choices: `rsa` with a size in bits, or `ecdsa` 256 (P-256). */
+export type CfsslKey = { algo: 'rsa'; size: 2048 | 3072 | 4096 } | { algo: 'ecdsa'; size: 256 };
+
+export async function benchCfssl(cluster: Cluster, key: CfsslKey = { algo: 'rsa', size: 2048 }): Promise<CfsslFigure> {
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-cfssl-'));
   try {
-    const bits = cluster.pki.keySize;
     const expiry = `${cluster.pki.certValidityDays * 24}h`;
     writeFileSync(join(work, 'config.json'), JSON.stringify({
       signing: {
@@ -29,7 +31,7 @@ export async function benchCfssl(cluster: Cluster): Promise<CfsslFigure> {
       },
     }));
     const csr = (file: string, cn: string, o: string[], hosts: string[]) => writeFileSync(join(work, `${file}-csr.json`), JSON.stringify({
-      CN: cn, hosts, key: { algo: 'rsa', size: bits }, names: o.length ? o.map((org) => ({ O: org })) : [{ O: 'ha-k8s-seed' }],
+      CN: cn, hosts, key, names: o.length ? o.map((org) => ({ O: org })) : [{ O: 'ha-k8s-seed' }],
     }));
     const commands: string[] = [];
     const caFile = (name: string) => `ca-${name}`;

@@ -1,6 +1,6 @@
 /**
  * Whole-cluster generation: the reference cluster (first run, unchanged
- * regeneration, one worker added) and specs of 10, 100 and 1,000 workers.
+ * regeneration, one worker added) and specs of 10 to 10,000 workers.
  * Each figure is a whole `generate` process: Node start-up, validation, PKI,
  * rendering, ISOs and the write.
  */
@@ -23,8 +23,8 @@ export function specWithWorkers(base: string, extra: number): string {
   const lines = Array.from({ length: extra }, (_, i) =>
     `  - { name: bench-w${i + 1}, address: 192.168.${100 + Math.floor(i / 250)}.${(i % 250) + 1}, roles: [worker], prefixLength: 16 }`);
   // The reference hosts move to the same /16 so that every host shares one network.
-  // A /12 of pod addresses holds 4,096 node /24s.
-  return `${base.replace(/prefixLength: 24/, 'prefixLength: 16').replace(/podCIDR: \S+/, 'podCIDR: 10.128.0.0/12').trimEnd()}\n${lines.join('\n')}\n`;
+  // A /10 of pod addresses holds 16,384 node /24s.
+  return `${base.replace(/prefixLength: 24/, 'prefixLength: 16').replace(/podCIDR: \S+/, 'podCIDR: 10.128.0.0/10').trimEnd()}\n${lines.join('\n')}\n`;
 }
 
 export interface ReferenceFigures { first: Figure; unchanged: Figure & { filesRewritten: number }; oneWorkerAdded: Figure; runs: number }

@@ -28,6 +28,34 @@ export function runCli(args: string[]): Promise<ProcessSample> {
   });
 }
 
+const BIN = new URL('../bin/ha-k8s-seed.mjs', import.meta.url).href;
+const LOAD_WHOLE_BUNDLE = `
+  const { readdirSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const entry = await (await import(${JSON.stringify(BIN)})).bundleEntry();
+  for (const file of readdirSync(dirname(entry))) await import(pathToFileURL(join(dirname(entry), file)).href);`;
+
+/**
+ * The floor of any `generate` run, as its own process: `node` starting,
+ * bin/ha-k8s-seed.mjs finding the bundle, and every file of it loaded (the
+ * entry and the chunks `generate` loads lazily), then exiting without
+ * running a command.
+ */
+export function runFloor(): Promise<ProcessSample> {
+  return new Promise((resolvePromise, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', LOAD_WHOLE_BUNDLE], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`loading the bundle exited ${code}: ${stderr}`));
+      resolvePromise({ ms: Number(process.hrtime.bigint() - started) / 1e6, maxRssKiB: 0 });
+    });
+  });
+}
+
 /** Wall time of a shell command. */
 export function timeShell(command: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {

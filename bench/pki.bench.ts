@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeTree } from '../generator/output/tree.ts';
 import { STATE_WRITE } from '../generator/state/state.ts';
-import { ensurePki, generateRsaKeys } from '../generator/pki/index.ts';
+import { ensurePki, generateKeys } from '../generator/pki/index.ts';
+import type { KeyAlgorithm } from '../generator/model/types.ts';
 import { loadCluster } from '../generator/spec/validate.ts';
 
 export interface KeygenFigure {
@@ -38,9 +39,10 @@ function figure(tool: string, bits: number, keys: number, parallelism: number, e
 
 /** The generator's way: `keys` RSA keys, `parallelism` in flight at once. */
 export async function benchNativeKeygen(keys: number, bits: number, parallelism: number): Promise<KeygenFigure> {
-  await generateRsaKeys(1, bits, 1); // warm-up: loads OpenSSL's RSA code and starts the thread pool
+  const algorithm = `rsa-${bits}` as KeyAlgorithm;
+  await generateKeys(1, algorithm, 1); // warm-up: loads OpenSSL's RSA code and starts the thread pool
   const start = process.hrtime.bigint();
-  await generateRsaKeys(keys, bits, parallelism);
+  await generateKeys(keys, algorithm, parallelism);
   return figure('generator (node:crypto generateKeyPair)', bits, keys, parallelism, seconds(start));
 }
 

@@ -4,9 +4,8 @@
  * exit code. No stack traces for the user's mistakes.
  */
 import { parseArgs } from 'node:util';
-import { generate } from './generate.ts';
 import { describeFsError } from './output/fs-errors.ts';
-import { PkiError, ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/index.ts';
+import { ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/profiles.ts';
 import { SpecError } from './spec/problems.ts';
 import { loadCluster } from './spec/validate.ts';
 import { LockHeldError } from './state/lock.ts';
@@ -88,13 +87,16 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  // What only `generate` needs (the PKI and its X.509 library, rendering, the writer) is
+  // loaded when it runs: `validate` starts without it.
+  const pipeline = command === 'generate' ? await import('./generate.ts') : undefined;
 
   try {
     if (command === 'validate') {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
     } else {
-      await generate({ specFile, outDir: values.out!, stateDir: values.state, log, rotate });
+      await pipeline!.generate({ specFile, outDir: values.out!, stateDir: values.state, log, rotate });
     }
     return EXIT.ok;
   } catch (err) {
@@ -103,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n${specFile}: ${n} problem${n === 1 ? '' : 's'}; nothing was written\n`);
       return EXIT.spec;
     }
-    if (err instanceof PkiError) {
+    if (pipeline && err instanceof pipeline.PkiError) {
       process.stderr.write(`${err.message}\nthe cluster's state cannot be used as it is; nothing was changed\n`);
       return EXIT.pki;
     }

@@ -1,15 +1,18 @@
 /**
  * The generation pipeline, top to bottom: spec file -> resolved model ->
- * the cluster's state opened (locked, recovered, verified) -> every file in
- * memory -> the state folder written, then the output tree, each swapped in
- * whole. File I/O happens only at the ends.
+ * the cluster's state opened (locked, recovered, verified) -> the state
+ * folder written, then the output files, rendered host by host as the
+ * writer takes them; each tree swapped in whole. File I/O happens only at
+ * the ends.
  */
 import { join, relative } from 'node:path';
 import { isSecretFile, type Cluster, type ExtraFile } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
+
+export { PkiError } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
-import { describeSeeds, renderHosts } from './render/hosts.ts';
+import { describeSeeds, streamHosts, type SeedSize } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
 import { STATE_WRITE, defaultStateDir, openState, stateHolds } from './state/state.ts';
@@ -68,16 +71,20 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     for (const note of state.notes) options.log(`state: ${note}`);
     // Reads and verifies the PKI only; a PkiError (a CA missing or damaged...) stops the run before anything is written.
     const pki = await ensurePki(cluster, state.source, { rotate: options.rotate ?? [], existing: state.existing });
-    const hosts = renderHosts(cluster, pki.bundle);
     const listed = new Set(pki.files.map((f) => f.path));
     // The state first: output that exists always has its state in place.
     const stateFiles = [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))];
     const stateReport = state.source === stateDir && await stateHolds(stateDir, stateFiles)
       ? { written: [], unchanged: stateFiles.map((f) => f.path).sort(), removed: [] }
       : await writing(stateDir, writeTree(stateDir, stateFiles, STATE_WRITE));
-    const report = await writing(clusterDir, writeTree(clusterDir, [...renderCluster(cluster, specName), ...hosts.files]));
+    const seedSizes: SeedSize[] = [];
+    function* files() {
+      yield* renderCluster(cluster, specName);
+      yield* streamHosts(cluster, pki.bundle, seedSizes);
+    }
+    const report = await writing(clusterDir, writeTree(clusterDir, files()));
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
-    for (const line of describeSeeds(hosts.seeds)) options.log(line);
+    for (const line of describeSeeds(seedSizes)) options.log(line);
     options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
     return { cluster, clusterDir, stateDir, report, stateReport, pki };
   } finally {

@@ -60,7 +60,7 @@ test('examples/five-cp-colocated-lb.yaml: LB on control planes, mirror, download
   assert.is(c.loadBalancer!.vipPrefixLength, 23);
   assert.is(c.image.binaries, 'download');
   assert.is(c.image.os, 'debian-12');
-  assert.is(c.pki.keySize, 3072);
+  assert.is(c.pki.keyAlgorithm, 'ecdsa-p256');
   assert.is(c.pki.certValidityDays, 730);
   assert.is(c.pki.caValidityDays, 3650);
   for (const a of c.artifacts) {
@@ -95,18 +95,23 @@ test('examples/dedicated-etcd.yaml: external etcd, arm64, an older minor pairs w
   assert.ok(hostsWithRole(c, 'etcd').every((h) => h.roles.length === 1));
 });
 
-test('defaults: newest pinned release, eth0, /24, golden image, RSA 2048', () => {
+test('defaults: newest pinned release, eth0, /24, golden image, ECDSA P-256', () => {
   const c = clusterFromText(BASE_SPEC);
   assert.is(c.kubernetes.version, defaultKubernetesVersion);
   assert.is(c.kubernetes.serviceCIDR, '10.0.0.0/24');
   assert.is(c.kubernetes.podCIDR, '10.244.0.0/16');
   assert.is(c.kubernetes.clusterDomain, 'cluster.local');
   assert.equal(c.image, { os: 'ubuntu-24.04', arch: 'amd64', binaries: 'golden-image' });
-  assert.equal(c.pki, { keySize: 2048, caValidityDays: 3650, certValidityDays: 365 });
+  assert.equal(c.pki, { keyAlgorithm: 'ecdsa-p256', caValidityDays: 3650, certValidityDays: 365 });
   assert.is(c.loadBalancer!.port, 6443);
   assert.is(c.loadBalancer!.virtualRouterId, 51);
   assert.equal(c.ntp.servers, []);
   assert.is(c.hosts[0]!.network.interface, 'eth0');
+});
+
+test('pki.keySize, the older spelling, still reads: N is rsa-N', () => {
+  const c = clusterFromText(BASE_SPEC.replace('hosts:\n', 'pki:\n  keySize: 4096\nhosts:\n'));
+  assert.is(c.pki.keyAlgorithm, 'rsa-4096');
 });
 
 test('a single control plane without load balancers is its own endpoint', () => {

@@ -8,15 +8,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, statSync } from 'node:fs';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
-import { makePki, run, type PkiFixture } from './lib/pki-fixture.ts';
+import { run, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
-const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-certs');
-test.after(() => fx.remove());
+const fx: PkiFixture = await sharedPki(BASE_SPEC);
 
 const SERVER = 'TLS Web Server Authentication';
 const CLIENT = 'TLS Web Client Authentication';
-const LEAF_KU = 'Digital Signature, Key Encipherment';
+// ECDSA keys: no Key Encipherment (RFC 5480), which RSA certificates carry.
+const LEAF_KU = 'Digital Signature';
 
 interface Expected { file: string; ca: string; subject: string; eku: string; sans?: string[] }
 
@@ -73,7 +73,7 @@ test('the three CAs: self-signed, CA:TRUE, keyCertSign, 10 years', async () => {
     assert.is(f.subject, `CN=${cn}`);
     assert.is(f.issuer, `CN=${cn}`);
     assert.is(f.ca, 'CA:TRUE');
-    assert.is(f.ku, 'Digital Signature, Key Encipherment, Certificate Sign');
+    assert.is(f.ku, 'Digital Signature, Certificate Sign');
     assertValidity(f, 3650, file);
     assert.match(await run('openssl', ['verify', '-CAfile', fx.file(`${file}.crt`), fx.file(`${file}.crt`)]), /: OK/);
   }
@@ -101,13 +101,15 @@ test('every leaf: chain, subject, SANs, usages and one-year validity', async () 
   }
 });
 
-test('every key matches its certificate, is RSA 2048 and is 0600; certificates are 0644', async () => {
+test('every key matches its certificate, is ECDSA P-256 (SEC 1, as kubeadm writes it) and is 0600; certificates are 0644', async () => {
   const certs = fx.result.files.filter((f) => f.path.endsWith('.crt')).map((f) => f.path.slice(0, -'.crt'.length));
   for (const name of certs) {
     const fromCert = await run('openssl', ['x509', '-in', fx.file(`${name}.crt`), '-noout', '-pubkey']);
     const fromKey = await run('openssl', ['pkey', '-in', fx.file(`${name}.key`), '-pubout']);
     assert.is(fromKey, fromCert, name);
-    assert.match(await run('openssl', ['pkey', '-in', fx.file(`${name}.key`), '-noout', '-text']), /Private-Key: \(2048 bit/, name);
+    assert.match(await run('openssl', ['pkey', '-in', fx.file(`${name}.key`), '-noout', '-text']), /Private-Key: \(256 bit[^]*ASN1 OID: prime256v1/, name);
+    assert.match(readFileSync(fx.file(`${name}.key`), 'utf8'), /^-----BEGIN EC PRIVATE KEY-----\n/, name);
+    assert.match(await run('openssl', ['x509', '-in', fx.file(`${name}.crt`), '-noout', '-text']), /Signature Algorithm: ecdsa-with-SHA256/, name);
     assert.is(statSync(fx.file(`${name}.key`)).mode & 0o777, 0o600, name);
     assert.is(statSync(fx.file(`${name}.crt`)).mode & 0o777, 0o644, name);
   }

@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +15,12 @@ import { writeTree } from '../generator/output/tree.ts';
 import { ensurePki, PkiError } from '../generator/pki/index.ts';
 import { clusterFromText } from '../generator/spec/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
-import { makePki, rerun, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
+import { makePki, rerun, run, sharedPki, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
 import { STATE_WRITE } from '../generator/state/state.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
-const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-persist');
+// The shared PKI is only read: every test works on a copy of it in a folder of its own.
+const fx: PkiFixture = await sharedPki(BASE_SPEC);
 const pristine = join(fx.work, 'pristine');
 cpSync(fx.pkiDir, pristine, { recursive: true });
 test.after(() => fx.remove());
@@ -166,6 +168,37 @@ test('--rotate front-proxy-ca: a new CA, its client reissued with a new key, onl
   const etcd = await rerun(copy, fx.cluster, { rotate: ['etcd-ca'] });
   assert.ok(etcd.reissued.some((r) => r.path === 'etcd/ca.crt'));
   assert.equal(etcd.hostsToReprovision, ['cp1', 'cp2', 'w1']);
+});
+
+test('an RSA PKI stays RSA under the ECDSA default: new leaves follow their CA, a warning names the rotation; rotating a CA switches it', async () => {
+  const rsaSpec = BASE_SPEC.replace('hosts:\n', 'pki:\n  keySize: 2048\nhosts:\n');
+  const rsa = await makePki(rsaSpec, 'pki-rsa');
+  try {
+    const keyType = (pem: string) => createPrivateKey(pem).asymmetricKeyType;
+    assert.is(keyType(rsa.result.bundle.ca.kubernetes.keyPem), 'rsa');
+    assert.match(rsa.result.bundle.admin.keyPem, /^-----BEGIN RSA PRIVATE KEY-----/);
+    // The same cluster under a spec that says nothing about keys (ECDSA P-256 by default) and has one control plane more.
+    const grown = clusterFromText(insertAfter(11, '  - { name: cp3, address: 192.168.1.13, roles: [control-plane] }'));
+    assert.is(grown.pki.keyAlgorithm, 'ecdsa-p256');
+    const again = await rerun(rsa, grown);
+    assert.equal(again.reissued.map((r) => r.path), ['apiserver.crt']);
+    assert.is(again.bundle.ca.kubernetes.certPem, rsa.result.bundle.ca.kubernetes.certPem);
+    assert.is(again.bundle.apiserver.keyPem, rsa.result.bundle.apiserver.keyPem, 'the RSA key is kept');
+    for (const ca of ['kubernetes', 'etcd', 'front-proxy']) {
+      assert.ok(again.warnings.some((w) => w.includes(`the ${ca} CA`) && w.includes('is rsa-2048 and pki.keyAlgorithm is ecdsa-p256')), ca);
+    }
+    // Rotating the front-proxy CA on purpose makes it, and what it signs, ECDSA; the other CAs stay RSA.
+    const rotated = await rerun(rsa, grown, { rotate: ['front-proxy-ca'] });
+    assert.is(keyType(rotated.bundle.ca.frontProxy.keyPem), 'ec');
+    assert.is(keyType(rotated.bundle.frontProxyClient.keyPem), 'ec');
+    assert.is(keyType(rotated.bundle.ca.kubernetes.keyPem), 'rsa');
+    assert.not.ok(rotated.warnings.some((w) => w.includes('front-proxy CA')));
+    await run('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('front-proxy-ca.crt'), rsa.file('front-proxy-client.crt')]);
+    await run('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('ca.crt'), rsa.file('apiserver.crt')]);
+    assert.match(await run('openssl', ['x509', '-in', rsa.file('apiserver.crt'), '-noout', '-ext', 'keyUsage']), /Digital Signature, Key Encipherment/);
+  } finally {
+    rsa.remove();
+  }
 });
 
 test('a leaf close to its end is renewed under the same CA; a missing leaf is reissued', async () => {

@@ -168,18 +168,20 @@ async function refusedPki(name: string, damage: (stateDir: string) => void): Pro
 }
 
 test('a CA key with a flipped byte is refused: exit 4 naming ca.key, nothing written', async () => {
-  // In d (early in the body) and in iqmp (the last integer): both still parse, both still "match" the certificate.
-  for (const [where, offset] of [['d', (n: number) => Math.floor(n * 0.4)], ['iqmp', (n: number) => n - 20]] as const) {
+  // In the private scalar d (SEC 1: 30 77 02 01 01 04 20 <d>), which still parses and still "matches"
+  // the certificate: only the EC key check (d x G = the stored point) sees it; and in the public point,
+  // which OpenSSL itself refuses to decode.
+  for (const [where, offset] of [['d', () => 10], ['public point', (n: number) => n - 20]] as const) {
     const err = await refusedPki(`ca-key-${where}`, (d) => writeFileSync(join(d, 'ca.key'), flipByte(readFileSync(join(d, 'ca.key'), 'utf8'), offset)));
     assert.equal(err.problems.map((q) => q.file.split('/').pop()), ['ca.key'], where);
-    assert.match(err.problems[0]!.message, /RSA key check failed|not a private key/, where);
+    assert.match(err.problems[0]!.message, /(EC|RSA) key check failed|not a private key/, where);
   }
   const p = copyOf('ca-key-cli');
-  writeFileSync(join(p.state, 'ca.key'), flipByte(readFileSync(join(p.state, 'ca.key'), 'utf8'), (n) => n - 20));
+  writeFileSync(join(p.state, 'ca.key'), flipByte(readFileSync(join(p.state, 'ca.key'), 'utf8'), () => 10));
   const before = snapshot(p.dir);
   const r = p.generate();
   assert.is(r.code, 4);
-  assert.match(r.stderr, new RegExp(`${join(p.state, 'ca.key')}: RSA key check failed`));
+  assert.match(r.stderr, new RegExp(`${join(p.state, 'ca.key')}: EC key check failed: the public point does not match the private key`));
   assert.equal(snapshot(p.dir), before);
 });
 

@@ -11,10 +11,10 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
-import { makePki, run, type PkiFixture } from './lib/pki-fixture.ts';
+import { run, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
-const fx: PkiFixture = await makePki(BASE_SPEC, 'pki-tls');
+const fx: PkiFixture = await sharedPki(BASE_SPEC);
 const daemons: ChildProcess[] = [];
 test.after(async () => {
   await Promise.all(daemons.map(stop));

@@ -19,6 +19,7 @@ packages=(
   etcd-server etcd-client  # a real etcd for the certificates
   iproute2            # network namespaces
   debootstrap systemd-container  # throwaway Debian roots and the boot lab
+  golang-cfssl        # npm run bench's baseline: cfssl gencert | cfssljson, as the tutorials make certificates
   qemu-system-x86 e2fsprogs      # the boot lab's smoke boot under qemu (npm run test:e2e -- --qemu)
 )
 

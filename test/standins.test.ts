@@ -27,16 +27,20 @@ function openssl(...args: string[]) {
   const r = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
-/** A CA, or a leaf signed by `ca` with subject and extensions. */
+/** An ECDSA P-256 key in SEC 1 ("EC PRIVATE KEY"), what the generator makes by default. */
+function ecKey(file: string) {
+  openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file);
+}
+/** A CA, or a leaf signed by `ca` with subject and extensions; ECDSA keys, as the generator makes them. */
 function makeCert(name: string, subject: string, ca?: string, ext = '') {
-  openssl('genrsa', '-out', `${name}-key.pem`, '2048');
+  ecKey(`${name}-key.pem`);
   if (!ca) {
     openssl('req', '-x509', '-new', '-key', `${name}-key.pem`, '-subj', subject, '-days', '2', '-out', `${name}.pem`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
     return;
   }
   openssl('req', '-new', '-key', `${name}-key.pem`, '-subj', subject, '-out', `${name}.csr`);
-  writeFileSync(join(pki, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${ext}\n`);
+  writeFileSync(join(pki, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n${ext}\n`);
   openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}-key.pem`, '-CAcreateserial',
     '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
 }
@@ -118,8 +122,8 @@ test.before(async () => {
   makeCert('rogue', '/O=system:masters/CN=admin', 'rogue-ca', 'extendedKeyUsage=clientAuth');
   makeCert('etcd', '/CN=etcd', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth');
   makeCert('apiserver-etcd-client', '/CN=kube-apiserver-etcd-client', 'ca', 'extendedKeyUsage=clientAuth');
-  openssl('genrsa', '-out', 'sa-key.pem', '2048');
-  openssl('rsa', '-in', 'sa-key.pem', '-pubout', '-out', 'sa.pub');
+  ecKey('sa-key.pem');
+  openssl('pkey', '-in', 'sa-key.pem', '-pubout', '-out', 'sa.pub');
   openssl('genrsa', '-out', 'other-key.pem', '2048');
   writeFileSync(p('token.csv'), `${TOKEN},kubelet-bootstrap,10001,"system:bootstrappers"\n`);
   bin = { ...(await installStandins(root, { version: 'v1.36.3', containerd: '2.3.4' })), containerd: join(root, 'usr/local/bin/containerd') };

@@ -118,7 +118,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     image,
     artifacts: artifactsFor({ kubernetes: release, etcdVersion, containerdVersion, arch: image.arch, mirror: image.mirror }),
     pki: {
-      keySize: spec.pki?.keySize ?? DEFAULTS.keySize,
+      keyAlgorithm: spec.pki?.keyAlgorithm ?? (spec.pki?.keySize ? `rsa-${spec.pki.keySize}` : DEFAULTS.keyAlgorithm),
       caValidityDays: spec.pki?.caValidityDays ?? DEFAULTS.caValidityDays,
       certValidityDays: spec.pki?.certValidityDays ?? DEFAULTS.certValidityDays,
     },

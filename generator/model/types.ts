@@ -30,6 +30,10 @@ export type BinarySource = (typeof BINARY_SOURCES)[number];
 export const CNI_PLUGINS = ['flannel'] as const;
 export type CniPlugin = (typeof CNI_PLUGINS)[number];
 
+/** The algorithm of every key the PKI makes: ECDSA P-256 by default (kubeadm's `encryptionAlgorithm: ECDSA-P256`), RSA still selectable. */
+export const KEY_ALGORITHMS = ['ecdsa-p256', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+/** The older `pki.keySize` (RSA bits), still read: N means rsa-N. */
 export const KEY_SIZES = [2048, 3072, 4096] as const;
 export type KeySize = (typeof KEY_SIZES)[number];
 
@@ -158,7 +162,12 @@ export interface Cluster {
     mirror?: string;
   };
   artifacts: Artifact[];
-  pki: { keySize: KeySize; caValidityDays: number; certValidityDays: number };
+  pki: {
+    /** For keys made from now on; a kept CA keeps its own, and what it signs follows it. */
+    keyAlgorithm: KeyAlgorithm;
+    caValidityDays: number;
+    certValidityDays: number;
+  };
   ssh: { authorizedKeys: string[] };
   /** Time servers for every host; empty means the distribution's default pool. */
   ntp: { servers: string[] };

@@ -23,7 +23,7 @@ export interface Grant {
   roles: readonly Role[];
   /** A file of its own, at this path on the host... */
   path?: string;
-  /** ...or embedded in a file the cloud-init renderer makes from the bundle (a kubeconfig, a config). */
+  /** ...or embedded in a file the cloud-init renderer makes from the bundle (a config holding a secret). */
   embeddedIn?: string;
 }
 
@@ -57,11 +57,13 @@ export const GRANTS: readonly Grant[] = [
   ...pair('etcd-server', 'server', ETCD, HOST_PKI.etcdDir),
   ...pair('etcd-peer', 'peer', ETCD, HOST_PKI.etcdDir),
   ...pair('etcd-healthcheck-client', 'healthcheck-client', ETCD, HOST_PKI.etcdDir),
-  ...embedded('controller-manager', ['cert', 'key'], CP, 'controller-manager.kubeconfig'),
-  ...embedded('scheduler', ['cert', 'key'], CP, 'scheduler.kubeconfig'),
+  // Client certificates of the kubeconfigs on the host: each kubeconfig names its files
+  // (client-certificate, client-key, certificate-authority) instead of a second copy inside.
+  ...pair('controller-manager', 'controller-manager', CP),
+  ...pair('scheduler', 'scheduler', CP),
   // The control planes apply the cluster's RBAC bindings (CSR auto-approval...) on first boot.
-  ...embedded('admin', ['cert', 'key'], CP, 'admin.kubeconfig'),
-  ...embedded('kube-proxy', ['cert', 'key'], NODES, 'kube-proxy.kubeconfig'),
+  ...pair('admin', 'admin', CP),
+  ...pair('kube-proxy', 'kube-proxy', NODES),
   ...embedded('bootstrap-token', ['secret'], NODES, 'bootstrap-kubelet.kubeconfig'),
   ...embedded('encryption-key', ['secret'], CP, 'encryption-config.yaml'),
   ...embedded('vrrp-password', ['secret'], ['load-balancer'], 'keepalived.conf'),
@@ -104,8 +106,8 @@ function grantContent(bundle: PkiBundle, grant: Grant): string {
 
 /**
  * The certificate, key and public-key files a host gets for its roles, at
- * their on-host paths. Credentials that live inside kubeconfigs and configs
- * (see grantsFor(), `embeddedIn`) are not among them: their renderer places them.
+ * their on-host paths. The secrets that live inside configs (see grantsFor(),
+ * `embeddedIn`) are not among them: their renderer places them.
  */
 export function credentialsFor(cluster: Cluster, host: Host, bundle: PkiBundle): HostCredential[] {
   void cluster; // the roles decide; the cluster is part of the contract for future rules

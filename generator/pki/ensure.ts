@@ -17,13 +17,16 @@
  *   no longer match, when it expires within 30 days, or when it is missing;
  *   its key is kept when it still fits.
  * - Rotating a CA reissues every certificate it signed, with new keys.
+ * - Keys are made with pki.keyAlgorithm, except under a kept CA: what it
+ *   signs follows the CA's own algorithm, so an RSA cluster stays RSA until
+ *   its CA is rotated on purpose (a warning says so when the spec asks otherwise).
  */
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Cluster } from '../model/types.ts';
+import type { Cluster, KeyAlgorithm } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import { hostsHolding } from './access.ts';
-import { generateRsaKeys, publicKeyOf, rsaKeyBits } from './keys.ts';
+import { generateKeys, keyAlgorithmOf, keyFamily, publicKeyOf } from './keys.ts';
 import {
   CA_NAMES, CA_PROFILES, SECRET_FILES, SECRET_NAMES, SERVICE_ACCOUNT, leafProfiles,
   type CaName, type LeafProfile, type RotateTarget, type SecretName,
@@ -137,10 +140,12 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
 
   // 1. The CAs, the service-account key and the secrets: reused, or made on purpose, never replaced by accident.
   const caPlans = {} as Record<CaName, Plan>;
+  /** The algorithm of the keys under each CA: the spec's for a new CA, a kept CA's own. */
+  const caAlgorithms = {} as Record<CaName, KeyAlgorithm>;
   for (const name of CA_NAMES) {
     const profile = CA_PROFILES[name];
     const make = fresh(ROTATE_CA[name]);
-    if (make) { caPlans[name] = { action: 'issue', ...make }; continue; }
+    if (make) { caPlans[name] = { action: 'issue', ...make }; caAlgorithms[name] = cluster.pki.keyAlgorithm; continue; }
     const before = problems.length;
     const certPem = text(crt(profile.file));
     const keyPem = text(key(profile.file));
@@ -162,8 +167,13 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
         problems.push({ file: where(crt(profile.file)), message: `unreadable as a certificate and key pair (${(err as Error).message})` });
       }
     }
-    if (problems.length > before) advise(before, restoreHint(ROTATE_CA[name]));
-    else caPlans[name] = { action: 'keep', pair: { certPem: certPem!, keyPem: keyPem! } };
+    if (problems.length > before) { advise(before, restoreHint(ROTATE_CA[name])); continue; }
+    caPlans[name] = { action: 'keep', pair: { certPem: certPem!, keyPem: keyPem! } };
+    const own = keyAlgorithmOf(keyPem!);
+    caAlgorithms[name] = own ?? cluster.pki.keyAlgorithm;
+    if (own !== undefined && own !== cluster.pki.keyAlgorithm) {
+      warnings.push(`the ${name} CA (${where(crt(profile.file))}) is ${own} and pki.keyAlgorithm is ${cluster.pki.keyAlgorithm}: what it signs stays ${own} until you rotate it on purpose (--rotate ${ROTATE_CA[name]})`);
+    }
   }
 
   let saPlan: Plan | undefined;
@@ -205,17 +215,24 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
   // 2. Leaves: keep what still matches, reissue the rest; a damaged one stops the run.
   const leafPlans = new Map<string, Plan>();
   for (const l of leaves) {
-    const plan = planLeaf(l, found, caPlans[l.ca], cluster.pki.keySize, now, initialized);
+    const plan = planLeaf(l, found, caPlans[l.ca], caAlgorithms[l.ca], now, initialized);
     if ('problem' in plan) problems.push({ file: where(plan.file), message: `${plan.problem}; restore it from your backup of ${pkiDir}, or delete ${crt(l.file)} and ${key(l.file)} to have them made again under the same CA` });
     else leafPlans.set(l.id, plan);
   }
   if (problems.length > 0) throw new PkiError(problems);
 
-  // 3. Every missing key at once, in parallel.
-  const plans: Plan[] = [...CA_NAMES.map((n) => caPlans[n]), saPlan!, ...leafPlans.values()];
-  const needKeys = plans.filter((p): p is Extract<Plan, { action: 'issue' }> => p.action === 'issue' && p.keyPem === undefined);
-  const newKeys = await generateRsaKeys(needKeys.length, cluster.pki.keySize, options.parallelism);
-  needKeys.forEach((p, i) => { p.keyPem = newKeys[i]!.privateKeyPem; });
+  // 3. Every missing key at once, in parallel, each with the algorithm of its CA.
+  const plans: [Plan, KeyAlgorithm][] = [
+    ...CA_NAMES.map((n): [Plan, KeyAlgorithm] => [caPlans[n], caAlgorithms[n]]),
+    [saPlan!, cluster.pki.keyAlgorithm],
+    ...leaves.map((l): [Plan, KeyAlgorithm] => [leafPlans.get(l.id)!, caAlgorithms[l.ca]]),
+  ];
+  for (const algorithm of new Set(plans.map(([, a]) => a))) {
+    const needKeys = plans.filter(([p, a]) => a === algorithm && p.action === 'issue' && p.keyPem === undefined)
+      .map(([p]) => p as Extract<Plan, { action: 'issue' }>);
+    const newKeys = await generateKeys(needKeys.length, algorithm, options.parallelism);
+    needKeys.forEach((p, i) => { p.keyPem = newKeys[i]!.privateKeyPem; });
+  }
 
   // 4. Sign: the CAs first, then what they sign.
   const created: PkiChange[] = [];
@@ -228,7 +245,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
     const plan = caPlans[name];
     const profile = CA_PROFILES[name];
     cas[name] = plan.action === 'keep' ? plan.pair : {
-      certPem: issueCertificate({ shape: caShape(profile.cn), publicKeyPem: publicKeyOf(plan.keyPem!), selfKeyPem: plan.keyPem!, validityDays: cluster.pki.caValidityDays, now }),
+      certPem: issueCertificate({ shape: caShape(profile.cn, keyFamily(caAlgorithms[name])), publicKeyPem: publicKeyOf(plan.keyPem!), selfKeyPem: plan.keyPem!, validityDays: cluster.pki.caValidityDays, now }),
       keyPem: plan.keyPem!,
     };
     record(profile.id, crt(profile.file), plan);
@@ -237,7 +254,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
   for (const l of leaves) {
     const plan = leafPlans.get(l.id)!;
     issued.set(l.id, plan.action === 'keep' ? plan.pair : {
-      certPem: issueCertificate({ shape: leafShape(l), publicKeyPem: publicKeyOf(plan.keyPem!), issuer: cas[l.ca], validityDays: cluster.pki.certValidityDays, now }),
+      certPem: issueCertificate({ shape: leafShape(l, keyFamily(caAlgorithms[l.ca])), publicKeyPem: publicKeyOf(plan.keyPem!), issuer: cas[l.ca], validityDays: cluster.pki.certValidityDays, now }),
       keyPem: plan.keyPem!,
     });
     record(l.id, crt(l.file), plan);
@@ -267,7 +284,7 @@ function keyMismatch(problem: string, file: string): string {
 /** A reused file that fails verification: the run stops and names it. */
 type Damaged = { problem: string; file: string };
 
-function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, keySize: number, now: Date, initialized: boolean): Plan | Damaged {
+function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, algorithm: KeyAlgorithm, now: Date, initialized: boolean): Plan | Damaged {
   const certFound = found.get(crt(l.file))!;
   const keyFound = found.get(key(l.file))!;
   if (caPlan.action === 'issue') {
@@ -286,7 +303,7 @@ function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, keySi
     if (problem) return { problem: keyMismatch(problem, l.file), file: key(l.file) };
   }
   let usableKey: string | undefined;
-  try { if (keyPem !== undefined && rsaKeyBits(keyPem) === keySize) usableKey = keyPem; } catch { /* checked above */ }
+  try { if (keyPem !== undefined && keyAlgorithmOf(keyPem) === algorithm) usableKey = keyPem; } catch { /* checked above */ }
   if (certFound.kind !== 'text') return { action: 'issue', change: 'reissued', keyPem: usableKey, reason: `${crt(l.file)} missing` };
   if (keyPem === undefined) return { action: 'issue', change: 'reissued', reason: `${key(l.file)} missing` };
 
@@ -295,7 +312,7 @@ function planLeaf(l: LeafProfile, found: Map<string, Found>, caPlan: Plan, keySi
   try {
     const signature = signatureByProblem(certPem, caPlan.pair.certPem);
     if (signature) return { problem: signature, file: crt(l.file) };
-    reasons.push(...shapeDifferences(leafShape(l), readShape(certPem)));
+    reasons.push(...shapeDifferences(leafShape(l, keyFamily(algorithm)), readShape(certPem)));
     const end = notAfter(certPem);
     if (end.getTime() - now.getTime() < LEAF_RENEW_DAYS * DAY_MS) reasons.push(`expires on ${end.toISOString()}`);
   } catch (err) {

@@ -6,4 +6,4 @@ export {
   CA_NAMES, CA_PROFILES, ROTATE_TARGETS, ROTATE_ALL_CAS, SECRET_FILES, SERVICE_ACCOUNT, isRotateTarget, leafProfiles,
   type CaName, type LeafProfile, type RotateTarget,
 } from './profiles.ts';
-export { generateRsaKey, generateRsaKeys, type KeyPairPem } from './keys.ts';
+export { generateKey, generateKeys, keyAlgorithmOf, type KeyPairPem } from './keys.ts';

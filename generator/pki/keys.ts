@@ -1,29 +1,42 @@
 /**
- * RSA key pairs from the platform's native crypto. crypto.generateKeyPair runs
- * on libuv's thread pool, so the keys of a run are made in parallel on every
- * core instead of one after the other in JavaScript (node-forge's own
- * generator is pure JS and takes seconds per key).
+ * Key pairs from the platform's native crypto, for every algorithm the spec
+ * can name. crypto.generateKeyPair runs on libuv's thread pool, so the keys of
+ * a run are made in parallel on every core instead of one after the other in
+ * JavaScript (node-forge's own generator is pure JS and takes seconds per RSA key).
  */
 import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
+import { KEY_ALGORITHMS, type KeyAlgorithm } from '../model/types.ts';
+import type { KeyFamily } from './x509.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 export interface KeyPairPem {
-  /** PKCS#1 PEM ("RSA PRIVATE KEY"), as kubeadm writes it. */
+  /** kubeadm's encodings: PKCS#1 ("RSA PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY"). */
   privateKeyPem: string;
   /** SubjectPublicKeyInfo PEM ("PUBLIC KEY"). */
   publicKeyPem: string;
 }
 
-export async function generateRsaKey(bits: number): Promise<KeyPairPem> {
-  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', {
-    modulusLength: bits,
-    publicExponent: 0x10001,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  });
+export function keyFamily(algorithm: KeyAlgorithm): KeyFamily {
+  return algorithm.startsWith('rsa-') ? 'rsa' : 'ec';
+}
+
+export async function generateKey(algorithm: KeyAlgorithm): Promise<KeyPairPem> {
+  const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
+  const { privateKey, publicKey } = keyFamily(algorithm) === 'rsa'
+    ? await generateKeyPairAsync('rsa', {
+      modulusLength: Number(algorithm.slice('rsa-'.length)),
+      publicExponent: 0x10001,
+      publicKeyEncoding,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    })
+    : await generateKeyPairAsync('ec', {
+      namedCurve: 'prime256v1',
+      publicKeyEncoding,
+      privateKeyEncoding: { type: 'sec1', format: 'pem' },
+    });
   return { privateKeyPem: privateKey, publicKeyPem: publicKey };
 }
 
@@ -32,13 +45,13 @@ export async function generateRsaKey(bits: number): Promise<KeyPairPem> {
  * default). Node's thread pool has 4 threads unless UV_THREADPOOL_SIZE says
  * otherwise, which caps the parallelism on larger machines.
  */
-export async function generateRsaKeys(count: number, bits: number, parallelism = availableParallelism()): Promise<KeyPairPem[]> {
+export async function generateKeys(count: number, algorithm: KeyAlgorithm, parallelism = availableParallelism()): Promise<KeyPairPem[]> {
   const keys: KeyPairPem[] = new Array(count);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
-      keys[i] = await generateRsaKey(bits);
+      keys[i] = await generateKey(algorithm);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelism, count)) }, worker));
@@ -50,8 +63,11 @@ export function publicKeyOf(privateKeyPem: string): string {
   return createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
 }
 
-/** Modulus length of an RSA private key, or undefined for another kind of key. */
-export function rsaKeyBits(privateKeyPem: string): number | undefined {
+/** Which of the spec's algorithms a private key is, or undefined for any other kind of key. Throws when the PEM is not a private key. */
+export function keyAlgorithmOf(privateKeyPem: string): KeyAlgorithm | undefined {
   const key = createPrivateKey(privateKeyPem);
-  return key.asymmetricKeyType === 'rsa' ? key.asymmetricKeyDetails?.modulusLength : undefined;
+  const details = key.asymmetricKeyDetails;
+  const name = key.asymmetricKeyType === 'rsa' ? `rsa-${details?.modulusLength}`
+    : key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1' ? 'ecdsa-p256' : undefined;
+  return (KEY_ALGORITHMS as readonly string[]).includes(name ?? '') ? name as KeyAlgorithm : undefined;
 }

@@ -75,8 +75,20 @@ export function apiserverSans(cluster: Cluster): { dns: string[]; ips: string[] 
   };
 }
 
-/** Every leaf certificate the model asks for, in a stable order. */
+const profilesOf = new WeakMap<Cluster, LeafProfile[]>();
+
+/**
+ * Every leaf certificate the model asks for, in a stable order. Derived once
+ * per model (the model is not changed after resolve): every host's renderer
+ * asks for the names in it.
+ */
 export function leafProfiles(cluster: Cluster): LeafProfile[] {
+  let profiles = profilesOf.get(cluster);
+  if (!profiles) profilesOf.set(cluster, profiles = makeLeafProfiles(cluster));
+  return profiles;
+}
+
+function makeLeafProfiles(cluster: Cluster): LeafProfile[] {
   const etcd = cluster.etcd.members.flatMap((m) => {
     const sans = { dns: [m.name, 'localhost'], ips: [m.address, '127.0.0.1'] };
     return [

@@ -4,6 +4,7 @@
  * templates/, then the credentials and the operator's own files added.
  */
 import { dump, load } from 'js-yaml';
+import { gzipSync } from 'node:zlib';
 import { hasRole, type Cluster, type Host } from '../model/types.ts';
 import { credentialsFor } from '../pki/access.ts';
 import type { PkiBundle } from '../pki/types.ts';
@@ -20,6 +21,8 @@ interface DocumentFile {
   view?: string;
   permissions?: string;
   append?: boolean;
+  /** A large static file: sent gzipped and base64-encoded when that is smaller (cloud-init decodes it). */
+  encoding?: 'gz+b64';
 }
 interface Step { name: string; run: string }
 interface RoleDocument {
@@ -28,13 +31,41 @@ interface RoleDocument {
   steps?: Step[];
 }
 
-/** One write_files entry, as cloud-init reads it. */
+/** One write_files entry: `content` is what lands on the host, before any encoding. */
 export interface WriteFile {
   path: string;
   content: string;
   owner: string;
   permissions: string;
   append?: boolean;
+  /** How user-data carries it: gzip then base64 (cloud-init's `encoding: gz+b64`); plain text when absent. */
+  encoding?: 'gz+b64';
+}
+
+/**
+ * gzip level 9: these files are small, so the best ratio costs microseconds.
+ * Node's gzip header carries no time stamp or name: same text, same bytes.
+ */
+function gzipBase64(text: string): string {
+  return gzipSync(text, { level: 9 }).toString('base64');
+}
+
+/** cloud-init's own defaults for write_files (cc_write_files): not repeated on every entry. */
+const CLOUD_INIT_DEFAULTS = { owner: 'root:root', permissions: '0644' } as const;
+
+/** The write_files entry as user-data carries it: cloud-init's defaults left out, the encoded form only where it is the smaller. */
+function carried(f: WriteFile): Record<string, unknown> {
+  const { encoding, owner, permissions, ...rest } = f;
+  const plain = {
+    ...rest,
+    ...(owner !== CLOUD_INIT_DEFAULTS.owner ? { owner } : {}),
+    ...(permissions !== CLOUD_INIT_DEFAULTS.permissions ? { permissions } : {}),
+  };
+  if (encoding !== 'gz+b64') return plain;
+  const packed = gzipBase64(f.content);
+  // A block scalar costs its indentation on every line; the base64 is one line.
+  const plainCost = Buffer.byteLength(f.content) + 6 * f.content.split('\n').length;
+  return packed.length < plainCost ? { ...plain, encoding: 'gz+b64', content: packed } : plain;
 }
 
 /** The documents a host's cloud-config is made of, in order (cloud-init/README.md). */
@@ -56,6 +87,50 @@ function lookup(view: object, dotted: string): object {
   return value;
 }
 
+/** seqNoIndent: list items at their key's column, two spaces less on every line of every file. */
+function yaml(value: unknown): string {
+  return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true });
+}
+
+/**
+ * One write_files item as YAML, remembered by what it says: most files of a
+ * worker (the CA, kube-proxy's credentials, containerd's config...) are the
+ * same on every worker, and dumping long text is most of a seed's cost.
+ */
+const entryYaml = new Map<string, string>();
+
+function writeFileYaml(f: WriteFile): string {
+  const key = JSON.stringify(f);
+  let text = entryYaml.get(key);
+  if (text === undefined) {
+    text = yaml([carried(f)]);
+    // Bounded: per-host files are not worth keeping once the map is full.
+    if (entryYaml.size < 1024) entryYaml.set(key, text);
+  }
+  return text;
+}
+
+/**
+ * Parsed role documents by their rendered text. A role's document reads only
+ * what hosts of that role share (paths, templates, steps), so a thousand
+ * workers render one text and it is parsed once. The parsed documents are only
+ * read, never changed.
+ */
+const parsedDocuments = new Map<string, RoleDocument>();
+
+function parseRoleDocument(name: string, text: string, host: Host): RoleDocument {
+  let doc = parsedDocuments.get(text);
+  if (doc) return doc;
+  try {
+    doc = (load(text) ?? {}) as RoleDocument;
+  } catch (error) {
+    throw new Error(`cloud-init/${name} for ${host.name}: ${(error as Error).message}`);
+  }
+  // Bounded: a text specific to each host (a control plane's) would otherwise grow it without end.
+  if (parsedDocuments.size < 256) parsedDocuments.set(text, doc);
+  return doc;
+}
+
 export interface HostCloudConfig {
   /** The user-data text (#cloud-config). */
   userData: string;
@@ -65,14 +140,7 @@ export interface HostCloudConfig {
 
 export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundle): HostCloudConfig {
   const view: HostView = hostView(cluster, host, bundle);
-  const docs = roleDocuments(cluster, host).map((name) => {
-    const text = renderTemplate(name, view, ROLE_DOCUMENTS);
-    try {
-      return (load(text) ?? {}) as RoleDocument;
-    } catch (error) {
-      throw new Error(`cloud-init/${name} for ${host.name}: ${(error as Error).message}`);
-    }
-  });
+  const docs = roleDocuments(cluster, host).map((name) => parseRoleDocument(name, renderTemplate(name, view, ROLE_DOCUMENTS), host));
 
   const modules = [...new Set(docs.flatMap((d) => d.kernel?.modules ?? []))];
   const sysctls = Object.entries(Object.assign({}, ...docs.map((d) => d.kernel?.sysctls ?? {})) as Record<string, string | number>)
@@ -95,6 +163,7 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     owner: 'root:root',
     permissions: f.permissions ?? '0644',
     ...(f.append ? { append: true } : {}),
+    ...(f.encoding ? { encoding: f.encoding } : {}),
   }));
   for (const c of credentialsFor(cluster, host, bundle)) {
     files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions });
@@ -118,15 +187,15 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     locale: 'C.UTF-8',
     ntp: { enabled: true, ...(cluster.ntp.servers.length ? { servers: cluster.ntp.servers } : {}) },
     ...(host.packages.length ? { packages: host.packages } : {}),
-    write_files: files,
-    // In a chroot (tests) systemctl ignores start requests; on a VM this starts the bootstrap.
-    runcmd: [
-      ['systemctl', 'daemon-reload'],
-      ['systemctl', 'enable', SEED.bootstrapUnit],
-      ['systemctl', 'start', '--no-block', SEED.bootstrapUnit],
-    ],
   };
-  const body = dump(config, { lineWidth: -1, noRefs: true });
+  // In a chroot (tests) systemctl ignores start requests; on a VM this starts the bootstrap.
+  const runcmd = [
+    ['systemctl', 'daemon-reload'],
+    ['systemctl', 'enable', SEED.bootstrapUnit],
+    ['systemctl', 'start', '--no-block', SEED.bootstrapUnit],
+  ];
+  // The same YAML as one dump of { ...config, write_files, runcmd }, with each entry's text reused across hosts.
+  const body = `${yaml(config)}write_files:\n${files.map(writeFileYaml).join('')}${yaml({ runcmd })}`;
   const userData = renderTemplate('cloud-init/user-data.hbs', {
     host: host.name,
     roles: view.roles,

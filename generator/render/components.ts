@@ -4,7 +4,7 @@
  * every flag is checked by renderFlags() against the release's flag list.
  */
 import { BIN, CONFIG } from '../model/paths.ts';
-import { hasRole, hostsWithRole, type Cluster, type Host } from '../model/types.ts';
+import { hasRole, type Cluster, type Host } from '../model/types.ts';
 import { leafProfiles } from '../pki/profiles.ts';
 import { atLeast, renderFlags, type Flag, type FlagComponent } from './flags.ts';
 import { FILES, PKI } from './host-paths.ts';
@@ -200,8 +200,8 @@ export function resolvConf(cluster: Cluster): string {
  * them; a cluster of control planes only has nowhere else to put CoreDNS.
  */
 export function kubeletTaints(cluster: Cluster, host: Host): { key: string; effect: string }[] {
-  const hasWorkers = hostsWithRole(cluster, 'worker').length > 0;
-  return hasRole(host, 'control-plane') && !hasRole(host, 'worker') && hasWorkers
+  // Asked only of control planes: a worker's seed costs the same however many hosts there are.
+  return hasRole(host, 'control-plane') && !hasRole(host, 'worker') && cluster.hosts.some((h) => hasRole(h, 'worker'))
     ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]
     : [];
 }

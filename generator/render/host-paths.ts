@@ -45,9 +45,17 @@ export const PKI = {
   etcdPeerKey: `${HOST_PKI.etcdDir}/peer.key`,
   etcdHealthcheckCert: `${HOST_PKI.etcdDir}/healthcheck-client.crt`,
   etcdHealthcheckKey: `${HOST_PKI.etcdDir}/healthcheck-client.key`,
+  controllerManagerCert: `${HOST_PKI.dir}/controller-manager.crt`,
+  controllerManagerKey: `${HOST_PKI.dir}/controller-manager.key`,
+  schedulerCert: `${HOST_PKI.dir}/scheduler.crt`,
+  schedulerKey: `${HOST_PKI.dir}/scheduler.key`,
+  adminCert: `${HOST_PKI.dir}/admin.crt`,
+  adminKey: `${HOST_PKI.dir}/admin.key`,
+  kubeProxyCert: `${HOST_PKI.dir}/kube-proxy.crt`,
+  kubeProxyKey: `${HOST_PKI.dir}/kube-proxy.key`,
 } as const;
 
-/** Configs and kubeconfigs this renderer makes (file names as in the PKI's grants, `embeddedIn`). */
+/** Configs and kubeconfigs this renderer makes (the configs holding a secret named as in the PKI's grants, `embeddedIn`). */
 export const FILES = {
   adminKubeconfig: `${K}/admin.kubeconfig`,
   controllerManagerKubeconfig: `${K}/controller-manager.kubeconfig`,

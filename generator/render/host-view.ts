@@ -16,32 +16,48 @@ import { installScript } from './packer.ts';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
+/** Each value is either inline (`*Data`, base64) or a file path; the other is null. */
 export interface KubeconfigView {
   purpose: string;
   cluster: string;
-  caData: string;
+  caData: string | null;
+  caFile: string | null;
   server: string;
   user: string;
   token: string | null;
   certData: string | null;
   keyData: string | null;
+  certFile: string | null;
+  keyFile: string | null;
 }
 
-/** A kubeconfig with a client certificate, or with a bearer token. */
-export function kubeconfigView(
-  cluster: Cluster, bundle: PkiBundle, purpose: string, user: string, server: string,
-  credential: CertifiedKey | { token: string },
-): KubeconfigView {
+/** How a kubeconfig authenticates: a bearer token, or a client certificate in files on the host. */
+type HostCredentialRef = { token: string } | { certFile: string; keyFile: string };
+
+/**
+ * A kubeconfig on a host: it names the CA, certificate and key files the host
+ * already holds (credentialsFor()), so every credential lands once.
+ */
+function hostKubeconfig(cluster: Cluster, purpose: string, user: string, server: string, credential: HostCredentialRef): KubeconfigView {
   const withToken = 'token' in credential;
   return {
-    purpose,
-    cluster: cluster.name,
-    caData: base64(bundle.ca.kubernetes.certPem),
-    server,
-    user,
+    purpose, cluster: cluster.name, server, user,
+    caData: null, caFile: PKI.ca,
     token: withToken ? credential.token : null,
-    certData: withToken ? null : base64(credential.certPem),
-    keyData: withToken ? null : base64(credential.keyPem),
+    certData: null, keyData: null,
+    certFile: withToken ? null : credential.certFile,
+    keyFile: withToken ? null : credential.keyFile,
+  };
+}
+
+/** A kubeconfig that carries everything inside: for the operator, away from any host. */
+function selfContainedKubeconfig(cluster: Cluster, bundle: PkiBundle, purpose: string, user: string, server: string, credential: CertifiedKey): KubeconfigView {
+  return {
+    purpose, cluster: cluster.name, server, user,
+    caData: base64(bundle.ca.kubernetes.certPem), caFile: null,
+    token: null,
+    certData: base64(credential.certPem), keyData: base64(credential.keyPem),
+    certFile: null, keyFile: null,
   };
 }
 
@@ -84,20 +100,22 @@ function controlPlaneParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
       },
     },
     kubeconfigs: {
-      controllerManager: kubeconfigView(cluster, bundle, 'kube-controller-manager -> local kube-apiserver',
-        cn('controller-manager'), local, bundle.controllerManager),
-      scheduler: kubeconfigView(cluster, bundle, 'kube-scheduler -> local kube-apiserver',
-        cn('scheduler'), local, bundle.scheduler),
-      admin: adminKubeconfig(cluster, bundle),
+      controllerManager: hostKubeconfig(cluster, 'kube-controller-manager -> local kube-apiserver',
+        cn('controller-manager'), local, { certFile: PKI.controllerManagerCert, keyFile: PKI.controllerManagerKey }),
+      scheduler: hostKubeconfig(cluster, 'kube-scheduler -> local kube-apiserver',
+        cn('scheduler'), local, { certFile: PKI.schedulerCert, keyFile: PKI.schedulerKey }),
+      admin: hostKubeconfig(cluster, ADMIN_PURPOSE, cn('admin'), cluster.kubernetes.endpoint.url,
+        { certFile: PKI.adminCert, keyFile: PKI.adminKey }),
     },
   };
 }
 
-/** The cluster administrator's kubeconfig, at the endpoint (the VIP). */
+const ADMIN_PURPOSE = 'Cluster administrator (system:masters); keep it secret';
+
+/** The cluster administrator's kubeconfig for the operator (out/<cluster>/admin.kubeconfig), at the endpoint (the VIP). */
 export function adminKubeconfig(cluster: Cluster, bundle: PkiBundle): KubeconfigView {
   const cn = leafProfiles(cluster).find((p) => p.id === 'admin')!.cn;
-  return kubeconfigView(cluster, bundle, 'Cluster administrator (system:masters); keep it secret',
-    cn, cluster.kubernetes.endpoint.url, bundle.admin);
+  return selfContainedKubeconfig(cluster, bundle, ADMIN_PURPOSE, cn, cluster.kubernetes.endpoint.url, bundle.admin);
 }
 
 function nodeParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
@@ -130,10 +148,10 @@ function nodeParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
       podCIDR: cluster.kubernetes.podCIDR,
     },
     nodeKubeconfigs: {
-      bootstrap: kubeconfigView(cluster, bundle, `kubelet TLS bootstrap of ${host.name} through ${endpoint}`,
+      bootstrap: hostKubeconfig(cluster, `kubelet TLS bootstrap through ${endpoint}`,
         `kubelet-bootstrap`, endpoint, { token: `${token.id}.${token.secret}` }),
-      kubeProxy: kubeconfigView(cluster, bundle, `kube-proxy of ${host.name} -> ${endpoint}`,
-        kubeProxyCn, endpoint, bundle.kubeProxy),
+      kubeProxy: hostKubeconfig(cluster, `kube-proxy -> ${endpoint}`,
+        kubeProxyCn, endpoint, { certFile: PKI.kubeProxyCert, keyFile: PKI.kubeProxyKey }),
     },
   };
 }
@@ -184,7 +202,10 @@ export function hostView(cluster: Cluster, host: Host, bundle: PkiBundle) {
     host: host.name,
     roles: host.roles.join(', '),
     cluster: cluster.name,
-    entries: cluster.hosts.map((h) => ({ name: h.name, address: h.address })),
+    // /etc/hosts: the host's own name only. Peers, backends, etcd and the endpoint are all
+    // reached by address, so no host needs another's name, and a seed stays the same size
+    // however many hosts the cluster has.
+    etcHosts: { name: host.name, address: host.address },
     paths: {
       seed: SEED,
       unitDir: UNIT_DIR,

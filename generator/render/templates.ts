@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
-import { assetPath } from '../assets.ts';
+import { assetPath, PROJECT_ROOT } from '../assets.ts';
+import precompiled from './precompiled-templates.ts';
 
 const templatesDir = `${assetPath('templates')}/`;
 const handlebars = Handlebars.create();
@@ -20,13 +21,18 @@ handlebars.registerHelper('indent', (text: string, spaces: number) =>
 
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
+/** How every template is compiled, here and ahead of time for the bundle. */
+export const COMPILE_OPTIONS = { noEscape: true, strict: true } as const;
+
 /** Renders templates/<name> with a view; `baseDir` (absolute, ending in /) reads another folder, such as packer/. */
 export function renderTemplate(name: string, view: object, baseDir: string = templatesDir): string {
   const path = `${baseDir}${name}`;
   let template = compiled.get(path);
   if (!template) {
-    const source = readFileSync(path, 'utf8');
-    template = handlebars.compile(source, { noEscape: true, strict: true });
+    const ahead = precompiled[path.slice(PROJECT_ROOT.length + 1)];
+    template = ahead
+      ? handlebars.template(ahead)
+      : handlebars.compile(readFileSync(path, 'utf8'), COMPILE_OPTIONS);
     compiled.set(path, template);
   }
   return template(view);

@@ -231,5 +231,11 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
       `set pki.certValidityDays to at most ${caDays}, or pki.caValidityDays to at least ${certDays}`);
   }
 
+  // --- pki --------------------------------------------------------------------------
+  if (spec.pki?.keySize !== undefined && spec.pki.keyAlgorithm !== undefined) {
+    report(['pki', 'keySize'], 'pki.keySize is the older spelling of pki.keyAlgorithm: give one of them, not both',
+      `remove keySize and keep keyAlgorithm: ${spec.pki.keyAlgorithm}`);
+  }
+
   return problems;
 }

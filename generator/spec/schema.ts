@@ -3,23 +3,10 @@
  * editors use for completion. ajv's errors are turned into located Problems in
  * the user's words.
  */
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { parseCIDR } from '../model/ipv4.ts';
+import type { ErrorObject } from 'ajv';
 import type { PathSegment, Problem } from './problems.ts';
+import validateSchema from './schema-validator.ts';
 import type { SpecSource } from './source.ts';
-import { assetPath } from '../assets.ts';
-
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-
-export const schemaPath = assetPath('cluster.schema.json');
-const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
-
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-addFormats(ajv, ['ipv4', 'hostname', 'uri']);
-ajv.addFormat('ipv4-cidr', (text: string) => parseCIDR(text) !== undefined);
-const validateSchema = ajv.compile(schema);
 
 /** Levenshtein distance, for "did you mean" on unknown keys and enum values. */
 function distance(a: string, b: string): number {

@@ -3,7 +3,7 @@
  * optional key still optional. Only validate.ts and resolve.ts read this type;
  * everything downstream reads the resolved model (model/types.ts).
  */
-import type { Architecture, BinarySource, CniPlugin, KeySize, OperatingSystem, Role } from '../model/types.ts';
+import type { Architecture, BinarySource, CniPlugin, KeyAlgorithm, KeySize, OperatingSystem, Role } from '../model/types.ts';
 
 export interface NetworkSettings {
   interface?: string;
@@ -37,7 +37,7 @@ export interface ClusterSpec {
   containerd?: { version?: string };
   cni?: { plugin?: CniPlugin };
   image?: { os?: OperatingSystem; arch?: Architecture; binaries?: BinarySource; mirror?: string };
-  pki?: { keySize?: KeySize; caValidityDays?: number; certValidityDays?: number };
+  pki?: { keyAlgorithm?: KeyAlgorithm; /** Older spelling of keyAlgorithm: rsa-<keySize>. */ keySize?: KeySize; caValidityDays?: number; certValidityDays?: number };
   network?: NetworkSettings;
   loadBalancer?: { vip: string; port?: number; virtualRouterId?: number };
   ssh: { authorizedKeys: string[] };
@@ -63,7 +63,7 @@ export const DEFAULTS = {
   arch: 'amd64',
   binaries: 'golden-image',
   cni: 'flannel',
-  keySize: 2048,
+  keyAlgorithm: 'ecdsa-p256',
   caValidityDays: 3650,
   certValidityDays: 365,
   filePermissions: '0644',

@@ -153,10 +153,15 @@ export function artifactsFor(choice: ArtifactChoice): Artifact[] {
   ];
 }
 
-/** The flags a component of the target release accepts, read from flags/<component>.txt. */
+const flagLists = new Map<string, ReadonlySet<string>>();
+
+/** The flags a component of the target release accepts, read from flags/<component>.txt once per run. */
 export function knownFlags(component: string): ReadonlySet<string> {
-  const text = readFileSync(join(here, 'flags', `${component}.txt`), 'utf8');
-  return new Set(
-    text.split('\n').filter((l) => l.startsWith('--')).map((l) => l.split(' ')[0]!),
-  );
+  let known = flagLists.get(component);
+  if (!known) {
+    const text = readFileSync(join(here, 'flags', `${component}.txt`), 'utf8');
+    known = new Set(text.split('\n').filter((l) => l.startsWith('--')).map((l) => l.split(' ')[0]!));
+    flagLists.set(component, known);
+  }
+  return known;
 }

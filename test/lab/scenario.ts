@@ -7,6 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
 import { BIN } from '../../generator/model/paths.ts';
@@ -406,10 +407,10 @@ function mustIn(m: Machine, args: string[]): string {
   return r.out;
 }
 
-/** A file a host's user-data writes (write_files), as rendered into its seed. */
+/** A file a host's user-data writes (write_files), as rendered into its seed; gz+b64 decoded as cloud-init does. */
 function writeFile(clusterDir: string, host: string, path: string): string {
-  const doc = load(readFileSync(join(clusterDir, 'hosts', host, 'user-data'), 'utf8')) as { write_files?: { path: string; content: string }[] };
+  const doc = load(readFileSync(join(clusterDir, 'hosts', host, 'user-data'), 'utf8')) as { write_files?: { path: string; content: string; encoding?: string }[] };
   const f = doc.write_files?.find((w) => w.path === path);
   if (!f) throw new Error(`${host}'s user-data writes no ${path}`);
-  return f.content;
+  return f.encoding === 'gz+b64' ? gunzipSync(Buffer.from(f.content, 'base64')).toString('utf8') : f.content;
 }

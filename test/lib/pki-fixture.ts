@@ -1,6 +1,7 @@
 /**
- * One PKI per test file: made by ensurePki, written by the pipeline's own
- * writer into a temporary state folder, and helpers to run real tools on it.
+ * PKIs for tests: made by ensurePki, written by the pipeline's own writer
+ * into a temporary state folder, and helpers to run real tools on it.
+ * sharedPki() gives every test file of the process the same one.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -44,6 +45,25 @@ export async function makePki(specText: string, prefix: string): Promise<PkiFixt
     file: (relative) => join(pkiDir, relative),
     remove: () => rmSync(work, { recursive: true, force: true }),
   };
+}
+
+const shared = new Map<string, Promise<PkiFixture>>();
+
+/**
+ * One PKI per spec text for the whole test process (uvu runs every file in
+ * one), for tests that only read it: they write only in folders of their own
+ * under `work`, never in `pkiDir`. Removed when the process exits.
+ */
+export function sharedPki(specText: string): Promise<PkiFixture> {
+  let fixture = shared.get(specText);
+  if (!fixture) {
+    fixture = makePki(specText, 'shared').then((fx) => {
+      process.once('exit', fx.remove);
+      return { ...fx, remove: () => {} };
+    });
+    shared.set(specText, fixture);
+  }
+  return fixture;
 }
 
 /** ensurePki on the fixture's folder again, for another model or options; writes the result like the pipeline does. */

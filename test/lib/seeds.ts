@@ -37,15 +37,34 @@ export function exampleSeeds(): Promise<ExampleSeeds[]> {
   return cache;
 }
 
-export interface LandedFile { path: string; content: string; owner: string; permissions: unknown; append?: boolean }
-export interface ParsedUserData { header: string; config: Record<string, unknown>; files: LandedFile[] }
+export interface LandedFile { path: string; content: string; owner: string; permissions: unknown; append?: boolean; encoding?: string }
+export interface ParsedUserData {
+  header: string;
+  config: Record<string, unknown>;
+  /** write_files as cloud-init writes them: its defaults filled in (owner root:root, permissions 0644), gz+b64 decoded. */
+  files: LandedFile[];
+  /** write_files exactly as user-data spells them. */
+  carried: Partial<LandedFile>[];
+}
+
+/** cloud-init's cc_write_files: DEFAULT_OWNER, DEFAULT_PERMS, and the spellings of gzip+base64 it decodes. */
+const CLOUD_INIT_READ = `
+import sys, json, yaml, base64, gzip, copy
+config = yaml.safe_load(sys.stdin.read())
+carried = copy.deepcopy(config.get('write_files') or [])
+for f in config.get('write_files') or []:
+    f.setdefault('owner', 'root:root')
+    f.setdefault('permissions', '0644')
+    if f.get('encoding') in ('gz+b64', 'gzip+base64', 'gz+base64', 'gzip+b64'):
+        f['content'] = gzip.decompress(base64.b64decode(f['content'])).decode('utf-8')
+print(json.dumps({'config': config, 'carried': carried}))
+`;
 
 /** user-data as cloud-init reads it: PyYAML safe_load, returned as JSON. */
 export function parseWithPyYaml(text: string): ParsedUserData {
-  const json = execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'],
-    { input: text, encoding: 'utf8' });
-  const config = JSON.parse(json) as Record<string, unknown>;
-  return { header: text.split('\n')[0]!, config, files: (config.write_files ?? []) as LandedFile[] };
+  const json = execFileSync('python3', ['-c', CLOUD_INIT_READ], { input: text, encoding: 'utf8' });
+  const { config, carried } = JSON.parse(json) as { config: Record<string, unknown>; carried: Partial<LandedFile>[] };
+  return { header: text.split('\n')[0]!, config, files: (config.write_files ?? []) as LandedFile[], carried };
 }
 
 export function fileAt(parsed: ParsedUserData, path: string): LandedFile | undefined {
