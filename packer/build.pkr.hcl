@@ -3,6 +3,12 @@
 build {
   sources = ["source.qemu.kvm", "source.proxmox-clone.proxmox", "source.vsphere-clone.vsphere"]
 
+  # SSH answers before cloud-init has finished: wait for it, and stop if the
+  # seed failed (its errors printed), rather than race it.
+  provisioner "shell" {
+    inline = ["sudo cloud-init status --wait >/dev/null || { sudo cloud-init status --long; echo 'cloud-init did not finish cleanly' >&2; exit 1; }"]
+  }
+
   # The install script's input, made from the variables.
   provisioner "shell" {
     inline = ["umask 077", "cat > ${local.manifest_path} <<'MANIFEST'\n${local.manifest}\nMANIFEST"]
@@ -25,7 +31,7 @@ build {
   # build account is removed here instead.
   provisioner "shell" {
     only              = ["proxmox-clone.proxmox"]
-    inline            = ["sudo sh -c 'userdel --force --remove ${local.build_user}; rm -f /etc/sudoers.d/90-cloud-init-users'"]
+    inline            = ["sudo sh -c 'userdel --force --remove ${var.proxmox_ssh_username}; rm -f /etc/sudoers.d/90-cloud-init-users'"]
     skip_clean        = true
     expect_disconnect = true
   }
