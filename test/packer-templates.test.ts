@@ -140,6 +140,18 @@ test('build.sh: a fresh key pair per build, its public half in a seed cloud-init
   assert.is.not(keys[0], keys[1], 'each build its own key');
 });
 
+test('no HCL template sequence hides in the shell commands: every %{ and ${ of a command is meant for HCL', () => {
+  // Packer reads "%{" in a string as the start of a template directive; a shell
+  // command that needs one literally must write "%%{" (and "$${" for "${").
+  for (const file of ['build.pkr.hcl', 'sources.pkr.hcl', 'variables.pkr.hcl']) {
+    const text = readFileSync(join('packer', file), 'utf8');
+    assert.not.match(text.replace(/%%\{/g, ''), /%\{/, `${file}: a bare %{`);
+    const references = [...text.replace(/\$\$\{/g, '').matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!);
+    // variables, locals, path.root, and the manifest's for-expression variables (a, i, p)
+    for (const r of references) assert.match(r, /^(var|local|path|a|i)\.|^p$/, `${file}: \${${r}} is not an HCL reference`);
+  }
+});
+
 test('packer validate refuses a source whose platform settings are missing', async () => {
   const dir = renderedDir('missing-password', await loadCluster('cluster.yaml'));
   const withoutProxmox = PLATFORM_VARS.filter((v, i, all) => !/^proxmox_/.test(v) && !/^proxmox_/.test(all[i + 1] ?? ''));
