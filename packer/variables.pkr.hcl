@@ -122,7 +122,7 @@ variable "machine_type" {
 variable "qemu_net_options" {
   type        = string
   default     = ""
-  description = "qemu: options appended to the user-mode network, whose SSH forward is bound to 127.0.0.1; e.g. \",restrict=on,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:8080\" for a build that reaches only a local mirror."
+  description = "qemu: options appended to the user-mode network, whose SSH forward is bound to 127.0.0.1; e.g. \",restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:8080\" for a build that reaches only a mirror on the build machine."
 }
 
 variable "qemu_extra_args" {
