@@ -20,7 +20,7 @@ packages=(
   iproute2            # network namespaces
   debootstrap systemd-container  # throwaway Debian roots and the boot lab
   qemu-system-x86 e2fsprogs      # the boot lab's smoke boot under qemu (npm run test:e2e -- --qemu)
-  socat                          # the image build: the guest's one forward to the mirror (npm run test:image)
+  qemu-utils socat openssh-client  # the image build (npm run test:image): qemu-img, the guest's one forward to the mirror, ssh-keygen for build.sh
 )
 
 missing=()
