@@ -148,7 +148,8 @@ function inspect(qcow2: string, cluster: Cluster, mirrorDir: string, work: strin
     check('the image is a qcow2', /file format: qcow2/.test(imageInfo), imageInfo.match(/virtual size: [^\n]*/)?.[0] ?? imageInfo.split('\n')[0]);
 
     // Every binary at the path its unit starts, from the right tarball member, root's and 0755.
-    const files = INSTALLED_FILES.filter((f) => !f.path.endsWith('/'));
+    // kubectl comes in both Kubernetes tarballs: one path, checked once.
+    const files = [...new Map(INSTALLED_FILES.filter((f) => !f.path.endsWith('/')).map((f) => [f.path, f])).values()];
     const wrong = files.filter((f) => {
       const p = at(f.path);
       if (!existsSync(p)) return true;
@@ -157,7 +158,7 @@ function inspect(qcow2: string, cluster: Cluster, mirrorDir: string, work: strin
       const binary = f.path.split('/').at(-1)!;
       return (s.mode & 0o7777) !== f.mode || s.uid !== 0 || s.gid !== 0 || !content.includes(STAND_IN_MARK) || !content.includes(binary);
     }).map((f) => f.path);
-    check(`${files.length} binaries at the paths the units use, root:root 0755, each the right release member`, wrong.length === 0, wrong.length ? `wrong: ${wrong.join(', ')}` : [...new Set(files.map((f) => f.path))].join(' '));
+    check(`${files.length} binaries at the paths the units use, root:root 0755, each the right release member`, wrong.length === 0, wrong.length ? `wrong: ${wrong.join(', ')}` : files.map((f) => f.path).join(' '));
     const cni = existsSync(at(BIN.cniDir)) ? readdirSync(at(BIN.cniDir)).sort() : [];
     check(`CNI plugins in ${BIN.cniDir}, executables only`, cni.join(' ') === 'bandwidth bridge flannel host-local loopback portmap', cni.join(' ') || 'none');
     check('only what the units use (no kubeadm, no containerd-stress)', !existsSync(at('usr/local/bin/kubeadm')) && !existsSync(at('usr/local/bin/containerd-stress')));
@@ -175,7 +176,8 @@ function inspect(qcow2: string, cluster: Cluster, mirrorDir: string, work: strin
     const hostKeys = readdirSync(at('etc/ssh')).filter((f) => f.startsWith('ssh_host_'));
     check('no SSH host keys', hostKeys.length === 0, hostKeys.join(' '));
     const cloud = existsSync(at('var/lib/cloud')) ? readdirSync(at('var/lib/cloud')) : [];
-    check('no cloud-init state (instance, seed, logs)', cloud.length === 0 && !existsSync(at('var/log/cloud-init.log')) || statSync(at('var/log/cloud-init.log')).size === 0, cloud.join(' ') || 'empty');
+    const cloudLog = at('var/log/cloud-init.log');
+    check('no cloud-init state (instance, seed, logs)', cloud.length === 0 && (!existsSync(cloudLog) || statSync(cloudLog).size === 0), cloud.join(' ') || 'empty');
     const wants = readdirSync(at('etc/systemd/system/multi-user.target.wants'));
     check('nginx and keepalived installed, not enabled', existsSync(at('usr/sbin/nginx')) && existsSync(at('usr/sbin/keepalived')) && !wants.includes('nginx.service') && !wants.includes('keepalived.service'));
     const leftovers = [...readdirSync(at('tmp')), ...readdirSync(at('var/tmp')).filter((f) => f.startsWith('ha-k8s-seed'))];
