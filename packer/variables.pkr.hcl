@@ -170,11 +170,6 @@ variable "proxmox_bridge" {
   default = "vmbr0"
 }
 
-variable "proxmox_storage_pool" {
-  type    = string
-  default = "local-lvm"
-}
-
 variable "proxmox_ssh_username" {
   type        = string
   default     = "packer"
