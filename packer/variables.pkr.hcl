@@ -116,7 +116,7 @@ variable "accelerator" {
 variable "machine_type" {
   type        = string
   default     = ""
-  description = "qemu: machine type; empty: pc on amd64 (its CD is IDE, which every distribution's cloud kernel reads; q35's is AHCI, which Debian's cloud kernel lacks), virt on arm64."
+  description = "qemu: machine type; empty: pc on amd64 (its CD is on IDE; q35 puts it on AHCI, which cloud kernels built without CONFIG_SATA_AHCI never see), virt on arm64."
 }
 
 variable "qemu_net_options" {
