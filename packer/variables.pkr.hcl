@@ -64,6 +64,26 @@ variable "base_image_checksum" {
   description = "Its checksum, as Packer takes it (sha256:..., file:URL); empty: the distribution's checksum file."
 }
 
+# ---- The build account --------------------------------------------------------
+# build.sh sets both for each build: a fresh SSH key pair, its public half in a
+# cidata seed written from cidata/user-data. The account has no password.
+
+variable "build_seed_dir" {
+  type        = string
+  description = "qemu, vSphere: folder with the build's NoCloud seed (meta-data, user-data); build.sh makes it."
+}
+
+variable "build_ssh_private_key_file" {
+  type        = string
+  description = "Private key Packer logs in to the build account with; build.sh makes one per build."
+}
+
+variable "ssh_timeout" {
+  type        = string
+  default     = "20m"
+  description = "How long to wait for the build VM's SSH (first boot of the cloud image, cloud-init creating the account)."
+}
+
 # ---- Build machine ------------------------------------------------------------
 
 variable "cpus" {
@@ -84,13 +104,31 @@ variable "disk_size" {
 variable "output_directory" {
   type        = string
   default     = "images"
-  description = "qemu: where the finished qcow2 is written."
+  description = "qemu: the finished qcow2 goes to <output_directory>/<image name>-<UTC build time>/, a new folder for every build."
 }
 
 variable "accelerator" {
   type        = string
   default     = "kvm"
   description = "qemu: kvm, or tcg where /dev/kvm is missing (slow)."
+}
+
+variable "machine_type" {
+  type        = string
+  default     = ""
+  description = "qemu: machine type; empty: pc on amd64 (its CD is on IDE; q35 puts it on AHCI, which cloud kernels built without CONFIG_SATA_AHCI never see), virt on arm64."
+}
+
+variable "qemu_net_options" {
+  type        = string
+  default     = ""
+  description = "qemu: options appended to the user-mode network, whose SSH forward is bound to 127.0.0.1; e.g. \",restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:8080\" for a build that reaches only a mirror on the build machine."
+}
+
+variable "qemu_extra_args" {
+  type        = list(list(string))
+  default     = []
+  description = "qemu: more command-line arguments, one list per option, e.g. [[\"-cpu\", \"max\"]] with tcg, or -bios/-drive for arm64's UEFI firmware."
 }
 
 variable "headless" {
@@ -132,9 +170,16 @@ variable "proxmox_bridge" {
   default = "vmbr0"
 }
 
-variable "proxmox_storage_pool" {
-  type    = string
-  default = "local-lvm"
+variable "proxmox_ssh_username" {
+  type        = string
+  default     = "packer"
+  description = "The build account of the Proxmox template's cloud-init settings (qm set --ciuser); deleted from the image at the end of the build."
+}
+
+variable "proxmox_ssh_private_key_file" {
+  type        = string
+  default     = ""
+  description = "Private key of the public one in the template's cloud-init settings (qm set --sshkeys). Packer 1.6's proxmox-clone cannot attach a seed of its own, so this key is the template's, not one per build."
 }
 
 variable "proxmox_insecure_skip_tls_verify" {
@@ -199,11 +244,14 @@ variable "vsphere_template" {
 locals {
   image_name = "ha-k8s-seed-${var.cluster_name}-${var.kubernetes_version}-${var.os}-${var.arch}"
 
+  # Every build writes a folder of its own, so an existing one never stops
+  # `packer validate` or a rebuild, and an earlier image is never overwritten.
+  build_time = formatdate("YYYYMMDD'T'hhmmssZ", timestamp())
+
   # Packer logs in with this account, created by the cidata seed (qemu,
-  # vSphere) or the template's cloud-init settings (Proxmox). It exists only
-  # while the image is built: the shutdown step deletes it.
-  build_user     = "packer"
-  build_password = "packer"
+  # vSphere; the name is the seed's) or the template's cloud-init settings
+  # (Proxmox). It exists only while the image is built: the last step deletes it.
+  build_user = "packer"
 
   # The distributions' own cloud images, verified against their published checksum files.
   bases = {
@@ -245,7 +293,11 @@ locals {
   base_checksum = var.base_image_checksum != "" ? var.base_image_checksum : local.base.checksum
 
   qemu_binary  = var.arch == "arm64" ? "qemu-system-aarch64" : "qemu-system-x86_64"
-  machine_type = var.arch == "arm64" ? "virt" : "q35"
+  machine_type = var.machine_type != "" ? var.machine_type : (var.arch == "arm64" ? "virt" : "pc")
+
+  # Packer's default user-mode network forwards the build VM's SSH on every
+  # interface of the build machine; this one only on loopback.
+  qemu_netdev = "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22${var.qemu_net_options}"
 
   # The install script's input, one record a line (same format as the
   # generated manifest.txt, which the download mode uses).

@@ -19,17 +19,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIN } from '../generator/model/paths.ts';
-import type { Artifact, Cluster } from '../generator/model/types.ts';
-import { INSTALLED_FILES, containerImages, imageArchiveUrl, renderPacker } from '../generator/render/packer.ts';
+import type { Cluster } from '../generator/model/types.ts';
+import { INSTALLED_FILES, containerImages, renderPacker } from '../generator/render/packer.ts';
 import { clusterFromText } from '../generator/spec/validate.ts';
 import { debianRoot, throwawayCopy } from './lib/debian-root.ts';
+import { buildStandInMirror, etcdReleaseDir, imageArchivePath, mirrorPath, sha, type StandInFile, type StandInReleases } from './lib/stand-in-mirror.ts';
 
 const PORT = 8080;
 const MIRROR = `http://127.0.0.1:${PORT}`;
@@ -38,15 +38,14 @@ const server = fileURLToPath(new URL('./lib/static-http-server.mjs', import.meta
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-install-'));
 
 const sh = (body: string) => `#!/bin/sh\n${body}\n`;
-const sha = (algorithm: string, data: Buffer | string) => createHash(algorithm).update(data).digest('hex');
 /** What each stand-in binary holds, so the test can tell which file landed where. */
 const fake = (artifact: string, binary: string) => sh(`echo "fake ${binary} from ${artifact}"`);
 
 /** Stand-in release files: name -> (path inside the tarball -> [content, mode]). */
-function standIns(cluster: Cluster): Record<string, Record<string, [string, number]>> {
-  const etcdDir = `etcd-v${cluster.etcd.version}-linux-${cluster.image.arch}`;
+function standIns(cluster: Cluster): StandInReleases {
+  const etcdDir = etcdReleaseDir(cluster);
   const bins = (artifact: string, prefix: string, names: string[], mode = 0o755) =>
-    Object.fromEntries(names.map((n) => [`${prefix}${n}`, [fake(artifact, n), mode] as [string, number]]));
+    Object.fromEntries(names.map((n) => [`${prefix}${n}`, [fake(artifact, n), mode] as StandInFile]));
   return {
     // 0700 in the tarball: the script must install 0755 whatever the archive says.
     'kubernetes-server': bins('kubernetes-server', 'kubernetes/server/bin/', ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'kube-proxy', 'kubeadm'], 0o700),
@@ -61,48 +60,18 @@ function standIns(cluster: Cluster): Record<string, Record<string, [string, numb
         'if [ "$3 $4" = "images import" ]; then sha256sum "$5" | cut -d" " -f1 >> /root/fake-ctr.log; fi',
       ].join('\n')), 0o755],
     },
+    runc: { 'runc.amd64': [fake('runc', 'runc'), 0o755] },
     'cni-plugins': { ...bins('cni-plugins', './', ['bridge', 'host-local', 'loopback', 'portmap', 'bandwidth']), './LICENSE': ['license', 0o644] },
     crictl: bins('crictl', '', ['crictl']),
   };
 }
 
-/** Path of an artifact inside the mirror: <host>/<path> of its upstream URL. */
-const mirrorPath = (mirrorDir: string, url: string) => { const u = new URL(url); return join(mirrorDir, u.host, u.pathname); };
-
-/**
- * Builds the mirror under `dir` and returns the cluster whose artifacts carry
- * the stand-ins' checksums, as the versions table would carry real ones.
- */
-function buildMirror(dir: string, base: Cluster): Cluster {
-  const contents = standIns(base);
-  const artifacts: Artifact[] = base.artifacts.map((a) => {
-    const target = mirrorPath(dir, a.upstreamUrl);
-    mkdirSync(dirname(target), { recursive: true });
-    if (a.format === 'binary') {
-      writeFileSync(target, fake(a.name, 'runc'));
-    } else {
-      const stage = join(work, 'stage', a.name);
-      for (const [path, [content, mode]] of Object.entries(contents[a.name]!)) {
-        mkdirSync(dirname(join(stage, path)), { recursive: true });
-        writeFileSync(join(stage, path), content);
-        chmodSync(join(stage, path), mode);
-      }
-      const r = spawnSync('tar', ['-czf', target, '-C', stage, '--owner=1000', '--group=1000', '.'], { encoding: 'utf8' });
-      assert.is(r.status, 0, r.stderr);
-    }
-    return { ...a, checksum: { algorithm: a.checksum.algorithm, value: sha(a.checksum.algorithm, readFileSync(target)) } };
-  });
-  for (const ref of containerImages(base)) {
-    const target = join(dir, new URL(imageArchiveUrl(ref, MIRROR)).pathname);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, `image archive of ${ref}\n`);
-  }
-  return { ...base, artifacts };
-}
-
 const baseCluster = clusterFromText(`${readFileSync('cluster.yaml', 'utf8')}\nimage:\n  os: debian-12\n  mirror: ${MIRROR}\n`);
 const mirrorDir = join(work, 'mirror');
-const cluster = buildMirror(mirrorDir, baseCluster);
+const cluster = buildStandInMirror({
+  mirrorDir, mirrorUrl: MIRROR, cluster: baseCluster, releases: standIns(baseCluster),
+  imageArchive: (ref) => `image archive of ${ref}\n`, stageDir: join(work, 'stage'),
+});
 
 /** The manifest as Packer makes it from the generated variables (local.manifest). */
 function manifestFromPacker(c: Cluster): string {
@@ -202,7 +171,7 @@ test('everything lands where the units expect it, root-owned, mode 0755, and the
     // Images: containerd started for the pulls, each archive fetched from the mirror and imported into k8s.io.
     const ctrLog = readFileSync(join(run.root, 'root/fake-ctr.log'), 'utf8').split('\n');
     for (const ref of containerImages(cluster)) {
-      const archive = readFileSync(join(mirrorDir, new URL(imageArchiveUrl(ref, MIRROR)).pathname));
+      const archive = readFileSync(imageArchivePath(mirrorDir, ref, MIRROR));
       const imported = ctrLog.some((l, i) =>
         /^-n k8s\.io images import \/var\/tmp\/ha-k8s-seed-install\.\w+\/image\.tar$/.test(l) && ctrLog[i + 1] === sha('sha256', archive));
       assert.ok(imported, `${ref} imported:\n${ctrLog.join('\n')}`);

@@ -13,7 +13,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
@@ -26,8 +26,17 @@ import { BASE_SPEC } from './lib/spec-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-packer-'));
 const SOURCES = ['qemu.kvm', 'proxmox-clone.proxmox', 'vsphere-clone.vsphere'];
-/** What an operator gives on the command line; none of it comes from the spec. */
-const PLATFORM_VARS = ['-var', 'base_image_checksum=none', '-var', 'proxmox_password=test-password', '-var', 'vsphere_password=test-password'];
+/** A build's key pair and seed, as build.sh makes them (validate reads the private key). */
+const buildKey = join(work, 'build_key');
+spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', buildKey]);
+const buildSeed = join(work, 'seed');
+mkdirSync(buildSeed);
+for (const f of ['meta-data', 'user-data']) writeFileSync(join(buildSeed, f), readFileSync(`packer/cidata/${f}`));
+/** What an operator (or build.sh) gives on the command line; none of it comes from the spec. */
+const PLATFORM_VARS = [
+  '-var', 'base_image_checksum=none', '-var', 'proxmox_password=test-password', '-var', 'vsphere_password=test-password',
+  '-var', `build_seed_dir=${buildSeed}`, '-var', `build_ssh_private_key_file=${buildKey}`, '-var', `proxmox_ssh_private_key_file=${buildKey}`,
+];
 
 function writeFiles(dir: string, files: OutputFile[], skip: (path: string) => boolean = () => false): void {
   for (const f of files) {
@@ -64,9 +73,89 @@ for (const spec of specs) {
   });
 }
 
+test('packer validate passes when the output folder of an earlier build exists: every build writes a new one', async () => {
+  const dir = renderedDir('rebuild', await loadCluster('cluster.yaml'));
+  const name = 'ha-k8s-seed-demo-v1.36.3-ubuntu-24.04-amd64';
+  const evaluate = (expression: string) => packer(dir, ['console', ...PLATFORM_VARS, '.'], `${expression}\n`).out.trim();
+  assert.is(evaluate('local.image_name'), name);
+  const buildTime = evaluate('local.build_time');
+  assert.match(buildTime!, /^\d{8}T\d{6}Z$/);
+  mkdirSync(join(dir, 'images', name), { recursive: true });
+  mkdirSync(join(dir, 'images', `${name}-20260101T000000Z`), { recursive: true });
+  const r = packer(dir, ['validate', '-only=qemu.kvm', ...PLATFORM_VARS, '.']);
+  assert.is(r.code, 0, r.out);
+});
+
+test('the build VM is reachable from this machine only, with no password: SSH and VNC on 127.0.0.1, a key per build', async () => {
+  const dir = renderedDir('exposure', await loadCluster('cluster.yaml'));
+  const evaluate = (expression: string, vars: string[] = []) => packer(dir, ['console', ...PLATFORM_VARS, ...vars, '.'], `${expression}\n`).out.trim();
+  assert.is(evaluate('local.qemu_netdev', ['-var', 'qemu_net_options=,restrict=on']), 'user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22,restrict=on');
+  assert.is(evaluate('local.machine_type'), 'pc');
+  assert.is(evaluate('local.machine_type', ['-var', 'arch=arm64']), 'virt');
+  assert.is(evaluate('local.machine_type', ['-var', 'machine_type=q35']), 'q35');
+  const sources = (await parse('sources.pkr.hcl', readFileSync(join(dir, 'sources.pkr.hcl'), 'utf8'))).source;
+  const kvm = sources.qemu.kvm[0];
+  assert.is(kvm.vnc_bind_address, '127.0.0.1');
+  assert.is(kvm.ssh_host, '127.0.0.1');
+  assert.equal(kvm.qemuargs, '${concat([["-netdev", local.qemu_netdev]], var.qemu_extra_args)}');
+  for (const [type, source] of [['qemu', kvm], ['proxmox-clone', sources['proxmox-clone'].proxmox[0]], ['vsphere-clone', sources['vsphere-clone'].vsphere[0]]]) {
+    assert.not.ok('ssh_password' in source, `${type}: no password`);
+    assert.ok(String(source.ssh_private_key_file).startsWith('${var.'), `${type}: a key from a variable`);
+    assert.is(source.ssh_timeout, '${var.ssh_timeout}', `${type}: ssh_timeout`);
+  }
+  assert.is(sources['vsphere-clone'].vsphere[0].remove_cdrom, true, 'the build seed does not stay in the vSphere template');
+  const userData = readFileSync(join(dir, 'cidata/user-data'), 'utf8');
+  assert.not.match(userData, /plain_text_passwd|hashed_passwd|^\s*passwd:/m);
+  assert.match(userData, /lock_passwd: true/);
+});
+
+test('build.sh: a fresh key pair per build, its public half in a seed cloud-init accepts, gone once the build ends', async () => {
+  const dir = renderedDir('build-sh', await loadCluster('cluster.yaml'));
+  // A `packer` that records what build.sh hands it (the real build runs in npm run test:image).
+  const bin = join(work, 'fake-bin');
+  mkdirSync(bin, { recursive: true });
+  const record = join(work, 'packer-call');
+  writeFileSync(join(bin, 'packer'), `#!/bin/sh\nif [ "$1" = version ]; then echo "Packer v1.6.6"; exit 0; fi\n` +
+    `mkdir -p ${record}; printf '%s\\n' "$@" > ${record}/args; for a in "$@"; do case "$a" in build_seed_dir=*) cp -r "\${a#build_seed_dir=}" ${record}/seed;; build_ssh_private_key_file=*) cp "\${a#build_ssh_private_key_file=}.pub" ${record}/key.pub; echo "\${a#build_ssh_private_key_file=}" > ${record}/key-path;; esac; done; ls "$(eval echo \\$$#)" > ${record}/folder\n`, { mode: 0o755 });
+  const keys: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    rmSync(record, { recursive: true, force: true });
+    const r = spawnSync('bash', [join(dir, 'build.sh'), '-only=qemu.kvm'], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    assert.is(r.status, 0, r.stderr);
+    const args = readFileSync(join(record, 'args'), 'utf8').trim().split('\n');
+    assert.equal(args.slice(0, 1), ['build']);
+    assert.ok(args.includes('-only=qemu.kvm'));
+    const key = readFileSync(join(record, 'key.pub'), 'utf8').trim();
+    const userData = readFileSync(join(record, 'seed/user-data'), 'utf8');
+    assert.ok(userData.includes(`- "${key}"`), userData);
+    assert.not.ok(existsSync(readFileSync(join(record, 'key-path'), 'utf8').trim()), 'the private key is removed when the build ends');
+    // Packer 1.6 builds the folder without plugins.pkr.hcl (and without build.sh).
+    assert.not.match(readFileSync(join(record, 'folder'), 'utf8'), /plugins\.pkr\.hcl|build\.sh/);
+    assert.match(readFileSync(join(record, 'folder'), 'utf8'), /sources\.pkr\.hcl/);
+    const schema = spawnSync('cloud-init', ['schema', '--config-file', join(record, 'seed/user-data')], { encoding: 'utf8' });
+    assert.is(schema.status, 0, `${schema.stdout}${schema.stderr}`);
+    assert.not.match(`${schema.stdout}${schema.stderr}`, /deprecat|warn/i);
+    keys.push(key);
+  }
+  assert.is.not(keys[0], keys[1], 'each build its own key');
+});
+
+test('no HCL template sequence hides in the shell commands: every %{ and ${ of a command is meant for HCL', () => {
+  // Packer reads "%{" in a string as the start of a template directive; a shell
+  // command that needs one literally must write "%%{" (and "$${" for "${").
+  for (const file of ['build.pkr.hcl', 'sources.pkr.hcl', 'variables.pkr.hcl']) {
+    const text = readFileSync(join('packer', file), 'utf8');
+    assert.not.match(text.replace(/%%\{/g, ''), /%\{/, `${file}: a bare %{`);
+    const references = [...text.replace(/\$\$\{/g, '').matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!);
+    // variables, locals, path.root, and the manifest's for-expression variables (a, i, p)
+    for (const r of references) assert.match(r, /^(var|local|path|a|i)\.|^p$/, `${file}: \${${r}} is not an HCL reference`);
+  }
+});
+
 test('packer validate refuses a source whose platform settings are missing', async () => {
   const dir = renderedDir('missing-password', await loadCluster('cluster.yaml'));
-  const r = packer(dir, ['validate', '-only=proxmox-clone.proxmox', '-var', 'base_image_checksum=none', '.']);
+  const withoutProxmox = PLATFORM_VARS.filter((v, i, all) => !/^proxmox_/.test(v) && !/^proxmox_/.test(all[i + 1] ?? ''));
+  const r = packer(dir, ['validate', '-only=proxmox-clone.proxmox', ...withoutProxmox, '.']);
   assert.is.not(r.code, 0);
   assert.match(r.out, /password must be specified/);
 });

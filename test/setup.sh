@@ -21,6 +21,7 @@ packages=(
   debootstrap systemd-container  # throwaway Debian roots and the boot lab
   golang-cfssl        # npm run bench's baseline: cfssl gencert | cfssljson, as the tutorials make certificates
   qemu-system-x86 e2fsprogs      # the boot lab's smoke boot under qemu (npm run test:e2e -- --qemu)
+  qemu-utils socat openssh-client  # the image build (npm run test:image): qemu-img, the guest's one forward to the mirror, ssh-keygen for build.sh
 )
 
 missing=()

@@ -187,6 +187,7 @@ const STATIC_FILES: readonly { path: string; mode: number }[] = [
   { path: 'variables.pkr.hcl', mode: 0o644 },
   { path: 'sources.pkr.hcl', mode: 0o644 },
   { path: 'build.pkr.hcl', mode: 0o644 },
+  { path: 'build.sh', mode: 0o755 },
   { path: 'cidata/meta-data', mode: 0o644 },
   { path: 'cidata/user-data', mode: 0o644 },
   { path: 'scripts/sysprep.sh', mode: 0o755 },

@@ -39,12 +39,15 @@ fi
 # SSH host keys: each VM makes its own (cloud-init, or sshd-keygen on first start).
 rm -f /etc/ssh/ssh_host_*
 
-# Logs: kept as files (services expect them), emptied.
+# Logs: kept as files (services expect them), emptied. journald writes to
+# /run from here on (--relinquish-var), so nothing of the build's journal,
+# whose folder is named after the build VM's machine-id, reaches the image.
+if command -v journalctl >/dev/null 2>&1; then journalctl --relinquish-var >/dev/null 2>&1 || true; fi
+rm -rf /var/log/journal/*
 find /var/log -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' \) -delete
 find /var/log -type f -exec truncate -s 0 {} +
-rm -rf /var/log/journal/*/*
 
-# Build leftovers: temporary files, the manifest, shell history.
-rm -rf /tmp/* /var/tmp/*
+# Build leftovers: temporary files (hidden ones too), the manifest, shell history.
+find /tmp /var/tmp -mindepth 1 -delete
 rm -f /root/.bash_history
 log "done"

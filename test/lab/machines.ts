@@ -113,6 +113,8 @@ export class Machine {
     mkdirSync(seedDir, { recursive: true });
     for (const [name, data] of Object.entries(seedFromIso(p.iso))) writeFileSync(join(seedDir, name), data, { mode: 0o600 });
     await asGoldenImage(m, p);
+    // A container mounts no file system of its own (the golden image's fstab names its disk).
+    writeFileSync(join(m, 'etc/fstab'), '# boot lab: a container has no disks of its own\n');
     // A container may set only its own network namespace's sysctls; the
     // distribution's kernel-wide defaults (pid_max, protected links) belong to
     // the host, so they are overridden by empty files of the same names, as

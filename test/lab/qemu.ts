@@ -5,21 +5,32 @@
  * attached as a second disk, read by cloud-init as a hypervisor's guest does
  * (a block device labelled `cidata`), not copied into the disk.
  *
- * The VM has no network card: nothing leaves it. The host defaults to etcd3,
- * whose bootstrap (start etcd without waiting for it) completes alone; the
- * others need their peers, which the container lab boots.
+ * With --image (the qcow2 `npm run test:image` built with Packer), the VM
+ * boots the golden image itself instead, through a copy-on-write disk of its
+ * own, and its binaries are the image's: nothing is added to it.
+ *
+ * The VM has no network card: nothing leaves it, so a first boot that tried
+ * to download would fail. The host defaults to etcd3, whose bootstrap (start
+ * etcd without waiting for it) completes alone; the others need their peers,
+ * which the container lab boots.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
+import { BIN } from '../../generator/model/paths.ts';
 import type { Cluster } from '../../generator/model/types.ts';
 import { asGoldenImage, findKubectl, must, sh } from './machines.ts';
+import { ext4DiskOfRoot, kernelOf } from '../image/base-image.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function qemuSmoke(o: { work: string; root: string; repo: string; spec: string; host: string; timeoutSeconds: number }): Promise<{ passed: number; failed: number }> {
+/** A golden image built by test:image: the qcow2, and the kernel and initramfs kept beside it (<qcow2>.vmlinuz, <qcow2>.initrd.img). */
+export interface GoldenImage { qcow2: string; kernel: string; initrd: string }
+export const goldenImage = (qcow2: string): GoldenImage => ({ qcow2, kernel: `${qcow2}.vmlinuz`, initrd: `${qcow2}.initrd.img` });
+
+export async function qemuSmoke(o: { work: string; root: string; repo: string; spec: string; host: string; timeoutSeconds: number; image?: GoldenImage }): Promise<{ passed: number; failed: number }> {
   const results: [string, boolean, string][] = [];
   const record = (check: string, ok: boolean, figure: string) => {
     results.push([check, ok, figure]);
@@ -32,38 +43,18 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   if (!model.hosts.some((h) => h.name === o.host)) throw new Error(`--qemu-host: no host ${o.host} in ${o.spec}`);
   const iso = join(clusterDir, 'hosts', o.host, 'cidata.iso');
 
-  // The disk: an ext4 image of the root as the golden image would have it (no seed inside).
-  const tree = join(o.work, 'tree');
-  const upper = join(o.work, 'upper');
-  const ovlWork = join(o.work, 'ovl-work');
-  for (const d of [tree, upper, ovlWork]) mkdirSync(d, { recursive: true });
-  must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${o.root},upperdir=${upper},workdir=${ovlWork}`, tree]);
-  const disk = join(o.work, 'disk.img');
-  try {
-    await asGoldenImage(tree, { kubernetesVersion: model.kubernetes.version, containerdVersion: model.containerd.version, kubectl: findKubectl() });
-    writeFileSync(join(tree, 'etc/fstab'), 'LABEL=root / ext4 rw,errors=remount-ro 0 1\n');
-    const t = Date.now();
-    must('truncate', ['-s', '4G', disk]);
-    must('mke2fs', ['-q', '-t', 'ext4', '-L', 'root', '-d', tree, disk], 600);
-    console.log(`qemu: disk image from the root in ${((Date.now() - t) / 1000).toFixed(0)} s`);
-  } finally {
-    sh('umount', ['-l', tree]);
-  }
-  const boot = join(o.root, 'boot');
-  const kernel = readdirSync(boot).filter((f) => f.startsWith('vmlinuz-')).sort().at(-1);
-  const initrd = readdirSync(boot).filter((f) => f.startsWith('initrd.img-')).sort().at(-1);
-  if (!kernel || !initrd) throw new Error(`${boot} holds no kernel and initramfs (is linux-image-amd64 in the root?)`);
-
+  const disk = o.image ? goldenImageDisk(o.image, o.work) : await rootDisk(o.root, o.work, model);
+  const { kernel, initrd } = o.image ?? kernelOf(o.root);
   const consoleLog = join(o.work, 'console.log');
   const qmp = join(o.work, 'qmp.sock');
   const started = Date.now();
   const vm = spawn('qemu-system-x86_64', [
     '-machine', 'q35', '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', '1536',
-    '-kernel', join(boot, kernel), '-initrd', join(boot, initrd),
+    '-kernel', kernel, '-initrd', initrd,
     // no network card: the seed's network-config has nothing to configure, so
     // waiting for the network would only time out
     '-append', 'root=LABEL=root rw console=ttyS0 systemd.mask=systemd-networkd-wait-online.service',
-    '-drive', `file=${disk},format=raw,if=virtio`,
+    '-drive', `file=${disk.path},format=${disk.format},if=virtio`,
     '-drive', `file=${iso},format=raw,if=virtio,readonly=on`,
     '-nic', 'none', '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
     '-qmp', `unix:${qmp},server=on,wait=off`, '-no-reboot',
@@ -104,14 +95,62 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
     kill();
     while (!exited) await sleep(200);
   }
-  const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, disk], 60).out;
+  const raw = disk.format === 'raw' ? disk.path : join(o.work, 'disk-after.raw');
+  if (raw !== disk.path) must('qemu-img', ['convert', '-O', 'raw', disk.path, raw], 600);
+  const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, raw], 60).out;
   const done = cat('/var/lib/ha-k8s-seed/bootstrap.done').trim();
   record('bootstrap.done on the disk after power-off', /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
   let errors: string[] | undefined;
   try { errors = JSON.parse(cat('/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
   record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
+  if (o.image) {
+    // First boot downloads nothing: no network card at all, and the bootstrap ran no install step.
+    const bootstrap = c.split('\n').filter((l) => l.includes('ha-k8s-seed:'));
+    const steps = bootstrap.map((l) => l.match(/step (\S+)/)?.[1]).filter(Boolean);
+    record('first boot from the golden image downloads nothing: no NIC (-nic none), no install step or download in the bootstrap log',
+      !/install-binaries|install-artifacts|downloading/.test(c) && steps.length > 0,
+      `bootstrap steps: ${steps.join(', ') || 'none seen'}`);
+    const etcd = cat(BIN.etcd);
+    record(`${BIN.etcd} is the image's (installed by Packer from the mirror's etcd tarball)`, etcd.includes('STAND-IN for etcd'), etcd.split('\n')[1] ?? 'missing');
+  }
   console.log(`qemu: info the whole boot and power-off took ${((Date.now() - started) / 1000).toFixed(0)} s under qemu-system-x86_64 (TCG, 1 vCPU)`);
   return { passed: results.filter((r) => r[1]).length, failed: results.filter((r) => !r[1]).length };
+}
+
+interface Disk { path: string; format: 'raw' | 'qcow2' }
+
+/** The host's own copy-on-write disk on the golden image (which stays untouched). */
+function goldenImageDisk(image: GoldenImage, work: string): Disk {
+  for (const f of [image.qcow2, image.kernel, image.initrd]) if (!existsSync(f)) throw new Error(`--image: ${f} is missing (npm run test:image -- --image ${image.qcow2} makes it)`);
+  const path = join(work, 'disk.qcow2');
+  must('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.qcow2, path]);
+  console.log(`qemu: disk: a copy-on-write layer on the golden image ${image.qcow2}`);
+  return { path, format: 'qcow2' };
+}
+
+/**
+ * The golden image's file system, read-only, for the container lab's
+ * overlays: a raw copy of the qcow2 (sparse) loop-mounted under `work`.
+ */
+export function mountGoldenImage(image: GoldenImage, work: string): string {
+  if (!existsSync(image.qcow2)) throw new Error(`--image: ${image.qcow2} is missing (npm run test:image -- --image ${image.qcow2} makes it)`);
+  const raw = join(work, 'golden.raw');
+  must('qemu-img', ['convert', '-O', 'raw', image.qcow2, raw], 600);
+  const root = join(work, 'golden-root');
+  mkdirSync(root, { recursive: true });
+  must('mount', ['-o', 'ro,loop', raw, root]);
+  return root;
+}
+
+/** Without an image: an ext4 disk of the cached root as the golden image would have it (no seed inside). */
+async function rootDisk(root: string, work: string, model: Cluster): Promise<Disk> {
+  const t = Date.now();
+  const path = await ext4DiskOfRoot({
+    root, work, name: 'disk', sizeGiB: 4,
+    prepare: (tree) => asGoldenImage(tree, { kubernetesVersion: model.kubernetes.version, containerdVersion: model.containerd.version, kubectl: findKubectl() }),
+  });
+  console.log(`qemu: disk image from the root in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  return { path, format: 'raw' };
 }
 
 /** QMP: capabilities, then system_powerdown (the guest's ACPI power button). */

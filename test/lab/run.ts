@@ -13,6 +13,9 @@
  *   npm run test:e2e -- --keep          leave the work folder (logs, out/) behind
  *   npm run test:e2e -- --qemu          instead: the smoke boot of one host (--qemu-host, default
  *                                       etcd3) under qemu-system-x86_64 (TCG) from its cidata.iso
+ *   npm run test:e2e -- --image FILE    every container's root is the file system of the golden
+ *                                       image FILE (`npm run test:image -- --image FILE` builds it)
+ *   npm run test:e2e -- --qemu --image FILE   the smoke boot, booting that image itself
  *   npm run test:e2e -- --hold 600      keep the containers up that long after the checks
  *                                       (nsenter -t <pid> -a ... into them; pids in the work folder)
  *
@@ -28,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNetns, deleteNetns, killRecorded, removeTree, sh, unmountUnder } from './machines.ts';
 import { labRoot, labVmRoot } from './root.ts';
-import { qemuSmoke } from './qemu.ts';
+import { goldenImage, mountGoldenImage, qemuSmoke } from './qemu.ts';
 import { runLab } from './scenario.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,7 +43,7 @@ export const BRIDGE = { name: 'labbr0', cidr: '10.99.0.254/24' };
 const { values: args } = parseArgs({
   options: {
     hosts: { type: 'string' }, keep: { type: 'boolean' }, hold: { type: 'string' }, 'qemu-host': { type: 'string' }, 'no-faults': { type: 'boolean' }, qemu: { type: 'boolean' },
-    inner: { type: 'boolean' }, work: { type: 'string' }, root: { type: 'string' },
+    inner: { type: 'boolean' }, work: { type: 'string' }, root: { type: 'string' }, image: { type: 'string' },
   },
 });
 
@@ -51,10 +54,16 @@ async function outer(): Promise<number> {
   }
   const started = Date.now();
   if (args.qemu) return qemu(started);
-  console.log('lab: root (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
-  const root = await labRoot();
-  console.log(`lab: root ${root} ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-lab-'));
+  let root: string;
+  if (args.image) {
+    root = mountGoldenImage(goldenImage(resolve(args.image)), work);
+    console.log(`lab: root: the golden image ${resolve(args.image)}, mounted read-only at ${root} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } else {
+    console.log('lab: root (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
+    root = await labRoot();
+    console.log(`lab: root ${root} ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
   const netns = `hkslab${process.pid}`;
   let inner: ReturnType<typeof spawn> | undefined;
   let cleaned = false;
@@ -104,13 +113,14 @@ async function qemu(started: number): Promise<number> {
     console.error('test:e2e --qemu: qemu-system-x86_64, mke2fs and debugfs are needed (apt-get install qemu-system-x86 e2fsprogs)');
     return 2;
   }
-  console.log('qemu: root with a kernel (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
-  const root = await labVmRoot();
+  const image = args.image ? goldenImage(resolve(args.image)) : undefined;
+  if (!image) console.log('qemu: root with a kernel (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
+  const root = image ? '' : await labVmRoot();
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-qemu-'));
   const cleanup = () => { unmountUnder(work); if (!args.keep) removeTree(work); else console.log(`qemu: work folder kept: ${work}`); };
   process.on('exit', cleanup);
   try {
-    const { passed, failed } = await qemuSmoke({ work, root, repo: REPO, spec: LAB_SPEC, host: args['qemu-host'] ?? 'etcd3', timeoutSeconds: 1200 });
+    const { passed, failed } = await qemuSmoke({ work, root, repo: REPO, spec: LAB_SPEC, host: args['qemu-host'] ?? 'etcd3', timeoutSeconds: 1200, image });
     console.log(`qemu: ${failed ? 'FAILED' : 'passed'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     console.log(`qemu: ${passed} passed, ${failed} failed`);
     return failed ? 1 : 0;
