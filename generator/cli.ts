@@ -4,7 +4,8 @@
  * exit code. No stack traces for the user's mistakes.
  */
 import { parseArgs } from 'node:util';
-import { generate } from './generate.ts';
+import { generate, prepareCluster } from './generate.ts';
+import { formatPlan, planFromPrepared } from './plan/plan.ts';
 import { PkiError, ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/index.ts';
 import { SpecError } from './spec/problems.ts';
 import { loadCluster } from './spec/validate.ts';
@@ -12,16 +13,22 @@ import { loadCluster } from './spec/validate.ts';
 const USAGE = `Usage:
   npm run generate -- <spec.yaml> [--out DIR] [--quiet] [--rotate WHAT]...
   npm run validate -- <spec.yaml>
+  npm run plan -- <spec.yaml> [--out DIR] [--json]
 
 Commands:
   generate   Validate the spec and write out/<cluster>/: per-host cloud-init seeds
              (user-data, meta-data, network-config, cidata.iso), the cluster's PKI
              (kept and reused on every later run), kubeconfigs and Packer templates.
   validate   Only check the spec; print every problem with its file, line and column.
+  plan       Compare the spec with out/<cluster>/ and write nothing: every host's
+             action (create, reprovision, keep, remove) and why, the certificates
+             issued or reissued and who holds them, the steps in a safe order with
+             the commands to run between them. Exit 0: nothing changes; 2: changes.
 
 Options:
   --out DIR  Parent folder of the cluster folder (default: out)
   --quiet    No progress lines on stderr; problems are still printed
+  --json     (plan) The plan as one JSON object on stdout
   --rotate WHAT
              Replace a piece of the PKI on purpose (repeatable): kubernetes-ca,
              etcd-ca, front-proxy-ca, cas (all three), service-account,
@@ -30,16 +37,16 @@ Options:
   -h, --help Show this help
 
 Exit status:
-  0  success
+  0  success (plan: nothing changes)
   1  the spec has problems (each printed as file:line:column: field: message)
-  2  wrong command-line usage
+  2  wrong command-line usage; plan: the spec changes something
   3  the output could not be written (nothing was changed)
   4  the existing PKI in out/<cluster>/pki is incomplete or inconsistent (a CA
      key missing, a pair that does not match...): each file is named; nothing
      was changed. Restore it from a backup, or --rotate it on purpose.
 `;
 
-export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4 } as const;
+export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4, planChanges: 2 } as const;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -51,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
         out: { type: 'string', default: 'out' },
         quiet: { type: 'boolean', short: 'q', default: false },
         rotate: { type: 'string', multiple: true, default: [] },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -64,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const [command, specFile, ...extra] = positionals;
-  if (!command || !['generate', 'validate'].includes(command) || !specFile || extra.length > 0) {
+  if (!command || !['generate', 'validate', 'plan'].includes(command) || !specFile || extra.length > 0) {
     process.stderr.write(`error: ${!specFile ? 'give the spec file to read' : `unexpected arguments: ${[command, ...extra].join(' ')}`}\n\n${USAGE}`);
     return EXIT.usage;
   }
@@ -83,6 +91,10 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'validate') {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
+    } else if (command === 'plan') {
+      const plan = await planFromPrepared(await prepareCluster({ specFile, outDir: values.out!, rotate }));
+      process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+      return plan.changed ? EXIT.planChanges : EXIT.ok;
     } else {
       await generate({ specFile, outDir: values.out!, log, rotate });
     }

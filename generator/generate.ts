@@ -8,7 +8,8 @@ import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
-import { describeSeeds, renderHosts } from './render/hosts.ts';
+import { describeSeeds, renderHosts, type RenderedHosts } from './render/hosts.ts';
+import { describeHostActions, planFromPrepared, type Plan } from './plan/plan.ts';
 import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
 
@@ -21,7 +22,7 @@ export interface GenerateOptions {
   rotate?: readonly RotateTarget[];
 }
 
-export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport; pki: EnsurePkiResult }
+export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport; pki: EnsurePkiResult; plan: Plan }
 
 /** Every file of the cluster folder, rendered from the model alone. */
 export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
@@ -32,19 +33,39 @@ export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] 
   ];
 }
 
-export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+/** Everything one run would write, in memory: nothing is written. */
+export interface PreparedCluster {
+  cluster: Cluster;
+  clusterDir: string;
+  pkiDir: string;
+  pki: EnsurePkiResult;
+  hosts: RenderedHosts;
+  files: OutputFile[];
+}
+
+/** Spec -> model -> PKI -> every file; reads the spec and the existing PKI, writes nothing. */
+export async function prepareCluster(options: Omit<GenerateOptions, 'log'>): Promise<PreparedCluster> {
   const cluster = await loadCluster(options.specFile);
   const clusterDir = join(options.outDir, cluster.name);
-  options.log(`${cluster.name}: ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version}, endpoint ${cluster.kubernetes.endpoint.url}`);
   const specName = relative(process.cwd(), options.specFile) || options.specFile;
   // Reads pki/ only; a PkiError (a CA missing or mismatched...) stops the run before anything is written.
   const pkiDir = join(clusterDir, 'pki');
   const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });
   const hosts = renderHosts(cluster, pki.bundle);
   const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files];
+  return { cluster, clusterDir, pkiDir, pki, hosts, files };
+}
+
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const prepared = await prepareCluster(options);
+  const { cluster, clusterDir, pkiDir, pki, hosts, files } = prepared;
+  options.log(`${cluster.name}: ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version}, endpoint ${cluster.kubernetes.endpoint.url}`);
+  // The plan compares with the tree as it is before this run replaces it.
+  const plan = await planFromPrepared(prepared);
   const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
   for (const line of describePkiResult(pki, pkiDir)) options.log(line);
   for (const line of describeSeeds(hosts.seeds)) options.log(line);
   options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
-  return { cluster, clusterDir, report, pki };
+  for (const line of describeHostActions(plan)) options.log(line);
+  return { cluster, clusterDir, report, pki, plan };
 }
