@@ -13,6 +13,7 @@ import { LockHeldError } from './state/lock.ts';
 const USAGE = `Usage:
   npm run generate -- <spec.yaml> [--out DIR] [--state DIR] [--quiet] [--rotate WHAT]...
   npm run validate -- <spec.yaml>
+  npm run plan -- <spec.yaml> [--out DIR] [--state DIR] [--json] [--rotate WHAT]...
 
 Commands:
   generate   Validate the spec and write out/<cluster>/: per-host cloud-init seeds
@@ -21,12 +22,17 @@ Commands:
              apart in <cluster>.pki/ beside the spec: made on the first run,
              verified and reused on every later one. Back that folder up.
   validate   Only check the spec; print every problem with its file, line and column.
+  plan       Compare the spec with out/<cluster>/ and write nothing: every host's
+             action (create, reprovision, keep, remove) and why, the certificates
+             issued or reissued and who holds them, the steps in a safe order with
+             the commands to run between them. Exit 0: nothing changes; 2: changes.
 
 Options:
   --out DIR  Parent folder of the cluster folder (default: out)
   --state DIR
              The cluster's state folder (default: <cluster>.pki beside the spec)
   --quiet    No progress lines on stderr; problems are still printed
+  --json     (plan) The plan as one JSON object on stdout
   --rotate WHAT
              Replace a piece of the PKI on purpose (repeatable): kubernetes-ca,
              etcd-ca, front-proxy-ca, cas (all three), service-account,
@@ -35,9 +41,9 @@ Options:
   -h, --help Show this help
 
 Exit status:
-  0  success
+  0  success (plan: nothing changes)
   1  the spec has problems (each printed as file:line:column: field: message)
-  2  wrong command-line usage
+  2  wrong command-line usage; plan: the spec changes something
   3  the output could not be written (nothing was changed)
   4  the cluster's state is missing, incomplete or damaged (a CA key missing,
      a pair that does not match, a signature that does not verify, the state
@@ -47,7 +53,8 @@ Exit status:
      was changed
 `;
 
-export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4, locked: 5 } as const;
+/** `plan` exits with planChanges when the spec changes something, as `terraform plan -detailed-exitcode` does. */
+export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4, locked: 5, planChanges: 2 } as const;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -60,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
         state: { type: 'string' },
         quiet: { type: 'boolean', short: 'q', default: false },
         rotate: { type: 'string', multiple: true, default: [] },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -73,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const [command, specFile, ...extra] = positionals;
-  if (!command || !['generate', 'validate'].includes(command) || !specFile || extra.length > 0) {
+  if (!command || !['generate', 'validate', 'plan'].includes(command) || !specFile || extra.length > 0) {
     process.stderr.write(`error: ${!specFile ? 'give the spec file to read' : `unexpected arguments: ${[command, ...extra].join(' ')}`}\n\n${USAGE}`);
     return EXIT.usage;
   }
@@ -87,11 +95,16 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
-  // What only `generate` needs (the PKI and its X.509 library, rendering, the writer) is
-  // loaded when it runs: `validate` starts without it.
-  const pipeline = command === 'generate' ? await import('./generate.ts') : undefined;
+  // What only `generate` and `plan` need (the PKI and its X.509 library, rendering, the
+  // writer) is loaded when they run: `validate` starts without it.
+  const pipeline = command === 'validate' ? undefined : await import('./generate.ts');
 
   try {
+    if (command === 'plan') {
+      const plan = await pipeline!.plan({ specFile, outDir: values.out!, stateDir: values.state, rotate });
+      process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : pipeline!.formatPlan(plan));
+      return plan.changed ? EXIT.planChanges : EXIT.ok;
+    }
     if (command === 'validate') {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);

@@ -11,11 +11,13 @@ import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 
 export { PkiError } from './pki/index.ts';
+export { formatPlan } from './plan/plan.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
-import { describeSeeds, streamHosts, type SeedSize } from './render/hosts.ts';
+import { describeSeeds, seedSize, streamHosts, streamSeeds, type SeedSize } from './render/hosts.ts';
+import { describeHostActions, SeedComparison, type Plan } from './plan/plan.ts';
 import { renderPacker } from './render/packer.ts';
 import { loadCluster } from './spec/validate.ts';
-import { STATE_WRITE, defaultStateDir, openState, stateHolds } from './state/state.ts';
+import { STATE_WRITE, defaultStateDir, openState, peekState, stateHolds } from './state/state.ts';
 
 export interface GenerateOptions {
   specFile: string;
@@ -28,7 +30,16 @@ export interface GenerateOptions {
   stateDir?: string;
 }
 
-export interface GenerateResult { cluster: Cluster; clusterDir: string; stateDir: string; report: WriteReport; stateReport: WriteReport; pki: EnsurePkiResult }
+export interface GenerateResult {
+  cluster: Cluster;
+  clusterDir: string;
+  stateDir: string;
+  report: WriteReport;
+  stateReport: WriteReport;
+  pki: EnsurePkiResult;
+  /** What the run changed, host by host, with the steps to carry it out. */
+  plan: Plan;
+}
 
 /**
  * The model as model.json shows it: a file only its owner may read
@@ -78,16 +89,38 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       ? { written: [], unchanged: stateFiles.map((f) => f.path).sort(), removed: [] }
       : await writing(stateDir, writeTree(stateDir, stateFiles, STATE_WRITE));
     const seedSizes: SeedSize[] = [];
+    // Each seed is compared with the one it replaces while the old tree is still in place.
+    const comparison = await SeedComparison.open(cluster, clusterDir);
     function* files() {
       yield* renderCluster(cluster, specName);
-      yield* streamHosts(cluster, pki.bundle, seedSizes);
+      yield* streamHosts(cluster, pki.bundle, (seed) => {
+        seedSizes.push(seedSize(seed));
+        comparison.observe(seed);
+      });
     }
     const report = await writing(clusterDir, writeTree(clusterDir, files()));
+    const plan = await comparison.plan(pki);
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
     for (const line of describeSeeds(seedSizes)) options.log(line);
     options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
-    return { cluster, clusterDir, stateDir, report, stateReport, pki };
+    for (const line of describeHostActions(plan)) options.log(line);
+    return { cluster, clusterDir, stateDir, report, stateReport, pki, plan };
   } finally {
     await state.release();
   }
+}
+
+/**
+ * `plan`: what `generate` would change, host by host, compared with the
+ * cluster folder as it is. Reads the spec, the state and the output; takes no
+ * lock and writes nothing, not even a recovery of a killed run's leftovers.
+ */
+export async function plan(options: Omit<GenerateOptions, 'log'>): Promise<Plan> {
+  const cluster = await loadCluster(options.specFile);
+  const clusterDir = join(options.outDir, cluster.name);
+  const stateDir = options.stateDir ?? defaultStateDir(options.specFile, cluster.name);
+  const pki = await ensurePki(cluster, await peekState({ stateDir, clusterDir }), { rotate: options.rotate ?? [] });
+  const comparison = await SeedComparison.open(cluster, clusterDir);
+  for (const seed of streamSeeds(cluster, pki.bundle)) comparison.observe(seed);
+  return comparison.plan(pki);
 }

@@ -10,25 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from '../generator/generate.ts';
 import { BASE_SPEC, withLine } from './lib/spec-fixtures.ts';
+import { snapshot } from './lib/tree-snapshot.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-cli-'));
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', ...args], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Every file under a folder with its bytes, mode, inode and mtime: what "left exactly as it was" means. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name);
-    const s = statSync(path);
-    out[path] = entry.isFile()
-      ? `${s.mode.toString(8)} ${s.ino} ${s.mtimeMs} ${readFileSync(path).toString('base64')}`
-      : `dir ${s.mode.toString(8)}`;
-  }
-  return out;
 }
 
 function specFile(name: string, text: string): string {

@@ -109,15 +109,19 @@ function adminKubeconfigFile(cluster: Cluster, bundle: PkiBundle): OutputFile {
   return { path: 'admin.kubeconfig', content: renderTemplate('kubernetes/kubeconfig.hbs', adminKubeconfig(cluster, bundle)), mode: 0o600 };
 }
 
+/** Every host's seed, rendered one host at a time as the caller asks for it. */
+export function* streamSeeds(cluster: Cluster, bundle: PkiBundle): Generator<HostSeed> {
+  for (const host of cluster.hosts) yield renderHostSeed(cluster, host, bundle);
+}
+
 /**
  * Every host's files, rendered one host at a time as the writer asks for
  * them, then admin.kubeconfig: memory holds the hosts being written, not the
- * cluster. Each seed's sizes go to `sizes` as it is made.
+ * cluster. `observe` sees each seed as it is made (its sizes, the plan).
  */
-export function* streamHosts(cluster: Cluster, bundle: PkiBundle, sizes: SeedSize[]): Generator<OutputFile> {
-  for (const host of cluster.hosts) {
-    const seed = renderHostSeed(cluster, host, bundle);
-    sizes.push(seedSize(seed));
+export function* streamHosts(cluster: Cluster, bundle: PkiBundle, observe: (seed: HostSeed) => void): Generator<OutputFile> {
+  for (const seed of streamSeeds(cluster, bundle)) {
+    observe(seed);
     yield* seedFiles(seed);
   }
   yield adminKubeconfigFile(cluster, bundle);

@@ -147,3 +147,14 @@ export async function openState(layout: StateLayout, command: string): Promise<O
     throw err;
   }
 }
+
+/**
+ * Where a read-only command (`plan`) reads the PKI from, deciding as
+ * openState() does but changing nothing: the state folder, an old
+ * out/<cluster>/pki/ not yet moved, or (a new cluster) the state folder to be.
+ */
+export async function peekState(layout: StateLayout): Promise<string> {
+  const legacy = join(layout.clusterDir, 'pki');
+  if (!(await exists(layout.stateDir)) && (await exists(legacy))) return legacy;
+  return layout.stateDir;
+}

@@ -1,0 +1,163 @@
+/**
+ * `plan` as an operator runs it: the tutorial's own scale-out (a single
+ * master grown to HA, examples/day-two/), an unchanged spec, a removed host,
+ * a rotated secret. The plan must name exactly the hosts that change and why,
+ * order the steps so etcd and the API stay up, exit 0/2, and write nothing.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Plan } from '../generator/plan/plan.ts';
+import { snapshot } from './lib/tree-snapshot.ts';
+
+const SINGLE = 'examples/day-two/1-single-master.yaml';
+const HA = 'examples/day-two/2-ha.yaml';
+const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-plan-'));
+const out = join(work, 'out');
+
+/** The CLI with `--out DIR`, and the cluster's state kept beside that folder (not beside the spec, in the repository). */
+function cli(command: string, spec: string, outDir: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', command, spec, '--out', outDir, '--state', `${outDir}.tutorial.pki`, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function planJson(spec: string, outDir = out, ...extra: string[]): { code: number | null; plan: Plan } {
+  const r = cli('plan', spec, outDir, '--json', ...extra);
+  assert.ok(r.code === 0 || r.code === 2, r.stderr);
+  return { code: r.code, plan: JSON.parse(r.stdout) as Plan };
+}
+
+function actions(plan: Plan): Record<string, string> {
+  return Object.fromEntries(Object.entries(plan.hosts).map(([name, h]) => [name, h.action]));
+}
+
+test.before(() => {
+  const r = cli('generate', SINGLE, out, '--quiet');
+  assert.is(r.code, 0, r.stderr);
+});
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test('an unchanged spec: every host kept, no steps, exit 0', () => {
+  const { code, plan } = planJson(SINGLE);
+  assert.is(code, 0);
+  assert.is(plan.changed, false);
+  assert.equal(actions(plan), { 'k8s-master1': 'keep', 'k8s-node1': 'keep', 'k8s-node2': 'keep' });
+  assert.equal(plan.steps, []);
+  assert.equal(plan.certificates, []);
+});
+
+test('the tutorial\'s scale-out: which hosts, why, and in which order; nothing written', () => {
+  const before = snapshot(work);
+  const { code, plan } = planJson(HA);
+  assert.equal(snapshot(work), before, 'plan wrote nothing, neither output nor state');
+  assert.is(code, 2);
+  assert.equal(actions(plan), {
+    'k8s-master1': 'reprovision', 'k8s-node1': 'reprovision', 'k8s-node2': 'reprovision',
+    'k8s-master2': 'create', 'lb-master': 'create', 'lb-backup': 'create',
+  });
+  // The tutorial's step 7.4 (sed 192.168.31.71:6443 -> VIP on every node), named per file.
+  for (const host of ['k8s-node1', 'k8s-node2', 'k8s-master1']) {
+    const reasons = plan.hosts[host]!.reasons;
+    assert.ok(reasons.includes('/etc/kubernetes/kube-proxy.kubeconfig: server https://192.168.31.71:6443 -> https://192.168.31.88:6443'), `${host}: ${reasons.join('\n')}`);
+    assert.ok(reasons.includes('/etc/kubernetes/bootstrap-kubelet.kubeconfig: server https://192.168.31.71:6443 -> https://192.168.31.88:6443'), host);
+  }
+  const apiserverReason = plan.hosts['k8s-master1']!.reasons.find((r) => r.startsWith('/etc/kubernetes/pki/apiserver.crt:'));
+  assert.ok(apiserverReason?.includes('+ IP Address:192.168.31.88'), apiserverReason);
+  // The apiserver certificate gains the VIP and k8s-master2; both control planes hold it.
+  const apiserver = plan.certificates.find((c) => c.item === 'apiserver');
+  assert.equal(apiserver?.change, 'reissued');
+  assert.equal(apiserver?.holders, ['k8s-master1', 'k8s-master2']);
+
+  // Control planes first (the new one before the re-provisioned one), then the
+  // load balancers backup before master, then the workers, one at a time.
+  assert.equal(plan.steps.map((s) => `${s.action} ${s.host}`), [
+    'create k8s-master2', 'reprovision k8s-master1', 'create lb-backup', 'create lb-master',
+    'reprovision k8s-node1', 'reprovision k8s-node2',
+  ]);
+  const master1 = plan.steps[1]!;
+  // Before the load balancers exist the VIP does not answer: kubectl talks to the host itself.
+  assert.ok(master1.commands[0]!.includes('--server=https://192.168.31.71:6443 drain k8s-master1'), master1.commands[0]);
+  assert.ok(master1.commands.some((c) => c.includes('keeping its etcd data (/var/lib/etcd')), master1.commands.join('\n'));
+  assert.ok(master1.commands.some((c) => c.startsWith('ssh k8s-node1 sudo etcdctl --endpoints=https://192.168.31.72:2379 ') && c.endsWith('endpoint health --cluster')));
+  const node1 = plan.steps[4]!;
+  assert.ok(node1.commands[0]!.endsWith(`admin.kubeconfig drain k8s-node1 --ignore-daemonsets --delete-emptydir-data`), node1.commands[0]);
+  assert.ok(node1.commands.at(-1)!.endsWith('uncordon k8s-node1'));
+  assert.ok(plan.availability.some((a) => a.startsWith('etcd: 3 member(s) changed one at a time')));
+});
+
+test('the text plan says the same, and generate ends with the per-host summary', () => {
+  const text = cli('plan', HA, out);
+  assert.is(text.code, 2);
+  assert.match(text.stdout, /^ {2}reprovision k8s-node1 \(etcd, worker, 192\.168\.31\.72\)$/m);
+  assert.match(text.stdout, /^ {2}1\. create k8s-master2 \(control-plane\)$/m);
+  const copy = join(work, 'copy');
+  cpSync(out, copy, { recursive: true });
+  cpSync(`${out}.tutorial.pki`, `${copy}.tutorial.pki`, { recursive: true });
+  const generated = cli('generate', HA, copy);
+  assert.is(generated.code, 0, generated.stderr);
+  assert.match(generated.stderr, /^plan: create k8s-master2, lb-master, lb-backup$/m);
+  assert.match(generated.stderr, /^plan: reprovision k8s-master1, k8s-node1, k8s-node2$/m);
+  // Once generated, the same spec plans nothing.
+  assert.is(planJson(HA, copy).code, 0);
+});
+
+test('adding a control plane: the load balancers\' reasons name the new upstream', () => {
+  const ha = join(work, 'ha');
+  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
+  const spec = join(work, 'three-cp.yaml');
+  writeFileSync(spec, `${readFileSync(HA, 'utf8')}  - { name: k8s-master3, address: 192.168.31.75, roles: [control-plane] }\n`);
+  const { plan } = planJson(spec, ha);
+  assert.is(plan.hosts['k8s-master3']!.action, 'create');
+  assert.ok(plan.hosts['lb-master']!.reasons.includes('/etc/nginx/nginx.conf: upstreams + k8s-master3 (192.168.31.75:6443)'), plan.hosts['lb-master']!.reasons.join('\n'));
+  const order = plan.steps.map((s) => s.host);
+  assert.ok(order.indexOf('k8s-master3') < order.indexOf('lb-backup'));
+  assert.ok(order.indexOf('lb-backup') < order.indexOf('lb-master'), 'backup before master');
+  const master = plan.steps.find((s) => s.host === 'lb-master')!;
+  assert.match(master.cost ?? '', /VIP moves to the backup/);
+});
+
+test('removing a worker that is an etcd member: drain, member remove, delete node, after everything else', () => {
+  const ha = join(work, 'ha-remove');
+  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
+  const spec = join(work, 'no-node2.yaml');
+  writeFileSync(spec, readFileSync(HA, 'utf8').replace(/^.*k8s-node2.*\n/m, '').replace(/^.*k8s-node1.*\n/m, ''));
+  const { plan } = planJson(spec, ha);
+  assert.is(plan.hosts['k8s-node2']!.action, 'remove');
+  const removal = plan.steps.filter((s) => s.action === 'remove').map((s) => s.host).sort();
+  assert.equal(removal, ['k8s-node1', 'k8s-node2']);
+  const step = plan.steps.find((s) => s.host === 'k8s-node2')!;
+  assert.ok(step.commands[0]!.includes('drain k8s-node2'));
+  assert.ok(step.commands.some((c) => c.endsWith('member remove <ID of k8s-node2>')));
+  assert.ok(step.commands.at(-1)!.endsWith('delete node k8s-node2'));
+  assert.ok(plan.steps.findIndex((s) => s.action === 'remove') >= plan.steps.length - 2, 'removals come last');
+});
+
+test('a rotated secret is named as a change, never printed', () => {
+  const ha = join(work, 'ha-rotate');
+  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
+  const password = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'vrrp-password'), 'utf8').trim();
+  const token = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'bootstrap-token'), 'utf8').trim();
+  const before = snapshot(work);
+  const r = cli('plan', HA, ha, '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
+  const j = cli('plan', HA, ha, '--json', '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
+  assert.equal(snapshot(work), before, 'plan --rotate writes nothing, the state included');
+  assert.is(r.code, 2);
+  assert.match(r.stdout, /keepalived\.conf: VRRP password changed/);
+  assert.match(r.stdout, /bootstrap-kubelet\.kubeconfig: client credentials changed/);
+  for (const secret of [password, token, token.split('.')[1]!]) {
+    assert.not.ok(r.stdout.includes(secret) || j.stdout.includes(secret), 'no secret in the plan');
+  }
+});
+
+test('a bad spec exits 1, like generate', () => {
+  const spec = join(work, 'bad.yaml');
+  writeFileSync(spec, readFileSync(HA, 'utf8').replace('roles: [worker, etcd]', 'roles: [wroker, etcd]'));
+  const r = cli('plan', spec, out);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /did you mean "worker"/);
+});
+
+test.run();
