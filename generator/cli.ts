@@ -21,7 +21,8 @@ Commands:
 
 Options:
   --out DIR  Parent folder of the cluster folder (default: out)
-  --quiet    No progress lines on stderr; problems are still printed
+  --quiet    No progress lines on stderr; problems and warnings (a certificate
+             ending within 60 days) are still printed
   --rotate WHAT
              Replace a piece of the PKI on purpose (repeatable): kubernetes-ca,
              etcd-ca, front-proxy-ca, cas (all three), service-account,
@@ -77,14 +78,15 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
   }
-  const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const stderr = (line: string) => process.stderr.write(`${line}\n`);
+  const log = values.quiet ? () => {} : stderr;
 
   try {
     if (command === 'validate') {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
     } else {
-      await generate({ specFile, outDir: values.out!, log, rotate });
+      await generate({ specFile, outDir: values.out!, log, warn: stderr, rotate });
     }
     return EXIT.ok;
   } catch (err) {

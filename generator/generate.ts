@@ -6,6 +6,7 @@
 import { join, relative } from 'node:path';
 import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
+import { calendarJson, expiryCalendar, expiryWarnings, type CertificateExpiry } from './pki/calendar.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
 import { describeSeeds, renderHosts } from './render/hosts.ts';
@@ -17,16 +18,21 @@ export interface GenerateOptions {
   /** Parent of the cluster folder; out/ by default. */
   outDir: string;
   log: (line: string) => void;
+  /** What the operator must act on (certificates about to end); printed even when `log` is quiet. Default: `log`. */
+  warn?: (line: string) => void;
+  /** "Now" for certificate validity; tests move it. */
+  now?: Date;
   /** PKI pieces to replace even though they are intact (`--rotate`). */
   rotate?: readonly RotateTarget[];
 }
 
-export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport; pki: EnsurePkiResult }
+export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport; pki: EnsurePkiResult; calendar: CertificateExpiry[] }
 
-/** Every file of the cluster folder, rendered from the model alone. */
-export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
+/** Every file of the cluster folder outside pki/ and hosts/: from the model, and the expiry calendar of its PKI. */
+export function renderCluster(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[]): OutputFile[] {
   return [
-    renderClusterReadme(cluster, specFile),
+    renderClusterReadme(cluster, specFile, calendar),
+    { path: 'certificates.json', content: calendarJson(cluster, calendar), mode: 0o644 },
     ...renderPacker(cluster),
     { path: 'model.json', content: `${JSON.stringify(cluster, null, 2)}\n`, mode: 0o644 },
   ];
@@ -39,12 +45,15 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const specName = relative(process.cwd(), options.specFile) || options.specFile;
   // Reads pki/ only; a PkiError (a CA missing or mismatched...) stops the run before anything is written.
   const pkiDir = join(clusterDir, 'pki');
-  const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });
+  const now = options.now ?? new Date();
+  const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [], now });
+  const calendar = expiryCalendar(cluster, pki.bundle);
   const hosts = renderHosts(cluster, pki.bundle);
-  const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files];
+  const files = [...renderCluster(cluster, specName, calendar), ...pki.files, ...hosts.files];
   const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
   for (const line of describePkiResult(pki, pkiDir)) options.log(line);
   for (const line of describeSeeds(hosts.seeds)) options.log(line);
+  for (const line of expiryWarnings(calendar, now)) (options.warn ?? options.log)(line);
   options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
-  return { cluster, clusterDir, report, pki };
+  return { cluster, clusterDir, report, pki, calendar };
 }

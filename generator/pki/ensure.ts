@@ -30,8 +30,8 @@ import { caShape, issueCertificate, issuedBy, keyMatches, leafShape, notAfter, r
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A leaf this close to its end is reissued; a CA this close to its end is warned about. */
-const LEAF_RENEW_DAYS = 30;
-const CA_WARN_DAYS = 180;
+export const LEAF_RENEW_DAYS = 30;
+export const CA_WARN_DAYS = 180;
 
 export interface PkiChange {
   /** `ca/kubernetes`, `apiserver`, `etcd-server/<member>`, `service-account`, `bootstrap-token`... */

@@ -4,6 +4,7 @@
  */
 import { hostsWithRole, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
+import type { CertificateExpiry } from '../pki/calendar.ts';
 import { renderTemplate } from './templates.ts';
 
 /** A plain-text diagram: clients -> VIP -> apiservers -> etcd, nodes beside. */
@@ -32,7 +33,10 @@ function topologyDiagram(cluster: Cluster): string {
   return lines.join('\n');
 }
 
-export function renderClusterReadme(cluster: Cluster, specFile: string): OutputFile {
+/** `2027-12-02T02:10:44.000Z` -> `2027-12-02 02:10` (UTC). */
+const minuteUtc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+
+export function renderClusterReadme(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[]): OutputFile {
   const content = renderTemplate('cluster-README.md.hbs', {
     ...cluster,
     specFile,
@@ -42,6 +46,14 @@ export function renderClusterReadme(cluster: Cluster, specFile: string): OutputF
       ? 'the golden image built from packer/'
       : `a stock ${cluster.image.os} cloud image; first boot downloads the pinned binaries`,
     adminKubeconfig: `out/${cluster.name}/admin.kubeconfig`,
+    certificates: calendar.map((c) => ({
+      name: c.name,
+      subject: c.subject,
+      notAfter: minuteUtc(c.notAfter),
+      renewBy: minuteUtc(c.renewBy),
+      hosts: c.hosts.join(', ') || 'none',
+      renewal: c.renewal === 'generate' ? '`npm run generate`' : `\`--rotate ${c.renewal}\``,
+    })),
   });
   return { path: 'README.md', content, mode: 0o644 };
 }
