@@ -117,6 +117,7 @@ export function resolve(spec: ClusterSpec): Cluster {
       version: etcdVersion,
       members: etcdMembers,
       initialCluster: etcdMembers.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+      initialClusterToken: `${spec.name}-etcd`,
       ...(backup ? { backup } : {}),
     },
     containerd: { version: containerdVersion },

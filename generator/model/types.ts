@@ -151,7 +151,14 @@ export interface Cluster {
     /** Where every kubeconfig points: the VIP behind the load balancers, or the only control plane. */
     endpoint: { host: string; port: number; url: string };
   };
-  etcd: { version: string; members: EtcdMember[]; initialCluster: string; backup?: EtcdBackup };
+  etcd: {
+    version: string;
+    members: EtcdMember[];
+    initialCluster: string;
+    /** `<cluster>-etcd`: what the members were founded with, and what a restore from a snapshot gives them again. */
+    initialClusterToken: string;
+    backup?: EtcdBackup;
+  };
   containerd: { version: string };
   cni: { plugin: CniPlugin };
   images: ContainerImages;
