@@ -31,7 +31,8 @@ Options:
   --out DIR  Parent folder of the cluster folder (default: out)
   --state DIR
              The cluster's state folder (default: <cluster>.pki beside the spec)
-  --quiet    No progress lines on stderr; problems are still printed
+  --quiet    No progress lines on stderr; problems and warnings (a certificate
+             ending within 60 days) are still printed
   --json     (plan) The plan as one JSON object on stdout
   --rotate WHAT
              Replace a piece of the PKI on purpose (repeatable): kubernetes-ca,
@@ -94,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
   }
-  const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const stderr = (line: string) => process.stderr.write(`${line}\n`);
+  const log = values.quiet ? () => {} : stderr;
   // What only `generate` and `plan` need (the PKI and its X.509 library, rendering, the
   // writer) is loaded when they run: `validate` starts without it.
   const pipeline = command === 'validate' ? undefined : await import('./generate.ts');
@@ -109,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
     } else {
-      await pipeline!.generate({ specFile, outDir: values.out!, stateDir: values.state, log, rotate });
+      await pipeline!.generate({ specFile, outDir: values.out!, stateDir: values.state, log, warn: stderr, rotate });
     }
     return EXIT.ok;
   } catch (err) {

@@ -8,6 +8,7 @@
 import { join, relative } from 'node:path';
 import { isSecretFile, type Cluster, type ExtraFile } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
+import { calendarJson, expiryCalendar, expiryWarnings, type CertificateExpiry } from './pki/calendar.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 
 export { PkiError } from './pki/index.ts';
@@ -24,6 +25,10 @@ export interface GenerateOptions {
   /** Parent of the cluster folder; out/ by default. */
   outDir: string;
   log: (line: string) => void;
+  /** What the operator must act on (certificates about to end); printed even when `log` is quiet. Default: `log`. */
+  warn?: (line: string) => void;
+  /** "Now" for certificate validity; tests move it. */
+  now?: Date;
   /** PKI pieces to replace even though they are intact (`--rotate`). */
   rotate?: readonly RotateTarget[];
   /** The cluster's state folder; `<cluster>.pki` beside the spec by default. */
@@ -39,6 +44,8 @@ export interface GenerateResult {
   pki: EnsurePkiResult;
   /** What the run changed, host by host, with the steps to carry it out. */
   plan: Plan;
+  /** Every certificate's end, its holders and the date to re-provision them by. */
+  calendar: CertificateExpiry[];
 }
 
 /**
@@ -51,10 +58,11 @@ export function withoutSecrets(cluster: Cluster): Cluster {
   return { ...cluster, hosts: cluster.hosts.map((h) => ({ ...h, files: h.files.map(redact) })) };
 }
 
-/** Every file of the cluster folder, rendered from the model alone. */
-export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
+/** Every file of the cluster folder outside pki/ and hosts/: from the model, and the expiry calendar of its PKI. */
+export function renderCluster(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[]): OutputFile[] {
   return [
-    renderClusterReadme(cluster, specFile),
+    renderClusterReadme(cluster, specFile, calendar),
+    { path: 'certificates.json', content: calendarJson(cluster, calendar), mode: 0o644 },
     ...renderPacker(cluster),
     { path: 'model.json', content: `${JSON.stringify(withoutSecrets(cluster), null, 2)}\n`, mode: 0o644 },
   ];
@@ -81,7 +89,9 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   try {
     for (const note of state.notes) options.log(`state: ${note}`);
     // Reads and verifies the PKI only; a PkiError (a CA missing or damaged...) stops the run before anything is written.
-    const pki = await ensurePki(cluster, state.source, { rotate: options.rotate ?? [], existing: state.existing });
+    const now = options.now ?? new Date();
+    const pki = await ensurePki(cluster, state.source, { rotate: options.rotate ?? [], existing: state.existing, now });
+    const calendar = expiryCalendar(cluster, pki.bundle);
     const listed = new Set(pki.files.map((f) => f.path));
     // The state first: output that exists always has its state in place.
     const stateFiles = [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))];
@@ -92,7 +102,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     // Each seed is compared with the one it replaces while the old tree is still in place.
     const comparison = await SeedComparison.open(cluster, clusterDir);
     function* files() {
-      yield* renderCluster(cluster, specName);
+      yield* renderCluster(cluster, specName, calendar);
       yield* streamHosts(cluster, pki.bundle, (seed) => {
         seedSizes.push(seedSize(seed));
         comparison.observe(seed);
@@ -102,9 +112,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const plan = await comparison.plan(pki);
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
     for (const line of describeSeeds(seedSizes)) options.log(line);
+    for (const line of expiryWarnings(calendar, now)) (options.warn ?? options.log)(line);
     options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
     for (const line of describeHostActions(plan)) options.log(line);
-    return { cluster, clusterDir, stateDir, report, stateReport, pki, plan };
+    return { cluster, clusterDir, stateDir, report, stateReport, pki, plan, calendar };
   } finally {
     await state.release();
   }
@@ -119,8 +130,12 @@ export async function plan(options: Omit<GenerateOptions, 'log'>): Promise<Plan>
   const cluster = await loadCluster(options.specFile);
   const clusterDir = join(options.outDir, cluster.name);
   const stateDir = options.stateDir ?? defaultStateDir(options.specFile, cluster.name);
-  const pki = await ensurePki(cluster, await peekState({ stateDir, clusterDir }), { rotate: options.rotate ?? [] });
+  const now = options.now ?? new Date();
+  const pki = await ensurePki(cluster, await peekState({ stateDir, clusterDir }), { rotate: options.rotate ?? [], now });
   const comparison = await SeedComparison.open(cluster, clusterDir);
   for (const seed of streamSeeds(cluster, pki.bundle)) comparison.observe(seed);
-  return comparison.plan(pki);
+  const result = await comparison.plan(pki);
+  // What ends soon: renewed by this change (then listed under certificates) or to be planned.
+  result.warnings.push(...expiryWarnings(expiryCalendar(cluster, pki.bundle), now));
+  return result;
 }

@@ -166,6 +166,8 @@ test('the bootstrap script writes the failure marker naming the failed step, the
     assert.match(kubectl, /get --raw=\/readyz/);
     assert.match(kubectl, /apply --server-side --force-conflicts --field-manager=ha-k8s-seed -f \/etc\/kubernetes\/addons\//);
     assert.match(readFileSync(join(dir, 'var/log/systemctl-standin.log'), 'utf8'), /enable --now --no-block etcd\.service/);
+    assert.match(readFileSync(join(dir, 'var/log/systemctl-standin.log'), 'utf8'), /^enable --now etcd-backup\.timer$/m, 'the backup timer is enabled where etcd is started');
+    assert.ok(statSync(join(dir, '/var/backups/etcd')).isDirectory(), 'the snapshot folder is made');
   } finally {
     await cleanup();
   }

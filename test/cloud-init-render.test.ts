@@ -320,4 +320,20 @@ test('output per host: user-data and cidata.iso 0600, meta-data and network-conf
   }
 });
 
+test('etcd.backup: on by default on every etcd member and on no other host; enabled: false leaves it out', () => {
+  for (const { ex, host, parsed } of hosts()) {
+    const backupFiles = parsed.files.filter((f) => /etcd-backup/.test(f.path)).map((f) => f.path).sort();
+    const expected = hasRole(host, 'etcd') && ex.cluster.etcd.backup
+      ? ['/etc/systemd/system/etcd-backup.service', '/etc/systemd/system/etcd-backup.timer', FILES.etcdBackupScript].sort() : [];
+    assert.equal(backupFiles, expected, `${ex.spec} ${host.name}`);
+  }
+  const ex = examples.find((e) => e.spec === 'cluster.yaml')!;
+  assert.equal(ex.cluster.etcd.backup, { schedule: '*-*-* 00/6:00:00', keep: 12, directory: '/var/backups/etcd' });
+  const off = { ...ex.cluster, etcd: { ...ex.cluster.etcd, backup: undefined } };
+  const member = off.hosts.find((h) => hasRole(h, 'etcd'))!;
+  const rendered = renderCloudConfig(off, member, ex.bundle);
+  assert.equal(rendered.files.filter((f) => /etcd-backup/.test(f.path)), []);
+  assert.not.match(rendered.steps.map((s) => s.run).join('\n'), /etcd-backup/);
+});
+
 test.run();

@@ -129,15 +129,16 @@ test('keepalived -t accepts every load balancer config, in a network namespace w
   }
 });
 
-test('systemd-analyze verify: every unit of every host, stand-ins at the Exec paths, no warnings', () => {
+test('systemd-analyze verify: every unit and timer of every host, stand-ins at the Exec paths, no warnings', () => {
   const systemUnits = mkdtempSync(join(work, 'systemd-'));
   cpSync('/usr/lib/systemd/system', join(systemUnits, 'system'), { recursive: true, verbatimSymlinks: true });
   let units = 0;
+  let timers = 0;
   for (const c of cases) {
     const root = dir(c.name);
     mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
     cpSync(join(systemUnits, 'system'), join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
-    const unitFiles = c.parsed.files.filter((f) => f.path.startsWith('/etc/systemd/system/') && f.path.endsWith('.service'));
+    const unitFiles = c.parsed.files.filter((f) => f.path.startsWith('/etc/systemd/system/') && /\.(service|timer)$/.test(f.path));
     for (const f of unitFiles) {
       const path = join(root, f.path);
       mkdirSync(dirname(path), { recursive: true });
@@ -154,8 +155,12 @@ test('systemd-analyze verify: every unit of every host, stand-ins at the Exec pa
     assert.is(r.status, 0, `${c.name}: ${r.out}`);
     assert.is(r.out, '', `${c.name}: ${r.out}`);
     units += unitFiles.length;
+    timers += unitFiles.filter((f) => f.path.endsWith('.timer')).length;
   }
   assert.ok(units > 60, `${units} units verified`);
+  // Every etcd member of every example has the backup timer (etcd.backup is on by default).
+  const members = cases.filter((c) => c.roles.includes('etcd')).length;
+  assert.is(timers, members, `${timers} timers for ${members} etcd members`);
 });
 
 test('containerd config.toml parses as TOML (Python tomllib) with the CRI settings containerd 2.x reads', () => {

@@ -131,4 +131,13 @@ test('every example resolves', async () => {
   for (const f of files) await loadCluster(`examples/${f}`);
 });
 
+test('etcd.backup: defaults, overrides, and enabled: false removes it from the model', () => {
+  assert.equal(clusterFromText(BASE_SPEC).etcd.backup, { schedule: '*-*-* 00/6:00:00', keep: 12, directory: '/var/backups/etcd' });
+  const tuned = clusterFromText(BASE_SPEC.replace('ssh:', 'etcd:\n  backup: { schedule: "Mon..Fri 02:30", keep: 30, directory: /srv/etcd-snapshots }\nssh:'));
+  assert.equal(tuned.etcd.backup, { schedule: 'Mon..Fri 02:30', keep: 30, directory: '/srv/etcd-snapshots' });
+  const off = clusterFromText(BASE_SPEC.replace('ssh:', 'etcd:\n  backup: { enabled: false }\nssh:'));
+  assert.is(off.etcd.backup, undefined);
+  assert.is(off.etcd.initialClusterToken, 't-etcd');
+});
+
 test.run();

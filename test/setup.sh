@@ -16,7 +16,7 @@ packages=(
   genisoimage         # isoinfo
   xorriso python3-pycdlib  # second and third readers of the cidata ISO
   util-linux          # blkid, unshare
-  etcd-server etcd-client  # a real etcd for the certificates
+  etcd-server etcd-client  # a real etcd: the certificates, the generated units, backups and restores
   iproute2            # network namespaces
   debootstrap systemd-container  # throwaway Debian roots and the boot lab
   golang-cfssl        # npm run bench's baseline: cfssl gencert | cfssljson, as the tutorials make certificates

@@ -102,6 +102,16 @@ const cases: Case[] = [
     path: '', line: 12, message: /not valid YAML/ },
   { rule: 'empty spec', spec: '# nothing here\n',
     path: '', line: 1, message: /the spec is empty/ },
+  { rule: 'etcd backup schedule systemd would refuse', spec: insertAfter(1, 'etcd:\n  backup:\n    schedule: "*-*-* 24:00"'),
+    path: 'etcd.backup.schedule', line: 4, message: /"\*-\*-\* 24:00" is not a systemd OnCalendar schedule: hour 24 is outside 0-23/, fix: /Mon\.\.Fri 02:30/ },
+  { rule: 'etcd backup schedule that never comes', spec: insertAfter(1, 'etcd:\n  backup:\n    schedule: "*-02-30 01:00"'),
+    path: 'etcd.backup.schedule', line: 4, message: /never comes/ },
+  { rule: 'etcd backup folder inside the data folder', spec: insertAfter(1, 'etcd:\n  backup:\n    directory: /var/lib/etcd/snapshots'),
+    path: 'etcd.backup.directory', line: 4, message: /inside etcd's data folder \/var\/lib\/etcd/ },
+  { rule: 'etcd backup folder not absolute', spec: insertAfter(1, 'etcd:\n  backup:\n    directory: backups/etcd'),
+    path: 'etcd.backup.directory', line: 4, message: /"backups\/etcd" is not valid: Absolute folder/ },
+  { rule: 'etcd backup keep below 1', spec: insertAfter(1, 'etcd:\n  backup:\n    keep: 0'),
+    path: 'etcd.backup.keep', line: 4, message: /must be >= 1/ },
 ];
 
 for (const c of cases) {

@@ -8,7 +8,7 @@ import { DEFAULTS } from '../spec/types.ts';
 import { artifactsFor, cniImages, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
 import * as ip from './ipv4.ts';
 import {
-  ROLES, hasRole, type Cluster, type ExtraFile, type Host, type LoadBalancer, type Role,
+  ROLES, hasRole, type Cluster, type EtcdBackup, type ExtraFile, type Host, type LoadBalancer, type Role,
 } from './types.ts';
 
 function extraFiles(files: FileSpec[] | undefined): ExtraFile[] {
@@ -67,6 +67,11 @@ function resolveLoadBalancer(spec: ClusterSpec, hosts: Host[], apiserverPort: nu
   };
 }
 
+function resolveEtcdBackup(spec: ClusterSpec): EtcdBackup | undefined {
+  const backup = { ...DEFAULTS.etcdBackup, ...spec.etcd?.backup };
+  return backup.enabled ? { schedule: backup.schedule, keep: backup.keep, directory: backup.directory } : undefined;
+}
+
 export function resolve(spec: ClusterSpec): Cluster {
   const hosts = resolveHosts(spec);
   const k8s = spec.kubernetes ?? {};
@@ -86,6 +91,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     peerUrl: `https://${h.address}:2380`,
   }));
   const etcdVersion = spec.etcd?.version ?? release.etcdVersion;
+  const backup = resolveEtcdBackup(spec);
   const containerdVersion = spec.containerd?.version ?? defaultContainerdVersion;
   const image = {
     os: spec.image?.os ?? DEFAULTS.os,
@@ -111,6 +117,8 @@ export function resolve(spec: ClusterSpec): Cluster {
       version: etcdVersion,
       members: etcdMembers,
       initialCluster: etcdMembers.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+      initialClusterToken: `${spec.name}-etcd`,
+      ...(backup ? { backup } : {}),
     },
     containerd: { version: containerdVersion },
     cni: { plugin: spec.cni?.plugin ?? DEFAULTS.cni },

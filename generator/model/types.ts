@@ -112,6 +112,16 @@ export interface EtcdMember {
   peerUrl: string;
 }
 
+/** Scheduled snapshots on every etcd member (`etcd.backup`); absent when turned off. */
+export interface EtcdBackup {
+  /** A systemd OnCalendar expression, checked when the spec was read. */
+  schedule: string;
+  /** Snapshots each member keeps. */
+  keep: number;
+  /** Absolute folder on each member. */
+  directory: string;
+}
+
 export interface LoadBalancerMember {
   host: string;
   address: string;
@@ -150,7 +160,14 @@ export interface Cluster {
     /** Where every kubeconfig points: the VIP behind the load balancers, or the only control plane. */
     endpoint: { host: string; port: number; url: string };
   };
-  etcd: { version: string; members: EtcdMember[]; initialCluster: string };
+  etcd: {
+    version: string;
+    members: EtcdMember[];
+    initialCluster: string;
+    /** `<cluster>-etcd`: what the members were founded with, and what a restore from a snapshot gives them again. */
+    initialClusterToken: string;
+    backup?: EtcdBackup;
+  };
   containerd: { version: string };
   cni: { plugin: CniPlugin };
   images: ContainerImages;

@@ -78,7 +78,7 @@ export function grantsFor(host: Pick<Host, 'name' | 'roles'>): Grant[] {
     .map((g) => (PER_MEMBER.has(g.item) ? { ...g, item: `${g.item}/${host.name}` } : g));
 }
 
-function certifiedKey(bundle: PkiBundle, item: string): CertifiedKey {
+export function certifiedKey(bundle: PkiBundle, item: string): CertifiedKey {
   const [kind, member] = item.split('/') as [string, string | undefined];
   switch (kind) {
     case 'ca': return bundle.ca[member === 'front-proxy' ? 'frontProxy' : (member as 'kubernetes' | 'etcd')];

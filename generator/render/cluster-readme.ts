@@ -2,8 +2,11 @@
  * The README at the top of a generated cluster folder: what is there and
  * which file goes to which VM, for the operator who opens the folder later.
  */
+import { BIN, CONFIG } from '../model/paths.ts';
 import { hostsWithRole, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
+import type { CertificateExpiry } from '../pki/calendar.ts';
+import { PKI } from './host-paths.ts';
 import { renderTemplate } from './templates.ts';
 
 /** A plain-text diagram: clients -> VIP -> apiservers -> etcd, nodes beside. */
@@ -32,7 +35,24 @@ function topologyDiagram(cluster: Cluster): string {
   return lines.join('\n');
 }
 
-export function renderClusterReadme(cluster: Cluster, specFile: string): OutputFile {
+/** The backup settings and, per member, the restore command of the project README's procedure with this cluster's values. */
+function etcdBackupReadme(cluster: Cluster) {
+  const backup = cluster.etcd.backup;
+  const etcd = cluster.etcd;
+  return {
+    ...(backup ? { enabled: true, ...backup } : { enabled: false }),
+    tools: { etcdutl: BIN.etcdutl, etcdctl: BIN.etcdctl },
+    pki: { ca: PKI.etcdCa, cert: PKI.etcdHealthcheckCert, key: PKI.etcdHealthcheckKey },
+    dataDir: CONFIG.etcdDataDir,
+    endpoints: etcd.members.map((m) => m.clientUrl).join(','),
+    members: etcd.members.map((m) => ({ name: m.name, peerUrl: m.peerUrl, initialCluster: etcd.initialCluster, token: etcd.initialClusterToken })),
+  };
+}
+
+/** `2027-12-02T02:10:44.000Z` -> `2027-12-02 02:10` (UTC). */
+const minuteUtc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+
+export function renderClusterReadme(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[]): OutputFile {
   const content = renderTemplate('cluster-README.md.hbs', {
     ...cluster,
     specFile,
@@ -42,6 +62,15 @@ export function renderClusterReadme(cluster: Cluster, specFile: string): OutputF
       ? 'the golden image built from packer/'
       : `a stock ${cluster.image.os} cloud image; first boot downloads the pinned binaries`,
     adminKubeconfig: `out/${cluster.name}/admin.kubeconfig`,
+    etcdBackup: etcdBackupReadme(cluster),
+    certificates: calendar.map((c) => ({
+      name: c.name,
+      subject: c.subject,
+      notAfter: minuteUtc(c.notAfter),
+      renewBy: minuteUtc(c.renewBy),
+      hosts: c.hosts.join(', ') || 'none',
+      renewal: c.renewal === 'generate' ? '`npm run generate`' : `\`--rotate ${c.renewal}\``,
+    })),
   });
   return { path: 'README.md', content, mode: 0o644 };
 }

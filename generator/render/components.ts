@@ -61,7 +61,7 @@ export function etcdUnit(cluster: Cluster, host: Host): UnitView {
     ['initial-advertise-peer-urls', member.peerUrl],
     ['initial-cluster', cluster.etcd.initialCluster],
     ['initial-cluster-state', 'new'],
-    ['initial-cluster-token', `${cluster.name}-etcd`],
+    ['initial-cluster-token', cluster.etcd.initialClusterToken],
     ['listen-metrics-urls', 'http://127.0.0.1:2381'],
     ['cert-file', PKI.etcdServerCert],
     ['key-file', PKI.etcdServerKey],

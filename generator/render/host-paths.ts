@@ -74,4 +74,6 @@ export const FILES = {
   nginxConf: '/etc/nginx/nginx.conf',
   keepalivedConf: '/etc/keepalived/keepalived.conf',
   keepalivedCheck: '/etc/keepalived/check-apiserver-proxy.sh',
+  /** Run by etcd-backup.service on the schedule of etcd-backup.timer (etcd.backup). */
+  etcdBackupScript: '/usr/local/lib/ha-k8s-seed/etcd-backup.sh',
 } as const;

@@ -11,6 +11,7 @@ import type { CertifiedKey, PkiBundle } from '../pki/types.ts';
 import {
   CONTAINER_RUNTIME_ENDPOINT, kubeletTaints, resolvConf, unitViews,
 } from './components.ts';
+import { etcdBackupView } from './etcd-backup.ts';
 import { FILES, PKI, SEED, UNIT_DIR } from './host-paths.ts';
 import { installScript } from './packer.ts';
 
@@ -216,6 +217,7 @@ export function hostView(cluster: Cluster, host: Host, bundle: PkiBundle) {
       auditLogDir: FILES.auditLog.slice(0, FILES.auditLog.lastIndexOf('/')),
     },
     units: unitViews(cluster, host),
+    ...(hasRole(host, 'etcd') ? { etcdBackup: etcdBackupView(cluster, host) } : {}),
     ...(cp ? { encryption: cp.encryption, scheduler: cp.scheduler, addons: cp.addons } : {}),
     ...(node ? { containerd: node.containerd, kubelet: node.kubelet, kubeProxy: node.kubeProxy } : {}),
     kubeconfigs: { ...cp?.kubeconfigs, ...node?.nodeKubeconfigs },

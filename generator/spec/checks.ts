@@ -4,11 +4,13 @@
  * problems at once, each at the field the user has to change.
  */
 import * as ip from '../model/ipv4.ts';
+import { CONFIG } from '../model/paths.ts';
 import { hasRole } from '../model/types.ts';
 import {
   defaultKubernetesVersion, kubernetesRelease, supportedContainerdVersions,
   supportedEtcdVersions, supportedKubernetesVersions,
 } from '../versions/versions.ts';
+import { ONCALENDAR_EXAMPLES, onCalendarProblem } from './oncalendar.ts';
 import type { PathSegment, Problem } from './problems.ts';
 import type { SpecSource } from './source.ts';
 import { LEAF_RENEW_DAYS } from '../pki/lifetimes.ts';
@@ -237,5 +239,25 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
       `remove keySize and keep keyAlgorithm: ${spec.pki.keyAlgorithm}`);
   }
 
+  return problems;
+}
+
+/**
+ * etcd.backup: the schedule lands in a systemd timer's OnCalendar= and must be
+ * one systemd runs; the folder must not be etcd's own data folder, which a
+ * restore replaces.
+ */
+export function checkEtcdBackup(source: SpecSource, spec: ClusterSpec): Problem[] {
+  const backup = spec.etcd?.backup;
+  const problems: Problem[] = [];
+  if (!backup) return problems;
+  if (backup.schedule !== undefined) {
+    const why = onCalendarProblem(backup.schedule);
+    if (why) problems.push(source.problem(['etcd', 'backup', 'schedule'], `"${backup.schedule}" is not a systemd OnCalendar schedule: ${why}`, `write one such as ${ONCALENDAR_EXAMPLES}`));
+  }
+  const dataDir = CONFIG.etcdDataDir;
+  if (backup.directory !== undefined && (backup.directory === dataDir || backup.directory.startsWith(`${dataDir}/`))) {
+    problems.push(source.problem(['etcd', 'backup', 'directory'], `${backup.directory} is inside etcd's data folder ${dataDir}, which a restore replaces`, 'keep snapshots elsewhere, e.g. /var/backups/etcd'));
+  }
   return problems;
 }

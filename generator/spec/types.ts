@@ -33,7 +33,7 @@ export interface ClusterSpec {
     clusterDNS?: string;
     apiserverPort?: number;
   };
-  etcd?: { version?: string };
+  etcd?: { version?: string; backup?: { enabled?: boolean; schedule?: string; keep?: number; directory?: string } };
   containerd?: { version?: string };
   cni?: { plugin?: CniPlugin };
   image?: { os?: OperatingSystem; arch?: Architecture; binaries?: BinarySource; mirror?: string };
@@ -66,6 +66,7 @@ export const DEFAULTS = {
   keyAlgorithm: 'ecdsa-p256',
   caValidityDays: 3650,
   certValidityDays: 365,
+  etcdBackup: { enabled: true, schedule: '*-*-* 00/6:00:00', keep: 12, directory: '/var/backups/etcd' },
   filePermissions: '0644',
   fileOwner: 'root:root',
 } as const;
