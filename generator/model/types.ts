@@ -30,6 +30,10 @@ export type BinarySource = (typeof BINARY_SOURCES)[number];
 export const CNI_PLUGINS = ['flannel'] as const;
 export type CniPlugin = (typeof CNI_PLUGINS)[number];
 
+/** The hypervisors the generator writes VM definitions and scripts for. */
+export const PLATFORM_TYPES = ['libvirt', 'proxmox', 'vsphere'] as const;
+export type PlatformType = (typeof PLATFORM_TYPES)[number];
+
 export const KEY_SIZES = [2048, 3072, 4096] as const;
 export type KeySize = (typeof KEY_SIZES)[number];
 
@@ -70,9 +74,16 @@ export interface HostNetwork {
   /** Absent on an isolated network: no default route. */
   gateway?: string;
   nameservers: string[];
-  /** When given, network-config matches the NIC by MAC instead of by name. */
-  macAddress?: string;
+  /**
+   * The NIC's MAC, lowercase: the spec's, or derived from the cluster and host
+   * names. The VM definition sets it and network-config matches it, then
+   * renames the NIC to `interface`.
+   */
+  macAddress: string;
 }
+
+/** The VM a host runs in. */
+export interface VmSize { cpus: number; memoryMiB: number; diskGiB: number }
 
 /** A file the operator wants on a host, beyond what the roles need. */
 export interface ExtraFile {
@@ -89,6 +100,7 @@ export interface Host {
   /** Canonical order: the order of ROLES. */
   roles: readonly Role[];
   network: HostNetwork;
+  vm: VmSize;
   /** Distribution packages to install on top of what the roles need. */
   packages: string[];
   files: ExtraFile[];
@@ -123,6 +135,19 @@ export interface LoadBalancer {
   backends: { host: string; address: string; port: number }[];
 }
 
+/** Where the VMs run, with every setting the platform's outputs need. */
+export type Platform =
+  | {
+    type: 'libvirt';
+    uri: string;
+    /** What the NICs join: a libvirt network, or a host bridge. */
+    attach: { kind: 'network' | 'bridge'; name: string };
+    imagesDir: string;
+    goldenImage: string;
+  }
+  | { type: 'proxmox'; templateId: number; firstVmId: number; bridge: string; storage: string; isoStorage: string }
+  | { type: 'vsphere'; template: string; datacenter?: string; datastore?: string; network: string; folder?: string; resourcePool?: string };
+
 export interface Cluster {
   name: string;
   kubernetes: {
@@ -149,10 +174,13 @@ export interface Cluster {
     os: OperatingSystem;
     arch: Architecture;
     binaries: BinarySource;
+    /** The golden image's name, as packer/variables.pkr.hcl spells it (local.image_name). */
+    name: string;
     /** Base URL of an air-gapped mirror that replaces the public download hosts. */
     mirror?: string;
   };
   artifacts: Artifact[];
+  platform: Platform;
   pki: { keySize: KeySize; caValidityDays: number; certValidityDays: number };
   ssh: { authorizedKeys: string[] };
   /** Time servers for every host; empty means the distribution's default pool. */
