@@ -10,6 +10,7 @@ import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget }
 import { renderClusterReadme } from './render/cluster-readme.ts';
 import { describeSeeds, renderHosts } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
+import { renderPlatform } from './render/platforms/index.ts';
 import { loadCluster } from './spec/validate.ts';
 
 export interface GenerateOptions {
@@ -41,7 +42,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const pkiDir = join(clusterDir, 'pki');
   const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });
   const hosts = renderHosts(cluster, pki.bundle);
-  const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files];
+  const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files, ...renderPlatform(cluster, hosts.seeds)];
   const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
   for (const line of describePkiResult(pki, pkiDir)) options.log(line);
   for (const line of describeSeeds(hosts.seeds)) options.log(line);
