@@ -8,7 +8,7 @@ import type { Cluster } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
-import { describeSeeds, renderHosts } from './render/hosts.ts';
+import { describeSeeds, renderHosts, type HostSeed } from './render/hosts.ts';
 import { renderPacker } from './render/packer.ts';
 import { renderPlatform } from './render/platforms/index.ts';
 import { loadCluster } from './spec/validate.ts';
@@ -24,10 +24,11 @@ export interface GenerateOptions {
 
 export interface GenerateResult { cluster: Cluster; clusterDir: string; report: WriteReport; pki: EnsurePkiResult }
 
-/** Every file of the cluster folder, rendered from the model alone. */
-export function renderCluster(cluster: Cluster, specFile: string): OutputFile[] {
+/** Every file of the cluster folder that is not a host's seed, rendered from the model and the seeds. */
+export function renderCluster(cluster: Cluster, specFile: string, seeds: readonly HostSeed[]): OutputFile[] {
   return [
-    renderClusterReadme(cluster, specFile),
+    renderClusterReadme(cluster, specFile, seeds),
+    ...renderPlatform(cluster, seeds),
     ...renderPacker(cluster),
     { path: 'model.json', content: `${JSON.stringify(cluster, null, 2)}\n`, mode: 0o644 },
   ];
@@ -42,7 +43,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const pkiDir = join(clusterDir, 'pki');
   const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });
   const hosts = renderHosts(cluster, pki.bundle);
-  const files = [...renderCluster(cluster, specName), ...pki.files, ...hosts.files, ...renderPlatform(cluster, hosts.seeds)];
+  const files = [...renderCluster(cluster, specName, hosts.seeds), ...pki.files, ...hosts.files];
   const report = await writeTree(clusterDir, files, { preserve: (path) => path.startsWith('pki/') });
   for (const line of describePkiResult(pki, pkiDir)) options.log(line);
   for (const line of describeSeeds(hosts.seeds)) options.log(line);

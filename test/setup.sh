@@ -20,6 +20,10 @@ packages=(
   iproute2            # network namespaces
   debootstrap systemd-container  # throwaway Debian roots and the boot lab
   qemu-system-x86 e2fsprogs      # the boot lab's smoke boot under qemu (npm run test:e2e -- --qemu)
+  libvirt-daemon-system libvirt-clients qemu-utils  # libvirtd, virsh, virt-xml-validate, qemu-img: the libvirt outputs and boot
+  virtinst libxml2-utils         # virt-install/virt-xml for operators; xmllint, which virt-xml-validate runs
+  shellcheck                     # the generated platform scripts
+  iputils-ping                   # the libvirt boot pings its host on the isolated network
 )
 
 missing=()

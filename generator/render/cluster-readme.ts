@@ -4,6 +4,8 @@
  */
 import { hostsWithRole, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
+import type { HostSeed } from './hosts.ts';
+import { renderPlatformSteps } from './platforms/steps.ts';
 import { renderTemplate } from './templates.ts';
 
 /** A plain-text diagram: clients -> VIP -> apiservers -> etcd, nodes beside. */
@@ -32,7 +34,7 @@ function topologyDiagram(cluster: Cluster): string {
   return lines.join('\n');
 }
 
-export function renderClusterReadme(cluster: Cluster, specFile: string): OutputFile {
+export function renderClusterReadme(cluster: Cluster, specFile: string, seeds: readonly HostSeed[]): OutputFile {
   const content = renderTemplate('cluster-README.md.hbs', {
     ...cluster,
     specFile,
@@ -42,6 +44,7 @@ export function renderClusterReadme(cluster: Cluster, specFile: string): OutputF
       ? 'the golden image built from packer/'
       : `a stock ${cluster.image.os} cloud image; first boot downloads the pinned binaries`,
     adminKubeconfig: `out/${cluster.name}/admin.kubeconfig`,
+    platformSteps: renderPlatformSteps(cluster, seeds),
   });
   return { path: 'README.md', content, mode: 0o644 };
 }

@@ -32,37 +32,18 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   if (!model.hosts.some((h) => h.name === o.host)) throw new Error(`--qemu-host: no host ${o.host} in ${o.spec}`);
   const iso = join(clusterDir, 'hosts', o.host, 'cidata.iso');
 
-  // The disk: an ext4 image of the root as the golden image would have it (no seed inside).
-  const tree = join(o.work, 'tree');
-  const upper = join(o.work, 'upper');
-  const ovlWork = join(o.work, 'ovl-work');
-  for (const d of [tree, upper, ovlWork]) mkdirSync(d, { recursive: true });
-  must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${o.root},upperdir=${upper},workdir=${ovlWork}`, tree]);
-  const disk = join(o.work, 'disk.img');
-  try {
-    await asGoldenImage(tree, { kubernetesVersion: model.kubernetes.version, containerdVersion: model.containerd.version, kubectl: findKubectl() });
-    writeFileSync(join(tree, 'etc/fstab'), 'LABEL=root / ext4 rw,errors=remount-ro 0 1\n');
-    const t = Date.now();
-    must('truncate', ['-s', '4G', disk]);
-    must('mke2fs', ['-q', '-t', 'ext4', '-L', 'root', '-d', tree, disk], 600);
-    console.log(`qemu: disk image from the root in ${((Date.now() - t) / 1000).toFixed(0)} s`);
-  } finally {
-    sh('umount', ['-l', tree]);
-  }
-  const boot = join(o.root, 'boot');
-  const kernel = readdirSync(boot).filter((f) => f.startsWith('vmlinuz-')).sort().at(-1);
-  const initrd = readdirSync(boot).filter((f) => f.startsWith('initrd.img-')).sort().at(-1);
-  if (!kernel || !initrd) throw new Error(`${boot} holds no kernel and initramfs (is linux-image-amd64 in the root?)`);
+  const disk = await bootDisk({ work: o.work, root: o.root, model });
+  const { kernel, initrd } = kernelOf(o.root);
 
   const consoleLog = join(o.work, 'console.log');
   const qmp = join(o.work, 'qmp.sock');
   const started = Date.now();
   const vm = spawn('qemu-system-x86_64', [
     '-machine', 'q35', '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', '1536',
-    '-kernel', join(boot, kernel), '-initrd', join(boot, initrd),
+    '-kernel', kernel, '-initrd', initrd,
     // no network card: the seed's network-config has nothing to configure, so
     // waiting for the network would only time out
-    '-append', 'root=LABEL=root rw console=ttyS0 systemd.mask=systemd-networkd-wait-online.service',
+    '-append', KERNEL_CMDLINE,
     '-drive', `file=${disk},format=raw,if=virtio`,
     '-drive', `file=${iso},format=raw,if=virtio,readonly=on`,
     '-nic', 'none', '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
@@ -76,20 +57,7 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const text = () => (existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8') : '');
-  const seen: Record<string, number> = {};
-  const marks: [string, RegExp][] = [
-    ['kernel', /Linux version/], ['systemd', /systemd\[1\]|Welcome to/], ['cloud-init local', /cloud-init-local|Initial cloud-init job/],
-    ['cloud-init finished', /Cloud-init v\. \S+ finished/], ['bootstrap finished', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} .* finished`)],
-    ['bootstrap failed', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} FAILED`)],
-  ];
-  const end = started + o.timeoutSeconds * 1000;
-  while (Date.now() < end && !exited) {
-    const c = text();
-    for (const [name, re] of marks) if (!seen[name] && re.test(c)) { seen[name] = Date.now(); console.log(`qemu: ${name} after ${((Date.now() - started) / 1000).toFixed(0)} s`); }
-    if (seen['bootstrap finished'] || seen['bootstrap failed']) break;
-    await sleep(2000);
-  }
+  const { seen, text } = await watchConsole({ consoleLog, host: o.host, started, timeoutSeconds: o.timeoutSeconds, stopped: () => exited });
   const at = (k: string) => (seen[k] ? `${((seen[k]! - started) / 1000).toFixed(0)} s` : 'never');
   const c = text();
   const datasource = c.match(/Datasource (DataSource\S+ \[[^\]]*\])/)?.[1];
@@ -112,6 +80,58 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
   console.log(`qemu: info the whole boot and power-off took ${((Date.now() - started) / 1000).toFixed(0)} s under qemu-system-x86_64 (TCG, 1 vCPU)`);
   return { passed: results.filter((r) => r[1]).length, failed: results.filter((r) => !r[1]).length };
+}
+
+/** The kernel command line of a smoke boot: the root by label, the console on the first serial port. */
+export const KERNEL_CMDLINE = 'root=LABEL=root rw console=ttyS0 systemd.mask=systemd-networkd-wait-online.service';
+
+/** The disk: an ext4 image (raw) of the root as the golden image would have it (no seed inside). */
+export async function bootDisk(o: { work: string; root: string; model: Cluster }): Promise<string> {
+  const tree = join(o.work, 'tree');
+  const upper = join(o.work, 'upper');
+  const ovlWork = join(o.work, 'ovl-work');
+  for (const d of [tree, upper, ovlWork]) mkdirSync(d, { recursive: true });
+  must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${o.root},upperdir=${upper},workdir=${ovlWork}`, tree]);
+  const disk = join(o.work, 'disk.img');
+  try {
+    await asGoldenImage(tree, { kubernetesVersion: o.model.kubernetes.version, containerdVersion: o.model.containerd.version, kubectl: findKubectl() });
+    writeFileSync(join(tree, 'etc/fstab'), 'LABEL=root / ext4 rw,errors=remount-ro 0 1\n');
+    const t = Date.now();
+    must('truncate', ['-s', '4G', disk]);
+    must('mke2fs', ['-q', '-t', 'ext4', '-L', 'root', '-d', tree, disk], 600);
+    console.log(`disk image from the root in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  } finally {
+    sh('umount', ['-l', tree]);
+  }
+  return disk;
+}
+
+/** The newest kernel and initramfs of the root (linux-image-amd64 in labVmRoot). */
+export function kernelOf(root: string): { kernel: string; initrd: string } {
+  const boot = join(root, 'boot');
+  const kernel = readdirSync(boot).filter((f) => f.startsWith('vmlinuz-')).sort().at(-1);
+  const initrd = readdirSync(boot).filter((f) => f.startsWith('initrd.img-')).sort().at(-1);
+  if (!kernel || !initrd) throw new Error(`${boot} holds no kernel and initramfs (is linux-image-amd64 in the root?)`);
+  return { kernel: join(boot, kernel), initrd: join(boot, initrd) };
+}
+
+/** Follows a serial console log until the host's bootstrap finished or failed, the VM stopped, or the time is up. */
+export async function watchConsole(o: { consoleLog: string; host: string; started: number; timeoutSeconds: number; stopped: () => boolean; prefix?: string }) {
+  const text = () => (existsSync(o.consoleLog) ? readFileSync(o.consoleLog, 'utf8') : '');
+  const seen: Record<string, number> = {};
+  const marks: [string, RegExp][] = [
+    ['kernel', /Linux version/], ['systemd', /systemd\[1\]|Welcome to/], ['cloud-init local', /cloud-init-local|Initial cloud-init job/],
+    ['cloud-init finished', /Cloud-init v\. \S+ finished/], ['bootstrap finished', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} .* finished`)],
+    ['bootstrap failed', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} FAILED`)],
+  ];
+  const end = o.started + o.timeoutSeconds * 1000;
+  while (Date.now() < end && !o.stopped()) {
+    const c = text();
+    for (const [name, re] of marks) if (!seen[name] && re.test(c)) { seen[name] = Date.now(); console.log(`${o.prefix ?? 'qemu'}: ${name} after ${((Date.now() - o.started) / 1000).toFixed(0)} s`); }
+    if (seen['bootstrap finished'] || seen['bootstrap failed']) break;
+    await sleep(2000);
+  }
+  return { seen, text };
 }
 
 /** QMP: capabilities, then system_powerdown (the guest's ACPI power button). */

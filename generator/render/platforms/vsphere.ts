@@ -29,11 +29,14 @@ export function guestinfo(seed: HostSeed): Guestinfo {
   return { userdata: gzipBase64(seed.userData), metadata: gzipBase64(metadata) };
 }
 
+/** Whether both values fit vSphere's guestinfo limit; a host that does not boots from its ISO. */
+export const fitsGuestinfo = (values: Guestinfo) => values.userdata.length <= USER_DATA_LIMIT && values.metadata.length <= USER_DATA_LIMIT;
+
 export function renderVsphere(cluster: Cluster, platform: Vsphere, seeds: readonly HostSeed[]): OutputFile[] {
   const files: OutputFile[] = [];
   const hosts = startOrder(cluster).map((h) => {
     const values = guestinfo(seeds.find((s) => s.host === h.name)!);
-    const fits = values.userdata.length <= USER_DATA_LIMIT && values.metadata.length <= USER_DATA_LIMIT;
+    const fits = fitsGuestinfo(values);
     if (fits) {
       files.push(
         { path: `vsphere/hosts/${h.name}/guestinfo.userdata`, content: values.userdata, mode: 0o600 },

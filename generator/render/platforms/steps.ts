@@ -1,0 +1,28 @@
+/**
+ * The cluster README's "Bringing up the VMs" section for the spec's
+ * platform: what to run, in order, for every host, with the facts each
+ * step sets (size, MAC, disk, seed). The text is in
+ * templates/platforms/<platform>/README-steps.md.hbs.
+ */
+import type { Cluster } from '../../model/types.ts';
+import type { HostSeed } from '../hosts.ts';
+import { renderTemplate } from '../templates.ts';
+import { libvirtFiles } from './libvirt.ts';
+import { startOrder } from './order.ts';
+import { isoName, vmId } from './proxmox.ts';
+import { fitsGuestinfo, guestinfo } from './vsphere.ts';
+
+export function renderPlatformSteps(cluster: Cluster, seeds: readonly HostSeed[]): string {
+  const platform = cluster.platform;
+  const hosts = startOrder(cluster).map((h, i) => ({
+    step: i + 1, name: h.name, roles: h.roles.join(', '), vm: h.vm, mac: h.network.macAddress,
+    ...(platform.type === 'libvirt' ? libvirtFiles(platform, h) : {}),
+    ...(platform.type === 'proxmox' ? { vmid: vmId(cluster, platform, h), iso: isoName(cluster, h) } : {}),
+    ...(platform.type === 'vsphere' ? (() => {
+      const seed = seeds.find((s) => s.host === h.name);
+      const fits = !seed || fitsGuestinfo(guestinfo(seed));
+      return { seedVia: fits ? 'guestinfo (gzip+base64)' : 'cidata.iso on the CD-ROM (user-data over 64 KiB even compressed)' };
+    })() : {}),
+  }));
+  return renderTemplate(`platforms/${platform.type}/README-steps.md.hbs`, { cluster: cluster.name, image: cluster.image, platform, hosts });
+}
