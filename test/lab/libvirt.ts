@@ -62,7 +62,12 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     const raw = await bootDisk({ work: o.work, root: o.root, model });
     must('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, golden], 600);
     const { kernel, initrd } = kernelOf(o.root);
-    for (const f of [kernel, initrd]) copyFileSync(f, join(o.work, f.split('/').at(-1)!));
+    // qemu (as libvirt-qemu) reads the kernel and initramfs: copies it may read, outside the cached root.
+    for (const f of [kernel, initrd]) {
+      const copy = join(o.work, f.split('/').at(-1)!);
+      copyFileSync(f, copy);
+      chmodSync(copy, 0o644);
+    }
 
     // An isolated network: a bridge with the lab bridge's address, no <forward>, no DHCP, no DNS.
     const netXml = join(o.work, 'network.xml');
