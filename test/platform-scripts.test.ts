@@ -144,7 +144,7 @@ test('vSphere: per host in the safe order, a clone with its size and MAC, guesti
   const log = join(vsphere.work, 'govc.log');
   writeFileSync(state, JSON.stringify({
     datacenter: 'dc1', templates: { [p.template]: { disks: { 'disk-1000-0': { bytes: 20 * 1024 ** 3 } }, cdrom: true } }, vms: {},
-    networks: [p.network], datastores: [p.datastore], folders: [p.folder], pools: [], files: {},
+    networks: [p.network], datastores: [p.datastore], folders: [p.folder], pools: [], files: {}, dirs: {},
   }));
   const r = runScript(vsphere.file('vsphere/create-vms.sh'), [], { PATH: `${bin}:${process.env.PATH}`, GOVC_STANDIN_STATE: state, GOVC_STANDIN_LOG: log });
   assert.is(r.status, 0, r.out);

@@ -25,6 +25,7 @@ const COMMANDS = {
   'vm.change': { args: [0, 0], many: ['e', 'f'], options: { annotation: 's', c: 's', 'cpu-hot-add-enabled': 'b', 'cpu.limit': 's', 'cpu.reservation': 's', 'cpu.shares': 's', e: 's', f: 's', g: 's', latency: 's', m: 's', 'mem.limit': 's', 'mem.reservation': 's', 'mem.shares': 's', 'memory-hot-add-enabled': 'b', name: 's', 'nested-hv-enabled': 'b', 'sync-time-with-host': 'b', uuid: 's', vm: 's' } },
   'vm.disk.change': { args: [0, 0], options: { 'disk.filePath': 's', 'disk.key': 's', 'disk.label': 's', 'disk.name': 's', mode: 's', sharing: 's', size: 's', vm: 's' } },
   'vm.power': { args: [1, Infinity], options: { M: 'b', force: 'b', off: 'b', on: 'b', r: 'b', reset: 'b', s: 'b', standby: 'b', suspend: 'b', wait: 'b' } },
+  'datastore.mkdir': { args: [1, 1], options: { ds: 's', namespace: 'b', p: 'b' } },
   'datastore.upload': { args: [2, 2], options: { ds: 's' } },
   'device.cdrom.insert': { args: [1, 1], options: { device: 's', ds: 's', vm: 's' } },
 };
@@ -112,10 +113,19 @@ switch (command) {
     }
     break;
   }
+  case 'datastore.mkdir': {
+    const ds = opts.ds ?? process.env.GOVC_DATASTORE ?? fail('-ds or GOVC_DATASTORE is needed');
+    const dirs = (state.dirs[ds] ??= []);
+    const parts = positional[0].split('/');
+    if (opts.p !== 'true' && parts.length > 1 && !dirs.includes(parts.slice(0, -1).join('/'))) fail(`cannot create ${positional[0]}: parent is missing (use -p)`);
+    for (let n = 1; n <= parts.length; n++) if (!dirs.includes(parts.slice(0, n).join('/'))) dirs.push(parts.slice(0, n).join('/'));
+    break;
+  }
   case 'datastore.upload': {
     const [local, remote] = positional;
     if (!existsSync(local)) fail(`${local}: no such file`);
     const ds = opts.ds ?? process.env.GOVC_DATASTORE ?? fail('-ds or GOVC_DATASTORE is needed');
+    if (remote.includes('/') && !state.dirs[ds]?.includes(remote.slice(0, remote.lastIndexOf('/')))) fail(`${remote}: the folder does not exist on [${ds}]`);
     (state.files[ds] ??= {})[remote] = readFileSync(local).toString('base64');
     break;
   }
