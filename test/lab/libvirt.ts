@@ -29,8 +29,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The isolated network's name and bridge: fixed, like the lab's own; the heavy lock keeps runs apart. */
 const NETWORK = { name: 'ha-k8s-seed-lab', bridge: 'virbr-hkslab', address: '10.99.0.254' };
 
-async function bootOnce(o: { work: string; root: string; repo: string; spec: string; host: string; timeoutSeconds: number }, daemon: Libvirtd): Promise<{ passed: number; failed: number }> {
-  const results: [string, boolean, string][] = [];
+type Results = [string, boolean, string][];
+
+async function bootOnce(o: { work: string; root: string; repo: string; spec: string; host: string; timeoutSeconds: number }, daemon: Libvirtd, results: Results): Promise<void> {
   const record = (check: string, ok: boolean, figure: string) => {
     results.push([check, ok, figure]);
     console.log(`libvirt: ${ok ? 'ok  ' : 'FAIL'} ${check} — ${figure}`);
@@ -84,7 +85,7 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     const created = sh('bash', [join(clusterDir, 'libvirt/create-vms.sh'), '--no-start', o.host], 300);
     defined = virsh(['dominfo', o.host]).status === 0;
     record('libvirt/create-vms.sh --no-start defined the domain', created.code === 0 && defined, (created.out + created.err).trim().split('\n').join(' | '));
-    if (!defined) return summary(results);
+    if (!defined) return;
 
     // The test's changes (see the header), applied to the domain as libvirt stored it.
     const consoleLog = join(o.work, 'console.log');
@@ -129,7 +130,6 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     try { errors = JSON.parse(cat('/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
     record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
     console.log(`libvirt: info boot to shutdown took ${((Date.now() - started) / 1000).toFixed(0)} s (TCG, ${host.vm.cpus} vCPUs, ${host.vm.memoryMiB} MiB)`);
-    return summary(results);
   } finally {
     teardown();
     process.removeListener('SIGINT', onSignal);
@@ -140,20 +140,21 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
 export async function libvirtBoot(o: { work: string; root: string; repo: string; spec: string; host: string; timeoutSeconds: number }): Promise<{ passed: number; failed: number }> {
   const daemon = await ensureLibvirtd();
   console.log(`libvirt: libvirtd ${daemon.startedHere ? 'started for this run' : 'already running'}`);
-  let counts = { passed: 0, failed: 0 };
+  const results: Results = [];
   try {
-    counts = await bootOnce(o, daemon);
+    await bootOnce(o, daemon, results);
   } catch (e) {
     console.log(`libvirt: FAIL ${(e as Error).message}`);
-    counts.failed++;
+    results.push([(e as Error).message, false, '']);
   }
   // The teardown is a check too: nothing this run made may be left behind.
   const left = virsh(['dominfo', o.host]).status === 0 || virsh(['net-info', NETWORK.name]).status === 0;
   daemon.stop();
   console.log(`libvirt: ${left ? 'FAIL' : 'ok  '} teardown removed the domain and the network — virsh dominfo / net-info`);
-  return { passed: counts.passed + (left ? 0 : 1), failed: counts.failed + (left ? 1 : 0) };
+  results.push(['teardown', !left, '']);
+  return summary(results);
 }
 
-function summary(results: [string, boolean, string][]) {
+function summary(results: Results) {
   return { passed: results.filter((r) => r[1]).length, failed: results.filter((r) => !r[1]).length };
 }

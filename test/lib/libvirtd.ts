@@ -5,7 +5,7 @@
  * Needs root and Debian's libvirt-daemon-system (test/setup.sh).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 
 export const LIBVIRT_URI = 'qemu:///system';
 
@@ -39,6 +39,10 @@ function kvmAsUdevLeavesIt(): void {
 
 export async function ensureLibvirtd(): Promise<Libvirtd> {
   kvmAsUdevLeavesIt();
+  // The network driver writes each network's MAC list here when a domain
+  // starts, and fails the start when the folder is missing, as it is after
+  // an install on this machine (no package ships it).
+  mkdirSync('/var/lib/libvirt/dnsmasq', { recursive: true, mode: 0o755 });
   if (answers()) return { startedHere: false, stop: () => {} };
   const started: string[] = [];
   for (const daemon of ['virtlogd', 'libvirtd']) {
