@@ -17,6 +17,7 @@ import { renderClusterReadme } from './render/cluster-readme.ts';
 import { describeSeeds, seedSize, streamHosts, streamSeeds, type SeedSize } from './render/hosts.ts';
 import { describeHostActions, SeedComparison, type Plan } from './plan/plan.ts';
 import { renderPacker } from './render/packer.ts';
+import { platformSeedFiles, renderPlatform, type SeedFact, type SeedFacts } from './render/platforms/index.ts';
 import { loadCluster } from './spec/validate.ts';
 import { STATE_WRITE, defaultStateDir, openState, peekState, stateHolds } from './state/state.ts';
 
@@ -58,10 +59,14 @@ export function withoutSecrets(cluster: Cluster): Cluster {
   return { ...cluster, hosts: cluster.hosts.map((h) => ({ ...h, files: h.files.map(redact) })) };
 }
 
-/** Every file of the cluster folder outside pki/ and hosts/: from the model, and the expiry calendar of its PKI. */
-export function renderCluster(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[]): OutputFile[] {
+/**
+ * Every file of the cluster folder outside hosts/: from the model, the expiry
+ * calendar of its PKI, and what the platform kept of the seeds.
+ */
+export function renderCluster(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[], facts: SeedFacts): OutputFile[] {
   return [
-    renderClusterReadme(cluster, specFile, calendar),
+    renderClusterReadme(cluster, specFile, calendar, facts),
+    ...renderPlatform(cluster, facts),
     { path: 'certificates.json', content: calendarJson(cluster, calendar), mode: 0o644 },
     ...renderPacker(cluster),
     { path: 'model.json', content: `${JSON.stringify(withoutSecrets(cluster), null, 2)}\n`, mode: 0o644 },
@@ -101,12 +106,17 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const seedSizes: SeedSize[] = [];
     // Each seed is compared with the one it replaces while the old tree is still in place.
     const comparison = await SeedComparison.open(cluster, clusterDir);
+    const facts = new Map<string, SeedFact>();
     function* files() {
-      yield* renderCluster(cluster, specName, calendar);
       yield* streamHosts(cluster, pki.bundle, (seed) => {
         seedSizes.push(seedSize(seed));
         comparison.observe(seed);
+        const platform = platformSeedFiles(cluster, seed);
+        facts.set(seed.host, platform.fact);
+        return platform.files;
       });
+      // Last: these read what the seeds left behind.
+      yield* renderCluster(cluster, specName, calendar, facts);
     }
     const report = await writing(clusterDir, writeTree(clusterDir, files()));
     const plan = await comparison.plan(pki);

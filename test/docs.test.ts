@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { ARCHITECTURES, BINARY_SOURCES, CNI_PLUGINS, KEY_ALGORITHMS, KEY_SIZES, OPERATING_SYSTEMS, OS_FAMILY, ROLES } from '../generator/model/types.ts';
+import { ARCHITECTURES, BINARY_SOURCES, CNI_PLUGINS, KEY_ALGORITHMS, KEY_SIZES, OPERATING_SYSTEMS, OS_FAMILY, PLATFORM_TYPES, ROLES } from '../generator/model/types.ts';
 
 const readme = readFileSync('README.md', 'utf8');
 const schema = JSON.parse(readFileSync('cluster.schema.json', 'utf8'));
@@ -55,6 +55,8 @@ test('the schema and the model list the same choices', () => {
   assert.equal(p.pki.properties.keyAlgorithm.enum, [...KEY_ALGORITHMS]);
   assert.equal(p.pki.properties.keySize.enum, [...KEY_SIZES]);
   assert.equal(schema.definitions.host.properties.roles.items.enum, [...ROLES]);
+  assert.equal(p.platform.enum, [...PLATFORM_TYPES]);
+  assert.equal(Object.keys(p.resources.properties), [...ROLES]);
 });
 
 test('the quick start generates the reference spec and runs the tests', () => {

@@ -86,7 +86,7 @@ test(`the generated backup script snapshots a TLS member, keeps the newest ${KEE
   // The restore procedure, on every member: the commands the generated cluster README gives for it, run as they are
   // but for the snapshot's and data folder's paths, and etcd 3.4's `etcdctl snapshot restore` for 3.5/3.6's `etcdutl`.
   await lab.stopAll();
-  const readme = renderClusterReadme(cluster, 'cluster.yaml', expiryCalendar(cluster, ex.bundle)).content as string;
+  const readme = renderClusterReadme(cluster, 'cluster.yaml', expiryCalendar(cluster, ex.bundle), new Map()).content as string;
   const snapshot = saved.at(-1)!;
   for (const m of lab.members) {
     const block = new RegExp(`\`\`\`sh\n# on ${m.host.name}\n([^]*?)\`\`\``).exec(readme);

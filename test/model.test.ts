@@ -34,8 +34,18 @@ test('reference cluster.yaml: the seed tutorial topology', async () => {
   assert.is(lb.vipPrefixLength, 24);
   assert.is(lb.virtualRouterId, 51);
   for (const h of c.hosts) {
-    assert.equal(h.network, { interface: 'ens33', prefixLength: 24, gateway: '192.168.31.1', nameservers: ['192.168.31.1'] });
+    assert.equal({ ...h.network, macAddress: undefined }, { interface: 'eth0', prefixLength: 24, gateway: '192.168.31.1', nameservers: ['192.168.31.1'], macAddress: undefined });
+    // A derived MAC: locally administered (bit 1 of the first octet), unicast (bit 0 clear).
+    assert.match(h.network.macAddress, /^02(:[0-9a-f]{2}){5}$/);
   }
+  assert.is(new Set(c.hosts.map((h) => h.network.macAddress)).size, c.hosts.length);
+  assert.equal(c.platform, { type: 'libvirt', uri: 'qemu:///system', attach: { kind: 'bridge', name: 'br0' }, imagesDir: '/var/lib/libvirt/images',
+    goldenImage: '/var/lib/libvirt/images/ha-k8s-seed-demo-v1.36.3-ubuntu-24.04-amd64.qcow2' });
+  assert.equal(c.hosts.map((h) => h.vm), [
+    { cpus: 2, memoryMiB: 4096, diskGiB: 30 }, { cpus: 2, memoryMiB: 4096, diskGiB: 30 },
+    { cpus: 2, memoryMiB: 2048, diskGiB: 30 }, { cpus: 2, memoryMiB: 2048, diskGiB: 30 },
+    { cpus: 1, memoryMiB: 1024, diskGiB: 20 }, { cpus: 1, memoryMiB: 1024, diskGiB: 20 },
+  ]);
   // Roles come out in canonical order whatever the spec's order.
   assert.equal(c.hosts[0]!.roles, ['etcd', 'control-plane']);
   assert.equal(c.hosts[2]!.index, { etcd: 1, worker: 0 });
@@ -101,7 +111,8 @@ test('defaults: newest pinned release, eth0, /24, golden image, ECDSA P-256', ()
   assert.is(c.kubernetes.serviceCIDR, '10.0.0.0/24');
   assert.is(c.kubernetes.podCIDR, '10.244.0.0/16');
   assert.is(c.kubernetes.clusterDomain, 'cluster.local');
-  assert.equal(c.image, { os: 'ubuntu-24.04', arch: 'amd64', binaries: 'golden-image' });
+  assert.equal(c.image, { os: 'ubuntu-24.04', arch: 'amd64', binaries: 'golden-image', name: 'ha-k8s-seed-t-v1.36.3-ubuntu-24.04-amd64' });
+  assert.is(c.platform.type, 'libvirt');
   assert.equal(c.pki, { keyAlgorithm: 'ecdsa-p256', caValidityDays: 3650, certValidityDays: 365 });
   assert.is(c.loadBalancer!.port, 6443);
   assert.is(c.loadBalancer!.virtualRouterId, 51);
@@ -123,6 +134,31 @@ test('a single control plane without load balancers is its own endpoint', () => 
   const c = clusterFromText(spec);
   assert.is(c.loadBalancer, undefined);
   assert.equal(c.kubernetes.endpoint.url, 'https://192.168.1.11:6443');
+});
+
+test('VM sizes: the largest of a host\'s roles, per key; a host\'s own value wins', () => {
+  const spec = BASE_SPEC
+    .replace('hosts:\n', 'resources:\n  etcd: { memoryMiB: 8192 }\n  worker: { cpus: 8 }\nhosts:\n')
+    .replace('roles: [worker, etcd] }', 'roles: [worker, etcd], diskGiB: 100 }');
+  const c = clusterFromText(spec);
+  assert.equal(c.hosts.find((h) => h.name === 'w1')!.vm, { cpus: 8, memoryMiB: 8192, diskGiB: 100 });
+  assert.equal(c.hosts.find((h) => h.name === 'cp1')!.vm, { cpus: 2, memoryMiB: 8192, diskGiB: 30 });
+  assert.equal(c.hosts.find((h) => h.name === 'lb1')!.vm, { cpus: 1, memoryMiB: 1024, diskGiB: 20 });
+});
+
+test('derived MACs: stable, per cluster, in VMware\'s static range on vsphere', () => {
+  const a = clusterFromText(BASE_SPEC);
+  assert.equal(clusterFromText(BASE_SPEC).hosts.map((h) => h.network.macAddress), a.hosts.map((h) => h.network.macAddress));
+  const other = clusterFromText(BASE_SPEC.replace('name: t', 'name: u'));
+  assert.ok(other.hosts.every((h, i) => h.network.macAddress !== a.hosts[i]!.network.macAddress));
+  const vsphere = clusterFromText(BASE_SPEC.replace('hosts:\n', 'platform: vsphere\nhosts:\n'));
+  for (const h of vsphere.hosts) assert.match(h.network.macAddress, /^00:50:56:[0-3][0-9a-f](:[0-9a-f]{2}){2}$/);
+  assert.equal(vsphere.platform, { type: 'vsphere', template: 'ha-k8s-seed-t-v1.36.3-ubuntu-24.04-amd64', network: 'VM Network' });
+});
+
+test('proxmox: VMIDs and storages from the section, defaults for the rest', async () => {
+  const c = await loadCluster('examples/stacked-3cp.yaml');
+  assert.equal(c.platform, { type: 'proxmox', templateId: 9000, firstVmId: 310, bridge: 'vmbr0', storage: 'local-zfs', isoStorage: 'local' });
 });
 
 test('every example resolves', async () => {

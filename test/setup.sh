@@ -21,7 +21,11 @@ packages=(
   debootstrap systemd-container  # throwaway Debian roots and the boot lab
   golang-cfssl        # npm run bench's baseline: cfssl gencert | cfssljson, as the tutorials make certificates
   qemu-system-x86 e2fsprogs      # the boot lab's smoke boot under qemu (npm run test:e2e -- --qemu)
-  qemu-utils socat openssh-client  # the image build (npm run test:image): qemu-img, the guest's one forward to the mirror, ssh-keygen for build.sh
+  qemu-utils socat openssh-client  # qemu-img; the image build (npm run test:image): the guest's one forward to the mirror, ssh-keygen for build.sh
+  libvirt-daemon-system libvirt-clients  # libvirtd, virsh, virt-xml-validate: the libvirt outputs and boot
+  virtinst libxml2-utils         # virt-install/virt-xml for operators; xmllint, which virt-xml-validate runs
+  shellcheck                     # the generated platform scripts
+  iputils-ping                   # the libvirt boot pings its host on the isolated network
 )
 
 missing=()

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
 import { formatProblem } from '../generator/spec/problems.ts';
+import { derivedMac } from '../generator/model/mac.ts';
 import { BASE_SPEC, insertAfter, problemsOf, withLine } from './lib/spec-fixtures.ts';
 
 test('the base spec is valid', () => {
@@ -112,6 +113,29 @@ const cases: Case[] = [
     path: 'etcd.backup.directory', line: 4, message: /"backups\/etcd" is not valid: Absolute folder/ },
   { rule: 'etcd backup keep below 1', spec: insertAfter(1, 'etcd:\n  backup:\n    keep: 0'),
     path: 'etcd.backup.keep', line: 4, message: /must be >= 1/ },
+  // --- platform and VM sizes
+  { rule: 'a section for another platform', spec: insertAfter(1, 'proxmox:\n  templateId: 9000'),
+    path: 'proxmox', line: 2, message: /a proxmox section, but platform is libvirt \(the default\)/, fix: /set platform: proxmox/ },
+  { rule: 'proxmox without its section', spec: insertAfter(1, 'platform: proxmox'),
+    path: 'platform', line: 2, message: /needs a proxmox section with the templateId/ },
+  { rule: 'proxmox without templateId', spec: insertAfter(1, 'platform: proxmox\nproxmox:\n  firstVmId: 200'),
+    path: 'proxmox', line: 4, message: /missing required key "templateId"/ },
+  { rule: 'template VMID among the hosts\' VMIDs', spec: insertAfter(1, 'platform: proxmox\nproxmox:\n  templateId: 102'),
+    path: 'proxmox.templateId', line: 4, message: /VMID 102 of the template is among the hosts' VMIDs 100-104/, fix: /firstVmId to 103/ },
+  { rule: 'libvirt network and bridge both', spec: insertAfter(1, 'libvirt:\n  network: default\n  bridge: br0'),
+    path: 'libvirt.bridge', line: 4, message: /both given/ },
+  { rule: 'unknown platform', spec: insertAfter(1, 'platform: virtualbox'),
+    path: 'platform', line: 2, message: /is not one of: libvirt, proxmox, vsphere/ },
+  { rule: 'control plane with one CPU', spec: withLine(hostLine(0), '  - { name: cp1, address: 192.168.1.11, roles: [control-plane, etcd], cpus: 1 }'),
+    path: 'hosts[0].cpus', line: 10, message: /cp1 is a control plane with 1 CPU; Kubernetes needs at least 2/ },
+  { rule: 'a node under 2 GiB, from the role sizes', spec: insertAfter(1, 'resources:\n  worker: { memoryMiB: 1024 }\n  etcd: { memoryMiB: 1024 }'),
+    path: 'resources.worker.memoryMiB', line: 3, message: /w1 runs kubelet with 1024 MiB; Kubernetes needs at least 2048 MiB/ },
+  { rule: 'disk smaller than the golden image', spec: withLine(hostLine(3), '  - { name: lb1, address: 192.168.1.31, roles: [load-balancer], diskGiB: 10 }'),
+    path: 'hosts[3].diskGiB', line: 13, message: /must be >= 20/ },
+  { rule: 'a given MAC equal to another host\'s derived one', spec: withLine(hostLine(3), `  - { name: lb1, address: 192.168.1.31, roles: [load-balancer], macAddress: "${derivedMac('t', 'lb2', 'libvirt')}" }`),
+    path: 'hosts[3].macAddress', line: 13, message: /is the one derived for lb2/ },
+  { rule: 'a MAC vCenter refuses', spec: insertAfter(1, 'platform: vsphere', withLine(hostLine(3), '  - { name: lb1, address: 192.168.1.31, roles: [load-balancer], macAddress: "02:00:00:00:00:01" }')),
+    path: 'hosts[3].macAddress', line: 14, message: /vCenter accepts a manually set MAC only in 00:50:56:00:00:00-00:50:56:3f:ff:ff/ },
 ];
 
 for (const c of cases) {

@@ -3,12 +3,13 @@
  * one renderer needs. Runs only on a spec that passed validation, so it does
  * not check again; it only decides.
  */
-import type { ClusterSpec, FileSpec } from '../spec/types.ts';
-import { DEFAULTS } from '../spec/types.ts';
+import type { ClusterSpec, FileSpec, HostSpec } from '../spec/types.ts';
+import { DEFAULTS, DEFAULT_VM_SIZES, PLATFORM_DEFAULTS } from '../spec/types.ts';
 import { artifactsFor, cniImages, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
 import * as ip from './ipv4.ts';
+import { derivedMac } from './mac.ts';
 import {
-  ROLES, hasRole, type Cluster, type EtcdBackup, type ExtraFile, type Host, type LoadBalancer, type Role,
+  ROLES, hasRole, type Cluster, type EtcdBackup, type ExtraFile, type Host, type LoadBalancer, type Platform, type PlatformType, type Role, type VmSize,
 } from './types.ts';
 
 function extraFiles(files: FileSpec[] | undefined): ExtraFile[] {
@@ -20,7 +21,62 @@ function extraFiles(files: FileSpec[] | undefined): ExtraFile[] {
   }));
 }
 
+/** A host's VM: its own values, else the largest its roles ask for. */
+function vmSize(spec: ClusterSpec, host: HostSpec, roles: readonly Role[]): VmSize {
+  const pick = (key: keyof VmSize) =>
+    host[key] ?? Math.max(...roles.map((r) => spec.resources?.[r]?.[key] ?? DEFAULT_VM_SIZES[r][key]));
+  return { cpus: pick('cpus'), memoryMiB: pick('memoryMiB'), diskGiB: pick('diskGiB') };
+}
+
+/** The golden image's name, as packer/variables.pkr.hcl builds it (local.image_name). */
+export function goldenImageName(cluster: string, kubernetesVersion: string, os: string, arch: string): string {
+  return `ha-k8s-seed-${cluster}-${kubernetesVersion}-${os}-${arch}`;
+}
+
+function resolvePlatform(spec: ClusterSpec, imageName: string): Platform {
+  const type: PlatformType = spec.platform ?? DEFAULTS.platform;
+  switch (type) {
+    case 'libvirt': {
+      const s = spec.libvirt ?? {};
+      const d = PLATFORM_DEFAULTS.libvirt;
+      const imagesDir = (s.imagesDir ?? d.imagesDir).replace(/(?<=.)\/+$/, '');
+      return {
+        type,
+        uri: s.uri ?? d.uri,
+        attach: s.bridge ? { kind: 'bridge', name: s.bridge } : { kind: 'network', name: s.network ?? d.network },
+        imagesDir,
+        goldenImage: s.goldenImage ?? `${imagesDir}/${imageName}.qcow2`,
+      };
+    }
+    case 'proxmox': {
+      const s = spec.proxmox!;
+      const d = PLATFORM_DEFAULTS.proxmox;
+      return {
+        type,
+        templateId: s.templateId,
+        firstVmId: s.firstVmId ?? d.firstVmId,
+        bridge: s.bridge ?? d.bridge,
+        storage: s.storage ?? d.storage,
+        isoStorage: s.isoStorage ?? d.isoStorage,
+      };
+    }
+    case 'vsphere': {
+      const s = spec.vsphere ?? {};
+      return {
+        type,
+        template: s.template ?? imageName,
+        network: s.network ?? PLATFORM_DEFAULTS.vsphere.network,
+        ...(s.datacenter ? { datacenter: s.datacenter } : {}),
+        ...(s.datastore ? { datastore: s.datastore } : {}),
+        ...(s.folder ? { folder: s.folder } : {}),
+        ...(s.resourcePool ? { resourcePool: s.resourcePool } : {}),
+      };
+    }
+  }
+}
+
 function resolveHosts(spec: ClusterSpec): Host[] {
+  const platform = spec.platform ?? DEFAULTS.platform;
   const counters: Partial<Record<Role, number>> = {};
   return spec.hosts.map((h) => {
     const roles = ROLES.filter((r) => h.roles.includes(r));
@@ -39,8 +95,9 @@ function resolveHosts(spec: ClusterSpec): Host[] {
         prefixLength: h.prefixLength ?? spec.network?.prefixLength ?? DEFAULTS.prefixLength,
         gateway: h.gateway ?? spec.network?.gateway,
         nameservers: h.nameservers ?? spec.network?.nameservers ?? [],
-        ...(h.macAddress ? { macAddress: h.macAddress.toLowerCase() } : {}),
+        macAddress: h.macAddress?.toLowerCase() ?? derivedMac(spec.name, h.name, platform),
       },
+      vm: vmSize(spec, h, roles),
       packages: [...new Set([...(spec.packages ?? []), ...(h.packages ?? [])])],
       files,
     };
@@ -97,6 +154,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     os: spec.image?.os ?? DEFAULTS.os,
     arch: spec.image?.arch ?? DEFAULTS.arch,
     binaries: spec.image?.binaries ?? DEFAULTS.binaries,
+    name: goldenImageName(spec.name, release.version, spec.image?.os ?? DEFAULTS.os, spec.image?.arch ?? DEFAULTS.arch),
     ...(spec.image?.mirror ? { mirror: spec.image.mirror.replace(/\/+$/, '') } : {}),
   };
 
@@ -125,6 +183,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     images: { ...release.images, cni: cniImages(spec.cni?.plugin ?? DEFAULTS.cni) },
     image,
     artifacts: artifactsFor({ kubernetes: release, etcdVersion, containerdVersion, arch: image.arch, mirror: image.mirror }),
+    platform: resolvePlatform(spec, image.name),
     pki: {
       keyAlgorithm: spec.pki?.keyAlgorithm ?? (spec.pki?.keySize ? `rsa-${spec.pki.keySize}` : DEFAULTS.keyAlgorithm),
       caValidityDays: spec.pki?.caValidityDays ?? DEFAULTS.caValidityDays,

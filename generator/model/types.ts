@@ -30,6 +30,10 @@ export type BinarySource = (typeof BINARY_SOURCES)[number];
 export const CNI_PLUGINS = ['flannel'] as const;
 export type CniPlugin = (typeof CNI_PLUGINS)[number];
 
+/** The hypervisors the generator writes VM definitions and scripts for. */
+export const PLATFORM_TYPES = ['libvirt', 'proxmox', 'vsphere'] as const;
+export type PlatformType = (typeof PLATFORM_TYPES)[number];
+
 /** The algorithm of every key the PKI makes: ECDSA P-256 by default (kubeadm's `encryptionAlgorithm: ECDSA-P256`), RSA still selectable. */
 export const KEY_ALGORITHMS = ['ecdsa-p256', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -74,9 +78,16 @@ export interface HostNetwork {
   /** Absent on an isolated network: no default route. */
   gateway?: string;
   nameservers: string[];
-  /** When given, network-config matches the NIC by MAC instead of by name. */
-  macAddress?: string;
+  /**
+   * The NIC's MAC, lowercase: the spec's, or derived from the cluster and host
+   * names. The VM definition sets it and network-config matches it, then
+   * renames the NIC to `interface`.
+   */
+  macAddress: string;
 }
+
+/** The VM a host runs in. */
+export interface VmSize { cpus: number; memoryMiB: number; diskGiB: number }
 
 /** A file the operator wants on a host, beyond what the roles need. */
 export interface ExtraFile {
@@ -98,6 +109,7 @@ export interface Host {
   /** Canonical order: the order of ROLES. */
   roles: readonly Role[];
   network: HostNetwork;
+  vm: VmSize;
   /** Distribution packages to install on top of what the roles need. */
   packages: string[];
   files: ExtraFile[];
@@ -142,6 +154,19 @@ export interface LoadBalancer {
   backends: { host: string; address: string; port: number }[];
 }
 
+/** Where the VMs run, with every setting the platform's outputs need. */
+export type Platform =
+  | {
+    type: 'libvirt';
+    uri: string;
+    /** What the NICs join: a libvirt network, or a host bridge. */
+    attach: { kind: 'network' | 'bridge'; name: string };
+    imagesDir: string;
+    goldenImage: string;
+  }
+  | { type: 'proxmox'; templateId: number; firstVmId: number; bridge: string; storage: string; isoStorage: string }
+  | { type: 'vsphere'; template: string; datacenter?: string; datastore?: string; network: string; folder?: string; resourcePool?: string };
+
 export interface Cluster {
   name: string;
   kubernetes: {
@@ -175,10 +200,13 @@ export interface Cluster {
     os: OperatingSystem;
     arch: Architecture;
     binaries: BinarySource;
+    /** The golden image's name, as packer/variables.pkr.hcl spells it (local.image_name). */
+    name: string;
     /** Base URL of an air-gapped mirror that replaces the public download hosts. */
     mirror?: string;
   };
   artifacts: Artifact[];
+  platform: Platform;
   pki: {
     /** For keys made from now on; a kept CA keeps its own, and what it signs follows it. */
     keyAlgorithm: KeyAlgorithm;

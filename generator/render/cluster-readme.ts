@@ -7,6 +7,8 @@ import { hostsWithRole, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import type { CertificateExpiry } from '../pki/calendar.ts';
 import { PKI } from './host-paths.ts';
+import { renderPlatformSteps } from './platforms/steps.ts';
+import type { SeedFacts } from './platforms/index.ts';
 import { renderTemplate } from './templates.ts';
 
 /** A plain-text diagram: clients -> VIP -> apiservers -> etcd, nodes beside. */
@@ -52,7 +54,7 @@ function etcdBackupReadme(cluster: Cluster) {
 /** `2027-12-02T02:10:44.000Z` -> `2027-12-02 02:10` (UTC). */
 const minuteUtc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
 
-export function renderClusterReadme(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[]): OutputFile {
+export function renderClusterReadme(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[], facts: SeedFacts): OutputFile {
   const content = renderTemplate('cluster-README.md.hbs', {
     ...cluster,
     specFile,
@@ -71,6 +73,7 @@ export function renderClusterReadme(cluster: Cluster, specFile: string, calendar
       hosts: c.hosts.join(', ') || 'none',
       renewal: c.renewal === 'generate' ? '`npm run generate`' : `\`--rotate ${c.renewal}\``,
     })),
+    platformSteps: renderPlatformSteps(cluster, facts),
   });
   return { path: 'README.md', content, mode: 0o644 };
 }

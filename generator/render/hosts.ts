@@ -117,12 +117,13 @@ export function* streamSeeds(cluster: Cluster, bundle: PkiBundle): Generator<Hos
 /**
  * Every host's files, rendered one host at a time as the writer asks for
  * them, then admin.kubeconfig: memory holds the hosts being written, not the
- * cluster. `observe` sees each seed as it is made (its sizes, the plan).
+ * cluster. `withSeed` sees each seed as it is made (its sizes, the plan) and
+ * returns the files others make of it (the platform's), written with it.
  */
-export function* streamHosts(cluster: Cluster, bundle: PkiBundle, observe: (seed: HostSeed) => void): Generator<OutputFile> {
+export function* streamHosts(cluster: Cluster, bundle: PkiBundle, withSeed: (seed: HostSeed) => readonly OutputFile[]): Generator<OutputFile> {
   for (const seed of streamSeeds(cluster, bundle)) {
-    observe(seed);
     yield* seedFiles(seed);
+    yield* withSeed(seed);
   }
   yield adminKubeconfigFile(cluster, bundle);
 }

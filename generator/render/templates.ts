@@ -16,6 +16,12 @@ handlebars.registerHelper('join', (list: unknown[], separator: unknown) =>
   list.join(typeof separator === 'string' ? separator : ', '));
 handlebars.registerHelper('json', (value: unknown) => JSON.stringify(value));
 handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+/** A value as one shell word: single-quoted, with any ' closed, escaped and reopened. */
+export function shellQuote(value: string | number): string {
+  const text = String(value);
+  return /^[A-Za-z0-9_.:\/@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+handlebars.registerHelper('sh', (value: string | number) => shellQuote(value));
 handlebars.registerHelper('indent', (text: string, spaces: number) =>
   text.replace(/\n(?!$)/g, `\n${' '.repeat(spaces)}`));
 

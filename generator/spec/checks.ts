@@ -4,8 +4,9 @@
  * problems at once, each at the field the user has to change.
  */
 import * as ip from '../model/ipv4.ts';
+import { derivedMac } from '../model/mac.ts';
 import { CONFIG } from '../model/paths.ts';
-import { hasRole } from '../model/types.ts';
+import { PLATFORM_TYPES, hasRole } from '../model/types.ts';
 import {
   defaultKubernetesVersion, kubernetesRelease, supportedContainerdVersions,
   supportedEtcdVersions, supportedKubernetesVersions,
@@ -14,7 +15,9 @@ import { ONCALENDAR_EXAMPLES, onCalendarProblem } from './oncalendar.ts';
 import type { PathSegment, Problem } from './problems.ts';
 import type { SpecSource } from './source.ts';
 import { LEAF_RENEW_DAYS } from '../pki/lifetimes.ts';
-import { DEFAULTS, type ClusterSpec, type HostSpec } from './types.ts';
+import {
+  DEFAULTS, DEFAULT_VM_SIZES, KUBERNETES_MINIMUMS, PLATFORM_DEFAULTS, type ClusterSpec, type HostSpec,
+} from './types.ts';
 
 /** A network setting of a host as in effect, with the path it was written at (or its default's). */
 interface Effective<T> { value: T | undefined; path: PathSegment[] }
@@ -259,5 +262,83 @@ export function checkEtcdBackup(source: SpecSource, spec: ClusterSpec): Problem[
   if (backup.directory !== undefined && (backup.directory === dataDir || backup.directory.startsWith(`${dataDir}/`))) {
     problems.push(source.problem(['etcd', 'backup', 'directory'], `${backup.directory} is inside etcd's data folder ${dataDir}, which a restore replaces`, 'keep snapshots elsewhere, e.g. /var/backups/etcd'));
   }
+  return problems;
+}
+
+// --- platform and VM sizes (the hypervisor outputs) --------------------------------
+
+/**
+ * What the platform outputs need beyond the schema: the settings of the
+ * chosen platform only, sizes Kubernetes accepts, and one MAC per host once
+ * the derived ones are counted.
+ */
+export function checkPlatform(source: SpecSource, spec: ClusterSpec): Problem[] {
+  const problems: Problem[] = [];
+  const report = (path: PathSegment[], message: string, fix?: string) => problems.push(source.problem(path, message, fix));
+  const platform = spec.platform ?? DEFAULTS.platform;
+  for (const other of PLATFORM_TYPES) {
+    if (other !== platform && spec[other] !== undefined) {
+      problems.push(source.problem([other], `a ${other} section, but platform is ${platform}${spec.platform === undefined ? ' (the default)' : ''}`,
+        `set platform: ${other}, or remove the ${other} section`, 'key'));
+    }
+  }
+  if (platform === 'proxmox' && !spec.proxmox) {
+    report(spec.platform !== undefined ? ['platform'] : [], 'platform proxmox needs a proxmox section with the templateId of the golden-image template',
+      'add proxmox: { templateId: <VMID of the template> }');
+  }
+  if (spec.libvirt?.network !== undefined && spec.libvirt.bridge !== undefined) {
+    report(['libvirt', 'bridge'], 'libvirt.network and libvirt.bridge both given: a NIC joins one of them', 'keep one');
+  }
+  if (platform === 'proxmox' && spec.proxmox) {
+    const first = spec.proxmox.firstVmId ?? PLATFORM_DEFAULTS.proxmox.firstVmId;
+    const last = first + spec.hosts.length - 1;
+    if (spec.proxmox.templateId >= first && spec.proxmox.templateId <= last) {
+      report(['proxmox', 'templateId'], `VMID ${spec.proxmox.templateId} of the template is among the hosts' VMIDs ${first}-${last}`,
+        `set proxmox.firstVmId to ${spec.proxmox.templateId + 1} or more`);
+    }
+  }
+
+  // kubeadm's preflight minimums, where the size lands on a Kubernetes node.
+  spec.hosts.forEach((host, i) => {
+    const size = (key: 'cpus' | 'memoryMiB'): { value: number; path: PathSegment[] } => {
+      if (host[key] !== undefined) return { value: host[key]!, path: ['hosts', i, key] };
+      let best = { value: -Infinity, path: ['hosts', i] as PathSegment[] };
+      for (const role of host.roles) {
+        const given = spec.resources?.[role]?.[key];
+        const value = given ?? DEFAULT_VM_SIZES[role][key];
+        if (value > best.value) best = { value, path: given !== undefined ? ['resources', role, key] : ['hosts', i] };
+      }
+      return best;
+    };
+    if (hasRole(host, 'control-plane')) {
+      const cpus = size('cpus');
+      if (cpus.value < KUBERNETES_MINIMUMS.controlPlaneCpus) {
+        report(cpus.path, `${host.name} is a control plane with ${cpus.value} CPU; Kubernetes needs at least ${KUBERNETES_MINIMUMS.controlPlaneCpus}`, `give it ${KUBERNETES_MINIMUMS.controlPlaneCpus} or more cpus`);
+      }
+    }
+    if (hasRole(host, 'control-plane') || hasRole(host, 'worker')) {
+      const memory = size('memoryMiB');
+      if (memory.value < KUBERNETES_MINIMUMS.nodeMemoryMiB) {
+        report(memory.path, `${host.name} runs kubelet with ${memory.value} MiB; Kubernetes needs at least ${KUBERNETES_MINIMUMS.nodeMemoryMiB} MiB on every node`, `give it memoryMiB: ${KUBERNETES_MINIMUMS.nodeMemoryMiB} or more`);
+      }
+    }
+  });
+
+  // A given MAC may equal another host's derived one; vCenter refuses static MACs outside its range.
+  const given = new Map(spec.hosts.flatMap((h, i) => (h.macAddress ? [[h.macAddress.toLowerCase(), i] as const] : [])));
+  spec.hosts.forEach((host, i) => {
+    if (host.macAddress) {
+      if (platform === 'vsphere' && !/^00:50:56:[0-3][0-9a-f]:/i.test(host.macAddress)) {
+        report(['hosts', i, 'macAddress'], `vCenter accepts a manually set MAC only in 00:50:56:00:00:00-00:50:56:3f:ff:ff, not ${host.macAddress}`,
+          'choose one in that range, or leave macAddress out for a derived one');
+      }
+      return;
+    }
+    const mac = derivedMac(spec.name, host.name, platform);
+    const clash = given.get(mac);
+    if (clash !== undefined) {
+      report(['hosts', clash, 'macAddress'], `MAC ${mac} is the one derived for ${host.name} (hosts[${i}])`, `choose another MAC, or give ${host.name} its own`);
+    }
+  });
   return problems;
 }

@@ -3,7 +3,7 @@
  * optional key still optional. Only validate.ts and resolve.ts read this type;
  * everything downstream reads the resolved model (model/types.ts).
  */
-import type { Architecture, BinarySource, CniPlugin, KeyAlgorithm, KeySize, OperatingSystem, Role } from '../model/types.ts';
+import type { Architecture, BinarySource, CniPlugin, KeyAlgorithm, KeySize, OperatingSystem, PlatformType, Role } from '../model/types.ts';
 
 export interface NetworkSettings {
   interface?: string;
@@ -14,7 +14,9 @@ export interface NetworkSettings {
 
 export interface FileSpec { path: string; content: string; permissions?: string; owner?: string }
 
-export interface HostSpec extends NetworkSettings {
+export interface VmSizeSpec { cpus?: number; memoryMiB?: number; diskGiB?: number }
+
+export interface HostSpec extends NetworkSettings, VmSizeSpec {
   name: string;
   address: string;
   roles: Role[];
@@ -44,6 +46,11 @@ export interface ClusterSpec {
   ntp?: { servers?: string[] };
   packages?: string[];
   files?: FileSpec[];
+  platform?: PlatformType;
+  libvirt?: { uri?: string; network?: string; bridge?: string; imagesDir?: string; goldenImage?: string };
+  proxmox?: { templateId: number; firstVmId?: number; bridge?: string; storage?: string; isoStorage?: string };
+  vsphere?: { template?: string; datacenter?: string; datastore?: string; network?: string; folder?: string; resourcePool?: string };
+  resources?: Partial<Record<Role, VmSizeSpec>>;
   hosts: HostSpec[];
 }
 
@@ -69,4 +76,26 @@ export const DEFAULTS = {
   etcdBackup: { enabled: true, schedule: '*-*-* 00/6:00:00', keep: 12, directory: '/var/backups/etcd' },
   filePermissions: '0644',
   fileOwner: 'root:root',
+  platform: 'libvirt',
+} as const;
+
+/**
+ * VM sizes per role. kubeadm's documented minimums are 2 CPUs for a control
+ * plane and 2 GiB of memory for every Kubernetes machine; the disks start at
+ * the golden image's 20 GiB (packer/variables.pkr.hcl disk_size).
+ */
+export const DEFAULT_VM_SIZES: Record<Role, { cpus: number; memoryMiB: number; diskGiB: number }> = {
+  etcd: { cpus: 2, memoryMiB: 2048, diskGiB: 20 },
+  'control-plane': { cpus: 2, memoryMiB: 4096, diskGiB: 30 },
+  worker: { cpus: 2, memoryMiB: 2048, diskGiB: 30 },
+  'load-balancer': { cpus: 1, memoryMiB: 1024, diskGiB: 20 },
+};
+
+/** kubeadm's preflight minimums (NumCPU on control planes, Mem on every node). */
+export const KUBERNETES_MINIMUMS = { controlPlaneCpus: 2, nodeMemoryMiB: 2048 } as const;
+
+export const PLATFORM_DEFAULTS = {
+  libvirt: { uri: 'qemu:///system', network: 'default', imagesDir: '/var/lib/libvirt/images' },
+  proxmox: { firstVmId: 100, bridge: 'vmbr0', storage: 'local-lvm', isoStorage: 'local' },
+  vsphere: { network: 'VM Network' },
 } as const;

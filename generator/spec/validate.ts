@@ -4,7 +4,7 @@
  */
 import { resolve } from '../model/resolve.ts';
 import type { Cluster } from '../model/types.ts';
-import { checkEtcdBackup, checkSemantics } from './checks.ts';
+import { checkEtcdBackup, checkPlatform, checkSemantics } from './checks.ts';
 import { SpecError } from './problems.ts';
 import { checkSchema, dedupe } from './schema.ts';
 import { parseSpec, readSpec, type SpecSource } from './source.ts';
@@ -14,7 +14,7 @@ export function validateSource(source: SpecSource): Cluster {
   const structural = checkSchema(source);
   if (structural.length > 0) throw new SpecError(structural);
   const spec = source.data as ClusterSpec;
-  const semantic = dedupe([...checkSemantics(source, spec), ...checkEtcdBackup(source, spec)]);
+  const semantic = dedupe([...checkSemantics(source, spec), ...checkEtcdBackup(source, spec), ...checkPlatform(source, spec)]);
   if (semantic.length > 0) throw new SpecError(semantic);
   return resolve(spec);
 }

@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, realpathSync, unlinkSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { basename, join, dirname } from 'node:path';
 import { installStandins } from '../standins/install.ts';
 import { BIN } from '../../generator/model/paths.ts';
 
@@ -42,6 +42,16 @@ export function deleteNetns(name: string): void {
   sh('ip', ['netns', 'del', name]);
 }
 
+/**
+ * The hosts' own namespaces (see Machine.boot), named after the work folder:
+ * removing them removes the hosts' veth pairs.
+ */
+export function deleteHostNetns(work: string): void {
+  const prefix = `${basename(work)}-`;
+  const names = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(prefix)) : [];
+  for (const n of names) deleteNetns(n);
+}
+
 // ---------------------------------------------------------------------------
 // one host
 
@@ -53,6 +63,10 @@ export interface HostPrep {
   containerdVersion: string;
   /** A real kubectl binary to place at BIN.kubectl (the bootstrap applies add-ons with it). */
   kubectl?: string;
+  /** The MAC the host's network-config matches (model: network.macAddress). */
+  mac: string;
+  /** The name network-config gives the NIC (model: network.interface). */
+  nic: string;
 }
 
 /** The seed files inside a cidata ISO, read the way a hypervisor's guest would (Rock Ridge names). */
@@ -73,7 +87,7 @@ export function seedFromIso(iso: string): Record<string, Buffer> {
  * of BIN: the stand-ins, Debian's etcd (3.4) at the etcd paths, a real kubectl;
  * without the unit Debian's etcd package enables, and with no machine-id yet.
  */
-export async function asGoldenImage(tree: string, p: Omit<HostPrep, 'name' | 'iso'>): Promise<void> {
+export async function asGoldenImage(tree: string, p: Omit<HostPrep, 'name' | 'iso' | 'mac' | 'nic'>): Promise<void> {
   await installStandins(tree, { version: p.kubernetesVersion, containerd: p.containerdVersion });
   for (const [bin, from] of [[BIN.etcd, '/usr/bin/etcd'], [BIN.etcdctl, '/usr/bin/etcdctl']] as const) {
     mkdirSync(dirname(join(tree, bin)), { recursive: true });
@@ -97,14 +111,34 @@ export class Machine {
   initPid?: number;
   bootedAt = 0;
   exited = false;
+  private nic?: { mac: string; name: string };
+  private readonly netns: string;
 
   constructor(readonly name: string, work: string, private readonly root: string, private readonly bridge: string, private readonly pidDir: string) {
     this.dir = join(work, 'hosts', name);
     this.merged = join(this.dir, 'merged');
+    this.netns = `${basename(work)}-${name}`;
+  }
+
+  /**
+   * The host's NIC, made the way a hypervisor makes a VM's: a veth pair whose
+   * guest end carries the host's MAC (systemd-nspawn's own --network-bridge
+   * picks the MAC itself), in a network namespace of the host's own that the
+   * container runs in; the other end joins the lab bridge. Kept across
+   * reboots, like a VM's NIC.
+   */
+  private ensureNic(): void {
+    if (existsSync(`/run/netns/${this.netns}`)) return;
+    const { mac, name } = this.nic!;
+    const outside = `vb-${this.name}`.slice(0, 15);
+    must('ip', ['netns', 'add', this.netns]);
+    must('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', name, 'address', mac, 'netns', this.netns]);
+    must('ip', ['link', 'set', outside, 'master', this.bridge, 'up']);
   }
 
   /** Overlay of the cached root, seed, stand-ins and the binaries' paths of the golden image. */
   async prepare(p: HostPrep): Promise<void> {
+    this.nic = { mac: p.mac, name: p.nic };
     for (const d of ['upper', 'work', 'merged']) mkdirSync(join(this.dir, d), { recursive: true });
     must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.root},upperdir=${join(this.dir, 'upper')},workdir=${join(this.dir, 'work')}`, this.merged]);
     const m = this.merged;
@@ -126,10 +160,11 @@ export class Machine {
 
   /** Boots the container (systemd-nspawn --boot) on the lab bridge. */
   boot(): void {
+    this.ensureNic();
     const log = openSync(join(this.dir, 'console.log'), 'a');
     this.child = spawn('systemd-nspawn', [
       '--quiet', '--boot', '--register=no', '--keep-unit', `--directory=${this.merged}`, `--machine=${this.name}`,
-      `--network-bridge=${this.bridge}`, '--console=read-only', '--timezone=off', '--resolv-conf=off', '--link-journal=no',
+      `--network-namespace-path=/run/netns/${this.netns}`, '--console=read-only', '--timezone=off', '--resolv-conf=off', '--link-journal=no',
     ], { stdio: ['ignore', log, log], detached: false });
     this.nspawnPid = this.child.pid;
     this.initPid = undefined;

@@ -30,6 +30,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface GoldenImage { qcow2: string; kernel: string; initrd: string }
 export const goldenImage = (qcow2: string): GoldenImage => ({ qcow2, kernel: `${qcow2}.vmlinuz`, initrd: `${qcow2}.initrd.img` });
 
+/** The kernel command line of a smoke boot: the root by label, the console on the first serial port. */
+export const KERNEL_CMDLINE = 'root=LABEL=root rw console=ttyS0 systemd.mask=systemd-networkd-wait-online.service';
+
 export async function qemuSmoke(o: { work: string; root: string; repo: string; spec: string; host: string; timeoutSeconds: number; image?: GoldenImage }): Promise<{ passed: number; failed: number }> {
   const results: [string, boolean, string][] = [];
   const record = (check: string, ok: boolean, figure: string) => {
@@ -53,7 +56,7 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
     '-kernel', kernel, '-initrd', initrd,
     // no network card: the seed's network-config has nothing to configure, so
     // waiting for the network would only time out
-    '-append', 'root=LABEL=root rw console=ttyS0 systemd.mask=systemd-networkd-wait-online.service',
+    '-append', KERNEL_CMDLINE,
     '-drive', `file=${disk.path},format=${disk.format},if=virtio`,
     '-drive', `file=${iso},format=raw,if=virtio,readonly=on`,
     '-nic', 'none', '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
@@ -67,20 +70,7 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const text = () => (existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8') : '');
-  const seen: Record<string, number> = {};
-  const marks: [string, RegExp][] = [
-    ['kernel', /Linux version/], ['systemd', /systemd\[1\]|Welcome to/], ['cloud-init local', /cloud-init-local|Initial cloud-init job/],
-    ['cloud-init finished', /Cloud-init v\. \S+ finished/], ['bootstrap finished', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} .* finished`)],
-    ['bootstrap failed', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} FAILED`)],
-  ];
-  const end = started + o.timeoutSeconds * 1000;
-  while (Date.now() < end && !exited) {
-    const c = text();
-    for (const [name, re] of marks) if (!seen[name] && re.test(c)) { seen[name] = Date.now(); console.log(`qemu: ${name} after ${((Date.now() - started) / 1000).toFixed(0)} s`); }
-    if (seen['bootstrap finished'] || seen['bootstrap failed']) break;
-    await sleep(2000);
-  }
+  const { seen, text } = await watchConsole({ consoleLog, host: o.host, started, timeoutSeconds: o.timeoutSeconds, stopped: () => exited });
   const at = (k: string) => (seen[k] ? `${((seen[k]! - started) / 1000).toFixed(0)} s` : 'never');
   const c = text();
   const datasource = c.match(/Datasource (DataSource\S+ \[[^\]]*\])/)?.[1];
@@ -142,7 +132,11 @@ export function mountGoldenImage(image: GoldenImage, work: string): string {
   return root;
 }
 
-/** Without an image: an ext4 disk of the cached root as the golden image would have it (no seed inside). */
+/** Without an image: an ext4 disk (raw) of the cached root as the golden image would have it (no seed inside). */
+export async function bootDisk(o: { work: string; root: string; model: Cluster }): Promise<string> {
+  return (await rootDisk(o.root, o.work, o.model)).path;
+}
+
 async function rootDisk(root: string, work: string, model: Cluster): Promise<Disk> {
   const t = Date.now();
   const path = await ext4DiskOfRoot({
@@ -151,6 +145,25 @@ async function rootDisk(root: string, work: string, model: Cluster): Promise<Dis
   });
   console.log(`qemu: disk image from the root in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   return { path, format: 'raw' };
+}
+
+/** Follows a serial console log until the host's bootstrap finished or failed, the VM stopped, or the time is up. */
+export async function watchConsole(o: { consoleLog: string; host: string; started: number; timeoutSeconds: number; stopped: () => boolean; prefix?: string }) {
+  const text = () => (existsSync(o.consoleLog) ? readFileSync(o.consoleLog, 'utf8') : '');
+  const seen: Record<string, number> = {};
+  const marks: [string, RegExp][] = [
+    ['kernel', /Linux version/], ['systemd', /systemd\[1\]|Welcome to/], ['cloud-init local', /cloud-init-local|Initial cloud-init job/],
+    ['cloud-init finished', /Cloud-init v\. \S+ finished/], ['bootstrap finished', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} .* finished`)],
+    ['bootstrap failed', new RegExp(`ha-k8s-seed: bootstrap of ${o.host} FAILED`)],
+  ];
+  const end = o.started + o.timeoutSeconds * 1000;
+  while (Date.now() < end && !o.stopped()) {
+    const c = text();
+    for (const [name, re] of marks) if (!seen[name] && re.test(c)) { seen[name] = Date.now(); console.log(`${o.prefix ?? 'qemu'}: ${name} after ${((Date.now() - o.started) / 1000).toFixed(0)} s`); }
+    if (seen['bootstrap finished'] || seen['bootstrap failed']) break;
+    await sleep(2000);
+  }
+  return { seen, text };
 }
 
 /** QMP: capabilities, then system_powerdown (the guest's ACPI power button). */

@@ -29,9 +29,10 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createNetns, deleteNetns, killRecorded, removeTree, sh, unmountUnder } from './machines.ts';
+import { createNetns, deleteHostNetns, deleteNetns, killRecorded, removeTree, sh, unmountUnder } from './machines.ts';
 import { labRoot, labVmRoot } from './root.ts';
 import { goldenImage, mountGoldenImage, qemuSmoke } from './qemu.ts';
+import { libvirtBoot } from './libvirt.ts';
 import { runLab } from './scenario.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,6 +44,7 @@ export const BRIDGE = { name: 'labbr0', cidr: '10.99.0.254/24' };
 const { values: args } = parseArgs({
   options: {
     hosts: { type: 'string' }, keep: { type: 'boolean' }, hold: { type: 'string' }, 'qemu-host': { type: 'string' }, 'no-faults': { type: 'boolean' }, qemu: { type: 'boolean' },
+    libvirt: { type: 'boolean' }, 'libvirt-host': { type: 'string' },
     inner: { type: 'boolean' }, work: { type: 'string' }, root: { type: 'string' }, image: { type: 'string' },
   },
 });
@@ -54,6 +56,7 @@ async function outer(): Promise<number> {
   }
   const started = Date.now();
   if (args.qemu) return qemu(started);
+  if (args.libvirt) return libvirt(started);
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-lab-'));
   let root: string;
   if (args.image) {
@@ -72,6 +75,7 @@ async function outer(): Promise<number> {
     cleaned = true;
     killRecorded(join(work, 'pids'));
     unmountUnder(work);
+    deleteHostNetns(work);
     deleteNetns(netns);
     if (!args.keep) removeTree(work);
     else console.log(`lab: work folder kept: ${work}`);
@@ -129,6 +133,22 @@ async function qemu(started: number): Promise<number> {
     console.log('qemu: 0 passed, 1 failed');
     return 1;
   }
+}
+
+/** --libvirt: one host created by the generated libvirt/create-vms.sh and booted by libvirtd (TCG) on an isolated network. */
+async function libvirt(started: number): Promise<number> {
+  for (const tool of ['virsh', 'qemu-img', 'qemu-system-x86_64', 'mke2fs', 'debugfs', 'libvirtd']) {
+    if (sh('sh', ['-c', `command -v ${tool}`]).code !== 0) { console.error(`test:e2e --libvirt: ${tool} is missing (test/setup.sh installs it)`); return 2; }
+  }
+  console.log('libvirt: root with a kernel (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
+  const root = await labVmRoot();
+  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-libvirt-'));
+  const cleanup = () => { unmountUnder(work); if (!args.keep) removeTree(work); else console.log(`libvirt: work folder kept: ${work}`); };
+  process.on('exit', cleanup);
+  const { passed, failed } = await libvirtBoot({ work, root, repo: REPO, spec: LAB_SPEC, host: args['libvirt-host'] ?? 'etcd3', timeoutSeconds: 1200 });
+  console.log(`libvirt: ${failed ? 'FAILED' : 'passed'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`libvirt: ${passed} passed, ${failed} failed`);
+  return failed ? 1 : 0;
 }
 
 async function main(): Promise<number> {
