@@ -16,6 +16,9 @@ import { renderFlags, UnknownFlagError } from '../generator/render/flags.ts';
 import { FILES, PKI, SEED } from '../generator/render/host-paths.ts';
 import { renderHosts, USER_DATA_LIMIT } from '../generator/render/hosts.ts';
 import { knownFlags } from '../generator/versions/versions.ts';
+import { shapeOnlyBundle } from '../generator/pki/shape.ts';
+import { clusterFromText } from '../generator/spec/validate.ts';
+import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
 import { exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
 
 let examples: ExampleSeeds[];
@@ -252,6 +255,24 @@ test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiser
     assert.match(script, /get --raw=\/readyz/);
     assert.match(script, /apply --server-side/);
   }
+});
+
+/** CoreDNS's Corefile as a control plane of `cluster` applies it. */
+function corefile(cluster: ExampleSeeds['cluster']): string {
+  const cp = cluster.hosts.find((h) => hasRole(h, 'control-plane'))!;
+  const file = renderCloudConfig(cluster, cp, shapeOnlyBundle(cluster)).files.find((f) => f.path === `${FILES.addonsDir}/20-coredns.yaml`)!;
+  const map = (loadAll(file.content) as { kind?: string; data?: Record<string, string> }[]).find((d) => d.kind === 'ConfigMap')!;
+  return map.data!.Corefile!;
+}
+
+test('CoreDNS forwards to the nodes\' resolvers when they have some, and starts without any (air-gapped)', () => {
+  const withResolvers = clusterFromText(insertAfter(4, '  nameservers: [192.168.1.53]'));
+  assert.match(corefile(withResolvers), /forward \. \/etc\/resolv\.conf/);
+  const airGapped = clusterFromText(BASE_SPEC);
+  assert.ok(airGapped.hosts.every((h) => h.network.nameservers.length === 0));
+  const text = corefile(airGapped);
+  assert.not.match(text, /^\s*forward\b/m, 'coredns exits with "no nameservers found" when forward reads an empty resolv.conf');
+  assert.match(text, /kubernetes cluster\.local in-addr\.arpa ip6\.arpa/);
 });
 
 test('user-data over the 64 KiB guestinfo limit gets a gzip+base64 twin that decodes to the same bytes', () => {

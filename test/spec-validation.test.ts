@@ -2,6 +2,7 @@
  * One bad spec per rule: each must be refused with the field path, the line
  * and a message that says what is wrong. The base spec itself is valid.
  */
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
@@ -83,7 +84,43 @@ const cases: Case[] = [
   { rule: 'several control planes and no load balancer', spec: withLine(5, '', withLine(6, '', BASE_SPEC.replace(/roles: \[load-balancer\]/g, 'roles: [worker]'))),
     path: 'hosts[1].roles', line: 11, message: /2 control planes but no load balancer/ },
   { rule: 'LB port colliding with the apiserver on a shared host', spec: withLine(hostLine(3), '  - { name: lb1, address: 192.168.1.31, roles: [load-balancer, control-plane] }'),
-    path: 'hosts[3].roles', line: 13, message: /both load balancer and control plane, so nginx and kube-apiserver would both listen on port 6443/, fix: /loadBalancer\.port/ },
+    path: 'hosts[3].roles', line: 13, message: /port 6443 on lb1: kube-apiserver and nginx would both listen on it/, fix: /set loadBalancer\.port to a port free on lb1, e\.g\. 8443/ },
+  { rule: 'apiserver port taken by etcd on the same host', spec: insertAfter(1, 'kubernetes:\n  apiserverPort: 2379'),
+    path: 'kubernetes.apiserverPort', line: 3, message: /port 2379 on 2 hosts \(cp1, cp2\): etcd \(clients\) and kube-apiserver would both listen on it/, fix: /e\.g\. 6443/ },
+  { rule: "apiserver port taken by the kubelet", spec: insertAfter(1, 'kubernetes:\n  apiserverPort: 10250'),
+    path: 'kubernetes.apiserverPort', line: 3, message: /port 10250 on 2 hosts \(cp1, cp2\): kube-apiserver and kubelet would both listen on it/ },
+  { rule: 'LB port taken by sshd', spec: insertAfter(6, '  port: 22'),
+    path: 'loadBalancer.port', line: 7, message: /port 22 on 2 hosts \(lb1, lb2\): sshd and nginx would both listen on it/ },
+  { rule: 'LB port taken by etcd on a shared host', spec: insertAfter(6, '  port: 2380', withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker] }', withLine(hostLine(3), '  - { name: lb1, address: 192.168.1.31, roles: [load-balancer, etcd] }'))),
+    path: 'loadBalancer.port', line: 7, message: /port 2380 on lb1: etcd \(peers\) and nginx/ },
+  { rule: 'VIP equal to the gateway', spec: withLine(6, '  vip: 192.168.1.1'),
+    path: 'loadBalancer.vip', line: 6, message: /VIP 192\.168\.1\.1 is the gateway of cp1/ },
+  { rule: 'VIP equal to a nameserver', spec: insertAfter(4, '  nameservers: [192.168.1.100]'),
+    path: 'loadBalancer.vip', line: 7, message: /VIP 192\.168\.1\.100 is a nameserver of cp1/ },
+  { rule: 'host named localhost', spec: withLine(hostLine(2), '  - { name: localhost, address: 192.168.1.21, roles: [worker, etcd] }'),
+    path: 'hosts[2].name', line: 12, message: /"localhost" is the loopback name/ },
+  { rule: 'clusterDomain with a trailing dot', spec: insertAfter(1, 'kubernetes:\n  clusterDomain: cluster.local.'),
+    path: 'kubernetes.clusterDomain', line: 3, message: /must be lowercase without a trailing dot/, fix: /^write cluster\.local$/ },
+  { rule: 'multicast MAC address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], macAddress: "01:00:5e:00:00:01" }'),
+    path: 'hosts[2].macAddress', line: 12, message: /is a multicast MAC/ },
+  { rule: 'nameservers on some nodes only', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], nameservers: [192.168.1.53] }'),
+    path: 'hosts[0]', line: 10, message: /cp1 has no nameservers while w1 has: CoreDNS forwards to the resolvers of the node it runs on/ },
+  { rule: 'file listed twice under another spelling', spec: insertAfter(8, 'files:\n  - { path: /etc/motd, content: a }\n  - { path: /etc//./motd, content: b }'),
+    path: 'files[1].path', line: 11, message: /\/etc\/motd is listed twice \("\/etc\/\/\.\/motd" is \/etc\/motd\), first at files\[0\]/ },
+  { rule: 'file on a path the tool writes, under another spelling', spec: insertAfter(8, 'files:\n  - { path: "/etc/kubernetes//pki/../pki/ca.key", content: x }'),
+    path: 'files[0].path', line: 10, message: /^\/etc\/kubernetes\/pki\/ca\.key \(written ".*"\) is written by the tool itself on cp1, cp2: it belongs to the PKI/ },
+  { rule: "host file on a role's generated config", spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], files: [{ path: /etc/containerd/config.toml, content: x }] }'),
+    path: 'hosts[2].files[0].path', line: 12, message: /\/etc\/containerd\/config\.toml is written by the tool itself on w1: it belongs to cloud-init\/node\.yaml \(templates\/kubernetes\/containerd-config\.toml\.hbs\)/ },
+  { rule: 'file on a folder the tool writes into', spec: insertAfter(8, 'files:\n  - { path: /etc/kubernetes/pki, content: x }'),
+    path: 'files[0].path', line: 10, message: /\/etc\/kubernetes\/pki is a folder of \/etc\/kubernetes\/pki\/.*, which the tool writes/ },
+  { rule: 'NTP server carrying a chrony directive', spec: insertAfter(8, 'ntp:\n  servers: ["a iburst\\nserver 6.6.6.6 iburst"]'),
+    path: 'ntp.servers[0]', line: 10, message: /"a iburst\\nserver 6\.6\.6\.6 iburst" is not a time server's name or IPv4 address/ },
+  { rule: "package name the distribution's installer does not take", spec: insertAfter(8, 'image: { os: rocky-9 }\npackages: [htop=3.3.0]'),
+    path: 'packages[0]', line: 10, message: /"htop=3\.3\.0" is not a RPM package name as dnf takes it on rocky-9/, fix: /htop-3\.3\.0/ },
+  { rule: 'mirror URL with credentials or a query', spec: insertAfter(8, 'image: { mirror: "http://u:p@mirror.example/k8s?x=$(reboot)" }'),
+    path: 'image.mirror', line: 9, message: /is not a plain base URL/ },
+  { rule: 'file content over the size limit', spec: insertAfter(8, `files:\n  - { path: /etc/big, content: "${'x'.repeat(300 * 1024)}" }`),
+    path: 'files[0].content', line: 10, message: /the content of \/etc\/big is 300 KiB, over the 256 KiB limit/ },
   { rule: 'virtual router id out of range', spec: insertAfter(6, '  virtualRouterId: 300'),
     path: 'loadBalancer.virtualRouterId', line: 7, message: /must be <= 255/ },
   { rule: 'unsupported Kubernetes version, naming the supported ones', spec: insertAfter(1, 'kubernetes:\n  version: v1.18.3'),
@@ -110,6 +147,21 @@ for (const c of cases) {
     if (c.fix) assert.match(found!.fix ?? '', c.fix);
   });
 }
+
+/** The rows of the README's validation rules table: rule and the field it reports at. */
+function readmeRules(): { rule: string; field: string }[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('### What validation checks'), readme.indexOf('## Layout'));
+  return section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Rule |') && !l.startsWith('| ---'))
+    .map((l) => l.split('|').map((c) => c.trim()))
+    .map((cells) => ({ rule: cells[1]!, field: cells[2]!.replace(/^`|`$/g, '') }));
+}
+
+test("the README's validation rules table lists exactly the rules tested here, each with its field", () => {
+  const documented = readmeRules();
+  const tested = cases.map((c) => ({ rule: c.rule, field: c.path || '(the whole file)' }));
+  assert.equal(documented, tested);
+});
 
 test('every problem is reported at once, in file order', () => {
   let spec = withLine(1, 'name: Bad_Name');

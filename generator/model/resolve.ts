@@ -3,17 +3,24 @@
  * one renderer needs. Runs only on a spec that passed validation, so it does
  * not check again; it only decides.
  */
+import { posix } from 'node:path';
 import type { ClusterSpec, FileSpec } from '../spec/types.ts';
 import { DEFAULTS } from '../spec/types.ts';
 import { artifactsFor, cniImages, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
 import * as ip from './ipv4.ts';
+import { PORTS } from './paths.ts';
 import {
   ROLES, hasRole, type Cluster, type ExtraFile, type Host, type LoadBalancer, type Role,
 } from './types.ts';
 
+/** /etc//x, /etc/./x and /etc/y/../x are all /etc/x on the host: one spelling, so every comparison sees it. */
+export function normalFilePath(path: string): string {
+  return posix.normalize(path).replace(/\/+$/, '');
+}
+
 function extraFiles(files: FileSpec[] | undefined): ExtraFile[] {
   return (files ?? []).map((f) => ({
-    path: f.path,
+    path: normalFilePath(f.path),
     content: f.content,
     permissions: (f.permissions ?? DEFAULTS.filePermissions).padStart(4, '0'),
     owner: f.owner ?? DEFAULTS.fileOwner,
@@ -82,8 +89,8 @@ export function resolve(spec: ClusterSpec): Cluster {
   const etcdMembers = hosts.filter((h) => hasRole(h, 'etcd')).map((h) => ({
     name: h.name,
     address: h.address,
-    clientUrl: `https://${h.address}:2379`,
-    peerUrl: `https://${h.address}:2380`,
+    clientUrl: `https://${h.address}:${PORTS.etcdClient}`,
+    peerUrl: `https://${h.address}:${PORTS.etcdPeer}`,
   }));
   const etcdVersion = spec.etcd?.version ?? release.etcdVersion;
   const containerdVersion = spec.containerd?.version ?? defaultContainerdVersion;

@@ -3,7 +3,7 @@
  * release, and the views of their config files. Text lives in templates/;
  * every flag is checked by renderFlags() against the release's flag list.
  */
-import { BIN, CONFIG } from '../model/paths.ts';
+import { BIN, CONFIG, PORTS } from '../model/paths.ts';
 import { hasRole, hostsWithRole, type Cluster, type Host } from '../model/types.ts';
 import { leafProfiles } from '../pki/profiles.ts';
 import { atLeast, renderFlags, type Flag, type FlagComponent } from './flags.ts';
@@ -55,14 +55,14 @@ export function etcdUnit(cluster: Cluster, host: Host): UnitView {
   return unit(host, 'etcd', version, BIN.etcd, [
     ['name', member.name],
     ['data-dir', CONFIG.etcdDataDir],
-    ['listen-client-urls', `${member.clientUrl},https://127.0.0.1:2379`],
+    ['listen-client-urls', `${member.clientUrl},https://127.0.0.1:${PORTS.etcdClient}`],
     ['advertise-client-urls', member.clientUrl],
     ['listen-peer-urls', member.peerUrl],
     ['initial-advertise-peer-urls', member.peerUrl],
     ['initial-cluster', cluster.etcd.initialCluster],
     ['initial-cluster-state', 'new'],
     ['initial-cluster-token', `${cluster.name}-etcd`],
-    ['listen-metrics-urls', 'http://127.0.0.1:2381'],
+    ['listen-metrics-urls', `http://127.0.0.1:${PORTS.etcdMetrics}`],
     ['cert-file', PKI.etcdServerCert],
     ['key-file', PKI.etcdServerKey],
     ['trusted-ca-file', PKI.etcdCa],
