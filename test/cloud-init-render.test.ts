@@ -7,19 +7,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { loadAll } from 'js-yaml';
+import { load, loadAll } from 'js-yaml';
 import { hasRole, isNode } from '../generator/model/types.ts';
 import { renderCloudConfig } from '../generator/render/cloud-config.ts';
 import { etcdUnit } from '../generator/render/components.ts';
 import { renderFlags, UnknownFlagError } from '../generator/render/flags.ts';
 import { FILES, PKI, SEED } from '../generator/render/host-paths.ts';
 import { renderHosts, USER_DATA_LIMIT } from '../generator/render/hosts.ts';
-import { knownFlags } from '../generator/versions/versions.ts';
+import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
 import { shapeOnlyBundle } from '../generator/pki/shape.ts';
 import { clusterFromText } from '../generator/spec/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
-import { exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
+import { EXAMPLE_SPECS, exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
 
 let examples: ExampleSeeds[];
 let parsedHosts: { ex: ExampleSeeds; seed: ExampleSeeds['rendered']['seeds'][number]; host: ExampleSeeds['cluster']['hosts'][number]; parsed: ReturnType<typeof parseWithPyYaml> }[];
@@ -114,30 +115,73 @@ test('every host: bootstrap unit and script with markers, kernel settings of its
   }
 });
 
-test('every flag of every unit is known to the target release; no removed flag', () => {
+/** A flag list as the test reads it, apart from the generator's own reader: the `--name` of every line. */
+function flagList(name: string): Set<string> {
+  return new Set(readFileSync(`generator/versions/flags/${name}.txt`, 'utf8').split('\n').filter((l) => l.startsWith('--')).map((l) => l.split(' ')[0]!));
+}
+
+/** The list of the target minor: kubelet 1.33 has none obtainable and uses 1.34's (README). */
+function listOf(component: string, version: string): string {
+  const minor = version.replace(/^v/, '').split('.').slice(0, 2).join('.');
+  if (component === 'etcd') return /^3\.[7-9]/.test(version) ? 'etcd-3.7' : 'etcd';
+  return component === 'kubelet' && minor === '1.33' ? 'kubelet-1.34' : `${component}-${minor}`;
+}
+
+const REMOVED = (load(readFileSync('generator/versions/flags/removed.yaml', 'utf8')) as { flags: { component: string | string[]; flag: string; removed_in: string | null }[] }).flags;
+
+/** A spec's text with its Kubernetes version set to `version`. */
+function atVersion(text: string, version: string): string {
+  return /^\s+version: v\d+\.\d+\.\d+/m.test(text)
+    ? text.replace(/^(\s+)version: v\d+\.\d+\.\d+.*$/m, `$1version: ${version}`)
+    : text.replace(/^name: .*$/m, (line) => `${line}\nkubernetes: { version: ${version} }`);
+}
+
+test("every example at every supported minor: each unit's flags are in that minor's list, none removed by then", () => {
   let units = 0;
-  for (const { ex, seed, parsed } of hosts()) {
-    for (const f of parsed.files.filter((x) => x.path.startsWith('/etc/systemd/system/'))) {
-      const name = f.path.split('/').at(-1)!;
-      const component = COMPONENT_OF[name];
-      if (!component) continue;
-      units++;
-      const list = component === 'etcd' && /^3\.[7-9]/.test(ex.cluster.etcd.version) ? 'etcd-3.7' : component;
-      const known = knownFlags(list);
-      const { flags } = execStart(f.content);
-      for (const flag of flags.keys()) assert.ok(known.has(flag), `${seed.host} ${name}: ${flag} unknown to ${list}`);
-      for (const removed of ['--logtostderr', '--pod-infra-container-image', '--container-runtime', '--apiserver-count', '--insecure-port', '--network-plugin', '--kubelet-https']) {
-        assert.not.ok(flags.has(removed), `${seed.host} ${name}: ${removed}`);
+  for (const spec of EXAMPLE_SPECS) {
+    const text = readFileSync(spec, 'utf8');
+    for (const version of supportedKubernetesVersions) {
+      const cluster = clusterFromText(atVersion(text, version), spec);
+      assert.is(cluster.kubernetes.version, version, spec);
+      const minor = Number(version.split('.')[1]);
+      for (const host of cluster.hosts) {
+        for (const f of renderCloudConfig(cluster, host, shapeOnlyBundle(cluster)).files.filter((x) => x.path.startsWith('/etc/systemd/system/'))) {
+          const name = f.path.split('/').at(-1)!;
+          const component = COMPONENT_OF[name];
+          if (!component) continue;
+          units++;
+          const list = listOf(component, component === 'etcd' ? cluster.etcd.version : version);
+          const known = flagList(list);
+          const { flags } = execStart(f.content);
+          for (const flag of flags.keys()) assert.ok(known.has(flag), `${spec} ${version} ${host.name} ${name}: ${flag} not in ${list}.txt`);
+          const removed = REMOVED.filter((r) => component !== 'etcd' && [r.component].flat().includes(component) && r.removed_in && minor >= Number(r.removed_in.split('.')[1]));
+          for (const r of removed) assert.not.ok(flags.has(r.flag), `${spec} ${version} ${host.name} ${name}: ${r.flag} was removed in ${r.removed_in}`);
+        }
       }
     }
   }
-  assert.ok(units > 40, `${units} units checked`);
+  assert.ok(units > 40 * supportedKubernetesVersions.length, `${units} units checked`);
 });
 
-test('renderFlags refuses a flag the release does not know', () => {
+test('every supported minor has a flag list for every component', () => {
+  for (const version of supportedKubernetesVersions) {
+    for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy']) {
+      assert.ok(flagList(listOf(component, version)).size > 20, `${component} ${version}`);
+    }
+  }
+});
+
+test('renderFlags refuses a flag the release does not know, naming the component, the flag and the version', () => {
   assert.throws(() => renderFlags('kubelet', 'v1.36.3', [['pod-infra-container-image', 'x']]), (e: Error) => e instanceof UnknownFlagError);
   assert.throws(() => renderFlags('kube-apiserver', 'v1.36.3', [['insecure-port', 0]]), /insecure-port/);
   assert.equal(renderFlags('kubelet', 'v1.36.3', [['config', '/x']]), ['--config=/x']);
+  // New in 1.36: a 1.33 unit must not carry it.
+  assert.equal(renderFlags('kube-apiserver', 'v1.36.3', [['coordinated-leadership-lease-duration', '15s']]), ['--coordinated-leadership-lease-duration=15s']);
+  assert.throws(() => renderFlags('kube-apiserver', 'v1.33.13', [['coordinated-leadership-lease-duration', '15s']]),
+    /^kube-apiserver v1\.33\.13 does not accept --coordinated-leadership-lease-duration: not in generator\/versions\/flags\/kube-apiserver-1\.33\.txt$/);
+  // kubelet 1.33 is checked against 1.34's list; 1.34 still had the flag, 1.35 dropped it.
+  assert.equal(renderFlags('kubelet', 'v1.33.13', [['pod-infra-container-image', 'x']]), ['--pod-infra-container-image=x']);
+  assert.throws(() => renderFlags('kubelet', 'v1.35.4', [['pod-infra-container-image', 'x']]), /kubelet v1\.35\.4 does not accept/);
 });
 
 test('etcd flags follow the etcd version: feature gate on 3.6, experimental flags on 3.5 and 3.4', () => {

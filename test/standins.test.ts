@@ -167,13 +167,21 @@ test('a flag removed before the target release is refused; an older release stil
   const r = run(bin.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
   assert.is(r.code, 1);
   assert.match(r.err, /unknown flag: --pod-infra-container-image/);
-  assert.ok(knownFlags('kubelet', 'v1.33.13').includes('--pod-infra-container-image'));
-  assert.not.ok(knownFlags('kubelet', 'v1.35.0').includes('--pod-infra-container-image'));
+  const names = (version: string) => knownFlags('kubelet', version).map((l) => l.split(' ')[0]);
+  // kubelet 1.33 takes 1.34's list (no 1.33 list could be obtained); 1.34 still had the flag.
+  assert.ok(names('v1.33.13').includes('--pod-infra-container-image'));
+  assert.not.ok(names('v1.35.0').includes('--pod-infra-container-image'));
+  assert.ok(knownFlags('kube-apiserver', 'v1.36.3').some((l) => l.startsWith('--coordinated-leadership-lease-duration')));
+  assert.not.ok(knownFlags('kube-apiserver', 'v1.33.13').some((l) => l.startsWith('--coordinated-leadership-lease-duration')), 'the 1.33 stand-in uses the 1.33 list');
   const old = await installStandins(join(work, 'old'), { version: 'v1.33.13' });
   const o = run(old.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
   assert.is(o.code, 0, o.err);
   assert.is(o.out, 'Kubernetes v1.33.13\n');
   assert.is(run(old['kube-apiserver'], ['--insecure-port=0', '--version']).code, 1, '--insecure-port went in 1.24');
+  const newer = run(old['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']);
+  assert.is(newer.code, 1, 'a 1.36 flag is unknown to the 1.33 stand-in');
+  assert.match(newer.err, /unknown flag: --coordinated-leadership-lease-duration/);
+  assert.is(run(bin['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']).code, 0, 'and known to the 1.36 one');
 });
 
 test('a missing file is refused', () => {
