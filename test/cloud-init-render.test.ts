@@ -7,7 +7,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { load, loadAll } from 'js-yaml';
 import { hasRole, isNode } from '../generator/model/types.ts';
@@ -298,6 +301,9 @@ test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiser
     const script = fileAt(parsed, SEED.bootstrapScript)!.content;
     assert.match(script, /get --raw=\/readyz/);
     assert.match(script, /apply --server-side/);
+    // the role label kubeadm gives control planes (a kubelet may not set it itself)
+    assert.ok(script.includes(`label node ${host.name} --overwrite node-role.kubernetes.io/control-plane=`), `${seed.host}: role label`);
+    assert.ok(script.indexOf('step=label-control-plane') > script.indexOf('step=addons'), `${seed.host}: labelled after the add-ons (the nodeclient binding) are applied`);
   }
 });
 
@@ -317,6 +323,43 @@ test('CoreDNS forwards to the nodes\' resolvers when they have some, and starts 
   const text = corefile(airGapped);
   assert.not.match(text, /^\s*forward\b/m, 'coredns exits with "no nameservers found" when forward reads an empty resolv.conf');
   assert.match(text, /kubernetes cluster\.local in-addr\.arpa ip6\.arpa/);
+});
+
+test('every PEM and every file on a host ends its lines with LF, never CRLF (node-forge writes CRLF)', () => {
+  for (const { seed, parsed } of hosts()) {
+    for (const f of parsed.files) {
+      assert.not.ok(f.content.includes('\r'), `${seed.host} ${f.path}: CR in the file`);
+      for (const [, data] of f.content.matchAll(/-data: (\S+)/g)) {
+        assert.not.ok(Buffer.from(data!, 'base64').toString().includes('\r'), `${seed.host} ${f.path}: CR in embedded data`);
+      }
+    }
+  }
+  for (const ex of examples) {
+    const pems = [ex.bundle.ca.kubernetes, ex.bundle.ca.etcd, ex.bundle.ca.frontProxy, ex.bundle.apiserver, ex.bundle.admin].flatMap((p) => [p.certPem, p.keyPem]);
+    for (const pem of pems) assert.not.ok(pem.includes('\r'), ex.spec);
+  }
+});
+
+test('Rocky/Alma load balancers: the keepalived check script gets its own SELinux type (keepalived_selinux(8)), nginx its port', () => {
+  const ex = examples.find((e) => e.cluster.image.os === 'rocky-9')!;
+  const lb = ex.cluster.hosts.find((h) => hasRole(h, 'load-balancer'))!;
+  const step = renderCloudConfig(ex.cluster, lb, ex.bundle).steps.find((s) => s.name === 'start-load-balancer')!;
+  // Run the step with the SELinux tools, nginx and systemctl as recorders: what would it do where SELinux enforces?
+  const bin = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-selinux-'));
+  try {
+    for (const tool of ['selinuxenabled', 'setsebool', 'semanage', 'restorecon', 'chcon', 'nginx', 'systemctl']) {
+      writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> ${bin}/calls\n`, { mode: 0o755 });
+    }
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', step.run], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    const calls = readFileSync(join(bin, 'calls'), 'utf8');
+    assert.match(calls, new RegExp(`semanage fcontext -a -t keepalived_unconfined_script_exec_t ${FILES.keepalivedCheck.replace(/[.]/g, '\\.')}`));
+    assert.match(calls, new RegExp(`restorecon -F ${FILES.keepalivedCheck.replace(/[.]/g, '\\.')}`));
+    assert.match(calls, /semanage port -a -t http_port_t -p tcp \d+/);
+    assert.ok(calls.indexOf('restorecon') < calls.indexOf('systemctl restart'), 'labelled before keepalived starts');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
 });
 
 test('user-data over the 64 KiB guestinfo limit gets a gzip+base64 twin that decodes to the same bytes', () => {

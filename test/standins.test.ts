@@ -291,7 +291,7 @@ test('a bootstrap-token Secret applied by an admin authenticates its token; only
 
 test('kubelet waits for its container runtime, then bootstraps with its token through the server its kubeconfig names (TLS bootstrap: CSR signed by the controller-manager once RBAC allows); the scheduler with its certificate', async () => {
   const sock = join(work, 'containerd.sock');
-  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\n`);
+  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\nregisterWithTaints:\n- key: node-role.kubernetes.io/control-plane\n  effect: NoSchedule\n`);
   const boot = kubeconfig('bootstrap.kubeconfig', `https://127.0.0.1:${apiPort}`, { token: TOKEN });
   const certDir = join(work, 'kubelet-pki');
   const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1', `--cert-dir=${certDir}`];
@@ -345,6 +345,24 @@ test('kubelet waits for its container runtime, then bootstraps with its token th
     const s = JSON.parse(readFileSync(join(state, 'kube-apiserver.json'), 'utf8'));
     return s.byUser['system:node:node1'] >= 1 ? true : undefined;
   }, 5);
+  // the kubelet registers its Node with registerWithTaints; it may not give itself a role label, an admin may
+  const node = await until('node1 to register', async () => {
+    const r = await get(apiPort, '/api/v1/nodes/node1', { cert: 'admin' });
+    return r.status === 200 ? JSON.parse(r.body) : undefined;
+  });
+  assert.equal(node.spec.taints, [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
+  assert.is(node.metadata.labels['kubernetes.io/hostname'], 'node1');
+  writeFileSync(p('node1.pem'), readFileSync(join(certDir, 'kubelet-client-current.pem')));
+  writeFileSync(p('node1-key.pem'), readFileSync(join(certDir, 'kubelet-client-current.pem')));
+  const role = { metadata: { labels: { 'node-role.kubernetes.io/control-plane': '' } } };
+  const self = await get(apiPort, '/api/v1/nodes/node1', { cert: 'node1', method: 'PATCH', body: role, type: 'application/merge-patch+json' });
+  assert.is(self.status, 403, self.body);
+  assert.match(self.body, /not allowed to modify labels: node-role\.kubernetes\.io\/control-plane/);
+  const other = await get(apiPort, '/api/v1/nodes/node2', { cert: 'node1', method: 'PATCH', body: {}, type: 'application/merge-patch+json' });
+  assert.is(other.status, 403, 'a kubelet writes only its own Node');
+  const admin = await get(apiPort, '/api/v1/nodes/node1', { cert: 'admin', method: 'PATCH', body: role, type: 'application/merge-patch+json' });
+  assert.is(admin.status, 200, admin.body);
+  assert.is(JSON.parse(admin.body).metadata.labels['node-role.kubernetes.io/control-plane'], '');
 });
 
 test('/readyz fails when etcd is gone', async () => {

@@ -63,6 +63,12 @@ function resolveLoadBalancer(spec: ClusterSpec, hosts: Host[], apiserverPort: nu
     port: spec.loadBalancer.port ?? DEFAULTS.loadBalancerPort,
     virtualRouterId: spec.loadBalancer.virtualRouterId ?? DEFAULTS.virtualRouterId,
     // Spec order is preference order: the first load balancer holds the VIP while it is healthy.
+    // Preemption stays on (no `nopreempt`): nopreempt needs every instance in
+    // state BACKUP and stops a healthier peer from taking over a holder whose
+    // check only lowered its priority, so failover would rest on FAULT alone;
+    // and a fixed preferred holder is what operators and the boot lab expect.
+    // The cost: once the first load balancer is healthy again it takes the VIP
+    // back, one more move of about one advert_int.
     members: lbHosts.map((h, i) => ({
       host: h.name,
       address: h.address,

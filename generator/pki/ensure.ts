@@ -79,7 +79,8 @@ type Found = { kind: 'text'; text: string } | { kind: 'missing' } | { kind: 'unr
 async function readExisting(pkiDir: string, paths: readonly string[]): Promise<Map<string, Found>> {
   const entries = await Promise.all(paths.map(async (p): Promise<[string, Found]> => {
     try {
-      return [p, { kind: 'text', text: await readFile(join(pkiDir, p), 'utf8') }];
+      // PEMs written by earlier releases of this tool had CRLF line ends: read them as LF.
+      return [p, { kind: 'text', text: (await readFile(join(pkiDir, p), 'utf8')).replace(/\r\n/g, '\n') }];
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return [p, e.code === 'ENOENT' || e.code === 'ENOTDIR' ? { kind: 'missing' } : { kind: 'unreadable', error: `${e.code ?? ''} ${e.message}`.trim() }];

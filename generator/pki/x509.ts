@@ -101,7 +101,8 @@ export function issueCertificate(req: IssueRequest): string {
   if (req.issuer) extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: authorityKeyId });
   cert.setExtensions(extensions);
   cert.sign(pki.privateKeyFromPem(signingKeyPem), forge.md.sha256.create());
-  return pki.certificateToPem(cert);
+  // node-forge ends PEM lines with CRLF; every tool on the hosts (and every other PEM here) uses LF.
+  return pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }
 
 const KEY_USAGE_NAMES = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'];

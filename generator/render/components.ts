@@ -195,6 +195,9 @@ export function resolvConf(cluster: Cluster): string {
   return cluster.image.os.startsWith('ubuntu') ? '/run/systemd/resolve/resolv.conf' : '/etc/resolv.conf';
 }
 
+/** The role label (and taint key) of a control plane, as kubeadm sets them. */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
 /**
  * Control planes keep ordinary pods off them when there are workers to run
  * them; a cluster of control planes only has nowhere else to put CoreDNS.
@@ -202,7 +205,7 @@ export function resolvConf(cluster: Cluster): string {
 export function kubeletTaints(cluster: Cluster, host: Host): { key: string; effect: string }[] {
   const hasWorkers = hostsWithRole(cluster, 'worker').length > 0;
   return hasRole(host, 'control-plane') && !hasRole(host, 'worker') && hasWorkers
-    ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]
+    ? [{ key: CONTROL_PLANE_LABEL, effect: 'NoSchedule' }]
     : [];
 }
 

@@ -9,7 +9,7 @@ import { hasRole, isNode, OS_FAMILY, type Cluster, type Host } from '../model/ty
 import { leafProfiles } from '../pki/profiles.ts';
 import type { CertifiedKey, PkiBundle } from '../pki/types.ts';
 import {
-  CONTAINER_RUNTIME_ENDPOINT, kubeletTaints, resolvConf, unitViews,
+  CONTAINER_RUNTIME_ENDPOINT, CONTROL_PLANE_LABEL, kubeletTaints, resolvConf, unitViews,
 } from './components.ts';
 import { FILES, PKI, SEED, UNIT_DIR } from './host-paths.ts';
 import { installScript } from './packer.ts';
@@ -71,6 +71,7 @@ function controlPlaneParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
       tokenSecret: token.secret,
       apiserverKubeletUser: cn('apiserver-kubelet-client'),
       kubectl: `${BIN.kubectl} --kubeconfig=${FILES.adminKubeconfig} --server=${local}`,
+      node: { name: host.name, roleLabel: CONTROL_PLANE_LABEL },
       coredns: {
         image: cluster.images.coredns,
         clusterDNS: cluster.kubernetes.clusterDNS,

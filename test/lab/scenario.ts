@@ -263,6 +263,22 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   let server = '';
   try { server = JSON.parse(ver.out).serverVersion?.gitVersion ?? ''; } catch { /* below */ }
   record('vip', 'kubectl version: the server is the target release', server === model.kubernetes.version, server || ver.err.trim().slice(0, 300));
+  // every node registered by its kubelet; control planes labelled by their bootstrap, tainted when there are workers
+  for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
+    const cp = has('control-plane')(h);
+    const tainted = cp && !has('worker')(h) && model.hosts.some(has('worker'));
+    const node = await until(cp ? 90 : 30, () => {
+      const r = kc(['get', 'node', h.name, '-o', 'json']);
+      try {
+        const n = JSON.parse(r.out) as { metadata: { labels?: Record<string, string> }; spec?: { taints?: { key: string; effect: string }[] } };
+        return !cp || n.metadata.labels?.['node-role.kubernetes.io/control-plane'] === '' ? n : undefined;
+      } catch { return undefined; }
+    }, 3000);
+    const labelled = node?.metadata.labels?.['node-role.kubernetes.io/control-plane'] === '';
+    const taint = (node?.spec?.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane' && t.effect === 'NoSchedule');
+    record(`host ${h.name}`, cp ? `Node registered, labelled control-plane${tainted ? ', tainted NoSchedule' : ''}` : 'Node registered, no control-plane label or taint',
+      !!node && labelled === cp && taint === tainted, node ? `labels: ${Object.keys(node.metadata.labels ?? {}).join(' ')}; taints: ${(node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(' ') || 'none'}` : kc(['get', 'node', h.name]).err.trim().slice(0, 200));
+  }
   const count = (h: string) => Number(stateOf(machines.get(h)!, 'kube-apiserver')?.byUser?.[adminUser] ?? 0);
   const before = Object.fromEntries(cps.map((c) => [c.name, count(c.name)]));
   const N = 12;

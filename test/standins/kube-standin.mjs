@@ -701,7 +701,18 @@ async function kubeApiserver(flags, version) {
     // other authenticated users may read anything but Secrets.
     const isCsr = resource.name === 'certificatesigningrequests';
     const csr = isCsr && (who.groups.some((g) => g === 'system:bootstrappers' || g === 'system:nodes') || who.user === 'system:kube-controller-manager');
-    if (!masters && !csr && (method !== 'GET' || resource.name === 'secrets')) {
+    // the Node authorizer and NodeRestriction: a kubelet writes its own Node object only
+    const ownNode = resource.name === 'nodes' && who.groups.includes('system:nodes') && who.user.startsWith('system:node:');
+    if (ownNode && method !== 'GET') {
+      const nodeName = who.user.slice('system:node:'.length);
+      let sent;
+      try { sent = body.length ? parseYaml(body.toString('utf8')) : {}; } catch { sent = {}; }
+      const target = name ?? sent?.metadata?.name;
+      if (target !== nodeName) return [403, status(403, 'Forbidden', `nodes "${target}" is forbidden: node "${nodeName}" is not allowed to modify node "${target}"`)];
+      const restricted = Object.keys(sent?.metadata?.labels ?? {}).filter((l) => /^node-role\.kubernetes\.io\//.test(l));
+      if (restricted.length) return [403, status(403, 'Forbidden', `nodes "${target}" is forbidden: is not allowed to modify labels: ${restricted.join(', ')}`)];
+    }
+    if (!masters && !csr && !ownNode && (method !== 'GET' || resource.name === 'secrets')) {
       return [403, status(403, 'Forbidden', `${resource.name}${name ? ` "${name}"` : ''} is forbidden: User "${who.user}" cannot ${method.toLowerCase()} resource "${resource.name}"`)];
     }
     const key = (n) => `/${resource.name}/${namespace ? `${namespace}/` : ''}${n}`;
@@ -834,10 +845,42 @@ async function client(component, flags, loaded, version) {
     saveState(component, { ...state, connected: healthy, apiserverVersion: served });
   }, 10000);
   if (component === 'kube-controller-manager') csrSigner(kc, flags);
+  if (component === 'kubelet') registerNode(kc, flags, config);
   // the local health endpoints the real ones serve
   if (component === 'kubelet') {
     const port = config?.healthzPort ?? 10248;
     if (port) http.createServer((_, res) => res.end('ok')).listen(port, config?.healthzBindAddress ?? '127.0.0.1').on('error', (e) => warn(`healthz: ${e.message}`));
+  }
+}
+
+/** The node name a kubelet registers and asks certificates for. */
+function nodeName(flags) {
+  return (flags.get('hostname-override')?.at(-1) ?? hostname()).toLowerCase();
+}
+
+/**
+ * As the real kubelet: once it has its credentials it creates its Node
+ * object, with the well-known labels and KubeletConfiguration's
+ * registerWithTaints; an existing one is kept (its labels, say
+ * node-role.kubernetes.io/control-plane set by an admin, are not touched).
+ */
+async function registerNode(kc, flags, config) {
+  const name = nodeName(flags);
+  const ip = flags.get('node-ip')?.at(-1);
+  const node = {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch } },
+    spec: { ...(config?.registerWithTaints?.length ? { taints: config.registerWithTaints } : {}) },
+    status: { addresses: [...(ip ? [{ type: 'InternalIP', address: ip }] : []), { type: 'Hostname', address: name }] },
+  };
+  for (let attempt = 1; ; attempt++) {
+    const r = await request(`${kc.server}/api/v1/nodes`, { ...kc, method: 'POST', body: node }).catch((e) => ({ status: 0, body: e.message }));
+    if (r.status === 201 || r.status === 409) {
+      log(`kubelet: node "${name}" ${r.status === 201 ? 'registered' : 'already registered'}`);
+      return;
+    }
+    warn(`kubelet: registering node "${name}": ${r.status ? `HTTP ${r.status}: ${r.body.slice(0, 200)}` : r.body}`);
+    await sleep(Math.min(2000 * attempt, 10000));
   }
 }
 
@@ -853,7 +896,7 @@ const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 const KUBELET_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
 async function tlsBootstrap(kc, flags, kubeconfigPath) {
-  const node = (flags.get('hostname-override')?.at(-1) ?? hostname()).toLowerCase();
+  const node = nodeName(flags);
   const certDir = flags.get('cert-dir')?.at(-1) ?? '/var/lib/kubelet/pki';
   mkdirSync(certDir, { recursive: true, mode: 0o700 });
   const keyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'sec1', format: 'pem' });
