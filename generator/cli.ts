@@ -3,7 +3,9 @@
  * pipeline, and turns every failure into a short message on stderr and an
  * exit code. No stack traces for the user's mistakes.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { assetPath } from './assets.ts';
 import { generate } from './generate.ts';
 import { PkiError, ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/index.ts';
 import { SpecError } from './spec/problems.ts';
@@ -28,6 +30,8 @@ Options:
              bootstrap-token, vrrp-password. A rotated CA reissues everything it
              signed; the hosts to re-provision are listed. Never needed otherwise.
   -h, --help Show this help
+  -V, --version
+             Print the tool's version
 
 Exit status:
   0  success
@@ -41,6 +45,20 @@ Exit status:
 
 export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4 } as const;
 
+const COMMANDS = ['generate', 'validate'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** The tool's version: the project's package.json, the one source of it. */
+function toolVersion(): string {
+  return (JSON.parse(readFileSync(assetPath('package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** A usage error: one line saying what is wrong and one saying where the usage is. */
+function usageError(message: string): number {
+  process.stderr.write(`error: ${message}\nrun with --help for the usage\n`);
+  return EXIT.usage;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -48,34 +66,46 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        out: { type: 'string', default: 'out' },
+        out: { type: 'string' },
         quiet: { type: 'boolean', short: 'q', default: false },
-        rotate: { type: 'string', multiple: true, default: [] },
+        rotate: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
       },
     });
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}`);
-    return EXIT.usage;
+    return usageError((err as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(USAGE);
     return EXIT.ok;
   }
-  const [command, specFile, ...extra] = positionals;
-  if (!command || !['generate', 'validate'].includes(command) || !specFile || extra.length > 0) {
-    process.stderr.write(`error: ${!specFile ? 'give the spec file to read' : `unexpected arguments: ${[command, ...extra].join(' ')}`}\n\n${USAGE}`);
-    return EXIT.usage;
+  if (values.version) {
+    process.stdout.write(`ha-k8s-seed ${toolVersion()}\n`);
+    return EXIT.ok;
   }
+  const [command, specFile, ...extra] = positionals;
+  if (!command) return usageError('give a command and a spec file, e.g. generate cluster.yaml');
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    return usageError(/\.ya?ml$/i.test(command) || existsSync(command)
+      ? `no command before ${command}: write generate ${command} or validate ${command}`
+      : `unknown command "${command}": expected generate or validate`);
+  }
+  if (!specFile) return usageError(`${command}: give the spec file to read, e.g. ${command} cluster.yaml`);
+  if (extra.length > 0) {
+    return usageError(`${command} reads one spec file; unexpected ${extra.length === 1 ? 'argument' : 'arguments'} after ${specFile}: ${extra.join(' ')}`);
+  }
+  if ((command as Command) === 'validate') {
+    const writing = [values.out !== undefined ? '--out' : '', values.rotate?.length ? '--rotate' : ''].filter(Boolean);
+    if (writing.length) return usageError(`validate writes nothing, so ${writing.join(' and ')} ${writing.length === 1 ? 'does' : 'do'} not apply; use generate`);
+  }
+  const outDir = values.out ?? 'out';
   const rotate: RotateTarget[] = [];
   for (const what of values.rotate ?? []) {
     if (what === ROTATE_ALL_CAS) rotate.push('kubernetes-ca', 'etcd-ca', 'front-proxy-ca');
     else if (isRotateTarget(what)) rotate.push(what);
-    else {
-      process.stderr.write(`error: --rotate ${what}: expected one of ${[...ROTATE_TARGETS, ROTATE_ALL_CAS].join(', ')}\n\n${USAGE}`);
-      return EXIT.usage;
-    }
+    else return usageError(`--rotate ${what}: expected one of ${[...ROTATE_TARGETS, ROTATE_ALL_CAS].join(', ')}`);
   }
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
 
@@ -84,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
     } else {
-      await generate({ specFile, outDir: values.out!, log, rotate });
+      await generate({ specFile, outDir, log, rotate });
     }
     return EXIT.ok;
   } catch (err) {
@@ -94,11 +124,11 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.spec;
     }
     if (err instanceof PkiError) {
-      process.stderr.write(`${err.message}\nthe PKI cannot be used as it is; nothing was changed in ${values.out}\n`);
+      process.stderr.write(`${err.message}\nthe PKI cannot be used as it is; nothing was changed in ${outDir}\n`);
       return EXIT.pki;
     }
     const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`error: ${e.code ? `${e.code}: ` : ''}${e.message}\nnothing was changed in ${values.out}\n`);
+    process.stderr.write(`error: ${e.code && !e.message.startsWith(e.code) ? `${e.code}: ` : ''}${e.message}\nnothing was changed in ${outDir}\n`);
     return EXIT.io;
   }
 }

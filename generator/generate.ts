@@ -5,7 +5,7 @@
  */
 import { join, relative } from 'node:path';
 import type { Cluster } from './model/types.ts';
-import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
+import { makeDirs, writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
 import { describeSeeds, renderHosts } from './render/hosts.ts';
@@ -37,6 +37,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const clusterDir = join(options.outDir, cluster.name);
   options.log(`${cluster.name}: ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version}, endpoint ${cluster.kubernetes.endpoint.url}`);
   const specName = relative(process.cwd(), options.specFile) || options.specFile;
+  // A folder that cannot be made fails now, before seconds of key generation.
+  await makeDirs(options.outDir);
   // Reads pki/ only; a PkiError (a CA missing or mismatched...) stops the run before anything is written.
   const pkiDir = join(clusterDir, 'pki');
   const pki = await ensurePki(cluster, pkiDir, { rotate: options.rotate ?? [] });

@@ -32,7 +32,7 @@ const cases: Case[] = [
   { rule: 'cluster name not a DNS label', spec: withLine(1, 'name: Bad_Name'),
     path: 'name', line: 1, message: /"Bad_Name" is not valid: Cluster name: a DNS label/ },
   { rule: 'host name not a DNS label', spec: withLine(hostLine(1), '  - { name: cp_2, address: 192.168.1.12, roles: [control-plane, etcd] }'),
-    path: 'hosts[1].name', line: 11, message: /"cp_2" is not valid/ },
+    path: 'hosts[1].name', line: 11, message: /"cp_2" is not valid/, fix: /did you mean "cp-2"\?/ },
   { rule: 'malformed address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.300, roles: [worker, etcd] }'),
     path: 'hosts[2].address', line: 12, message: /"192.168.1.300" is not an IPv4 address/ },
   { rule: 'malformed CIDR', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 10.0.0.0/33'),
@@ -40,7 +40,7 @@ const cases: Case[] = [
   { rule: 'CIDR with host bits', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 10.0.0.5/24'),
     path: 'kubernetes.serviceCIDR', line: 3, message: /host bits set/, fix: /write 10\.0\.0\.0\/24/ },
   { rule: 'malformed MAC address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], macAddress: "52:54:00:zz:00:01" }'),
-    path: 'hosts[2].macAddress', line: 12, message: /is not valid/ },
+    path: 'hosts[2].macAddress', line: 12, message: /is not valid/, fix: /six two-digit hex numbers separated by colons/ },
   { rule: 'unknown role, with a suggestion', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [wroker, etcd] }'),
     path: 'hosts[2].roles[0]', line: 12, message: /"wroker" is not one of/, fix: /did you mean "worker"/ },
   { rule: 'duplicate host name', spec: withLine(hostLine(1), '  - { name: cp1, address: 192.168.1.12, roles: [control-plane, etcd] }'),
@@ -121,6 +121,20 @@ const cases: Case[] = [
     path: 'image.mirror', line: 9, message: /is not a plain base URL/ },
   { rule: 'file content over the size limit', spec: insertAfter(8, `files:\n  - { path: /etc/big, content: "${'x'.repeat(300 * 1024)}" }`),
     path: 'files[0].content', line: 10, message: /the content of \/etc\/big is 300 KiB, over the 256 KiB limit/ },
+  { rule: 'SSH key that is not a public key line', spec: withLine(8, '  authorizedKeys: ["AAAAC3NzaC1lZDI1NTE5 ops@example"]'),
+    path: 'ssh.authorizedKeys[0]', line: 8, message: /is not valid/, fix: /paste one line of a public key file/ },
+  { rule: 'package name with a space', spec: insertAfter(8, 'packages: ["htop vim"]'),
+    path: 'packages[0]', line: 9, message: /"htop vim" is not valid/, fix: /one package name per item/ },
+  { rule: "gateway outside every host's subnet", spec: withLine(4, '  gateway: 10.9.9.1'),
+    path: 'network.gateway', line: 4, message: /gateway 10\.9\.9\.1 is outside the subnet of every host that uses it \(192\.168\.1\.0\/24\)/, fix: /use a gateway in 192\.168\.1\.0\/24/ },
+  { rule: 'a key written twice, named', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], name: w2 }'),
+    path: '', line: 12, message: /not valid YAML: the key "name" is written twice in one mapping/, fix: /keep one/ },
+  { rule: 'YAML merge key', spec: insertAfter(1, 'kubernetes:\n  <<: { podCIDR: 10.244.0.0/16 }'),
+    path: 'kubernetes.<<', line: 3, message: /YAML merge keys \(<<\) are not supported/ },
+  { rule: 'wrong type, said with its article', spec: insertAfter(1, 'kubernetes:\n  apiserverPort: "6443"'),
+    path: 'kubernetes.apiserverPort', line: 3, message: /^must be an integer, not "6443"$/ },
+  { rule: 'aliases expanding past the limit', spec: `${BASE_SPEC}a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n`,
+    path: '', line: 16, message: /expands through its aliases to more than 200000 values/ },
   { rule: 'virtual router id out of range', spec: insertAfter(6, '  virtualRouterId: 300'),
     path: 'loadBalancer.virtualRouterId', line: 7, message: /must be <= 255/ },
   { rule: 'unsupported Kubernetes version, naming the supported ones', spec: insertAfter(1, 'kubernetes:\n  version: v1.18.3'),
@@ -171,6 +185,18 @@ test('every problem is reported at once, in file order', () => {
   assert.equal(problems.map((p) => p.path), ['name', 'loadBalancer.virtualRouterId', 'hosts[2].address']);
   const semantic = problemsOf(withLine(6, '  vip: 192.168.1.11', withLine(hostLine(1), '  - { name: cp1, address: 192.168.1.13, roles: [control-plane, etcd] }')));
   assert.equal(semantic.map((p) => p.path), ['loadBalancer.vip', 'hosts[1].name'], semantic.map(formatProblem).join('\n'));
+});
+
+test('a long value is quoted in part: no message floods the terminal', () => {
+  const long = 'A'.repeat(100_000);
+  const problems = problemsOf(withLine(hostLine(2), `  - { name: ${long}, address: 192.168.1.21, roles: [worker, etcd] }`));
+  const p = problems.find((x) => x.path === 'hosts[2].name')!;
+  assert.ok(p, problems.map(formatProblem).join('\n').slice(0, 500));
+  assert.ok(formatProblem(p).length < 600, `${formatProblem(p).length} characters`);
+  assert.match(p.message, /"AAAA+… \(100000 characters\) is not valid/);
+  // a bomb whose value a message would quote: bounded too
+  const bomb = insertAfter(8, 'ntp: { servers: [&a [x, x, x, x, x, x, x, x], [*a, *a, *a, *a, *a, *a, *a, *a]] }');
+  assert.ok(problemsOf(bomb).map(formatProblem).join('\n').length < 2000);
 });
 
 test('a problem prints as file:line:column: field: message, with the fix indented', () => {

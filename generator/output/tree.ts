@@ -9,7 +9,7 @@
  */
 import { constants } from 'node:fs';
 import { chmod, link, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 
 export interface OutputFile {
   /** Path inside the cluster folder, with forward slashes: hosts/k8s-master1/user-data. */
@@ -38,6 +38,26 @@ function sameBytes(a: Uint8Array, b: string | Uint8Array): boolean {
   return a.length === other.length && Buffer.compare(a, other) === 0;
 }
 
+/**
+ * mkdir -p, one level at a time. Node's recursive mkdir retries for ever
+ * where the parent exists but refuses new entries (/proc, /sys: ENOENT on
+ * the child, EEXIST on the parent); this fails at once with the error.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !(await exists(d)); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 /** Leftovers of a run that died between the two renames: put the previous tree back. */
 async function recover(target: string, previous: string): Promise<void> {
   if (!(await exists(target)) && (await exists(previous))) await rename(previous, target);
@@ -57,7 +77,7 @@ export async function writeTree(target: string, files: readonly OutputFile[], op
   const name = basename(target);
   const staging = join(parent, `.${name}.staging-${process.pid}`);
   const previous = join(parent, `.${name}.previous`);
-  await mkdir(parent, { recursive: true });
+  await makeDirs(parent);
   await recover(target, previous);
 
   const report: WriteReport = { written: [], unchanged: [], removed: [] };

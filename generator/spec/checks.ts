@@ -54,6 +54,17 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
   }
 
   // --- hosts: uniqueness and addressing --------------------------------------
+  // A shared gateway outside the subnet of every host that uses it is itself the mistake.
+  const inheriting = hosts.map((_, i) => i).filter((i) => hosts[i]!.gateway === undefined);
+  const sharedGateway = spec.network?.gateway;
+  const sharedGatewayMisplaced = sharedGateway !== undefined && inheriting.length > 0
+    && inheriting.every((i) => !ip.contains(ip.subnetOf(hosts[i]!.address, prefixOf(spec, i)), sharedGateway));
+  if (sharedGatewayMisplaced) {
+    const subnets = [...new Set(inheriting.map((i) => ip.subnetOf(hosts[i]!.address, prefixOf(spec, i))))];
+    report(['network', 'gateway'], `gateway ${sharedGateway} is outside the subnet of every host that uses it (${subnets.slice(0, 3).join(', ')}${subnets.length > 3 ? ', ...' : ''})`,
+      subnets.length === 1 ? `use a gateway in ${subnets[0]}` : 'use a gateway in the hosts\' subnet, or give hosts their own gateway');
+  }
+
   const firstByName = new Map<string, number>();
   const firstByAddress = new Map<string, number>();
   const firstByMac = new Map<string, number>();
@@ -81,8 +92,10 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
     if (gateway.value !== undefined) {
       const subnet = ip.subnetOf(host.address, prefix);
       if (!ip.contains(subnet, gateway.value)) {
-        // Blame the host when it inherits a shared gateway: the host is the odd one out.
+        // Blame the host when it inherits a shared gateway: the host is the odd one out,
+        // unless the gateway is outside every inheriting host's subnet (below).
         if (gateway.path[0] === 'network') {
+          if (sharedGatewayMisplaced) return;
           report(['hosts', i, 'address'], `${host.address}/${prefix} is outside the network of gateway ${gateway.value}`,
             `use an address in ${ip.subnetOf(gateway.value, prefix)}, or give this host its own gateway and prefixLength`);
         } else {
