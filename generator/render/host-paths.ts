@@ -66,4 +66,8 @@ export const FILES = {
   nginxConf: '/etc/nginx/nginx.conf',
   keepalivedConf: '/etc/keepalived/keepalived.conf',
   keepalivedCheck: '/etc/keepalived/check-apiserver-proxy.sh',
+  /** nginx.service drop-in that tells keepalived at once when nginx starts and stops. */
+  nginxVrrpDropIn: '/etc/systemd/system/nginx.service.d/ha-k8s-seed-vrrp.conf',
+  /** "0" while nginx runs, "1" once it stopped or died: keepalived's vrrp_track_file. */
+  nginxDownFile: '/run/ha-k8s-seed-nginx-down',
 } as const;

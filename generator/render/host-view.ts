@@ -153,12 +153,14 @@ function loadBalancerParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
       maxFails: 2,
       failTimeout: '10s',
       connectTimeout: '2s',
+      downFile: FILES.nginxDownFile,
     },
     keepalived: {
       host: host.name,
       // Needs no privilege: curl to 127.0.0.1.
       scriptUser: 'nobody',
       checkScript: FILES.keepalivedCheck,
+      nginxDownFile: FILES.nginxDownFile,
       // Enough to drop a failing holder below every healthy peer (priorities are 10 apart).
       checkWeight: 10 * lb.members.length,
       state: me.initialState,

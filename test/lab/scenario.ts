@@ -311,12 +311,18 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // Input/output error"), and nginx's workers go on serving without their master.
   {
     const active = vipHolder()!;
+    let killedAt = 0;
     const p = await probeAround({
-      url: endpoint, tls, request: read, fault: () => { mustIn(lbMachine(active), ['pkill', '--signal', 'KILL', '-x', 'nginx']); },
+      url: endpoint, tls, request: read,
+      fault: () => { killedAt = Date.now(); mustIn(lbMachine(active), ['pkill', '--signal', 'KILL', '-x', 'nginx']); },
       settled: () => { const h = vipHolder(); return !!h && h !== active; }, maxSeconds: 60,
     });
     const now = vipHolder();
-    record('fault', `nginx killed on ${active} (active): VIP moves to the backup`, !p.timedOut && !!now && now !== active, `VIP now on ${now}; ${figure(p)}`);
+    const moved = now && now !== active ? vipTakenAt(lbMachine(now), killedAt) : undefined;
+    const movedAfter = moved === undefined ? NaN : (moved - killedAt) / 1000;
+    record('fault', `nginx killed on ${active} (active): VIP moves to the backup within 3 s, at most ${FAILOVER_FAILURES} requests fail`,
+      !p.timedOut && !!now && now !== active && movedAfter <= 3 && p.failed <= FAILOVER_FAILURES,
+      `VIP moved to ${now} ${Number.isNaN(movedAfter) ? '(time not found in its keepalived log)' : `${movedAfter.toFixed(1)} s after nginx was killed`}; ${figure(p)}`);
     const u = await probeAround({
       url: endpoint, tls, request: read, fault: () => { mustIn(lbMachine(active), ['systemctl', 'start', 'nginx.service']); },
       settled: () => vipHolder() === active, maxSeconds: 60, minAfterSeconds: 10,
@@ -413,6 +419,20 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   let n = '';
   try { n = JSON.parse(stored).data.n; } catch { /* below */ }
   record('after', 'the last write made through the VIP is in etcd', n !== '', n ? `lab-probe n=${n}` : stored.slice(0, 200));
+}
+
+/** Requests through the VIP that may fail while it moves: the ones in flight when nginx dies, and about one advert. */
+const FAILOVER_FAILURES = 5;
+
+/**
+ * When the load balancer `m` took the VIP (keepalived's "Entering MASTER
+ * STATE") after `since`, in ms since the epoch; the containers share the
+ * host's clock.
+ */
+function vipTakenAt(m: Machine, since: number): number | undefined {
+  const log = m.exec(['journalctl', '-u', 'keepalived.service', '-o', 'short-unix', '--no-pager', '--since', `@${Math.floor(since / 1000)}`], 20).out;
+  const line = log.split('\n').find((l) => l.includes('Entering MASTER STATE') && Number(l.split(' ')[0]) * 1000 >= since);
+  return line ? Number(line.split(' ')[0]) * 1000 : undefined;
 }
 
 /** A command in a container that must succeed (the fault must really happen). */
