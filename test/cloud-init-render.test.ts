@@ -8,6 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,6 +209,7 @@ test('control planes: apiserver with bootstrap tokens, Node+RBAC, secretbox, aud
     const api = execStart(fileAt(parsed, '/etc/systemd/system/kube-apiserver.service')!.content).flags;
     assert.is(api.get('--authorization-mode'), 'Node,RBAC');
     assert.is(api.get('--enable-bootstrap-token-auth'), 'true');
+    assert.is(api.get('--kubelet-certificate-authority'), PKI.ca, 'the apiserver verifies kubelets');
     assert.is(api.get('--etcd-servers'), ex.cluster.etcd.members.map((m) => m.clientUrl).join(','));
     for (const flag of ['--encryption-provider-config', '--audit-policy-file', '--service-account-issuer', '--service-account-key-file',
       '--service-account-signing-key-file', '--requestheader-client-ca-file', '--proxy-client-cert-file']) assert.ok(api.has(flag), flag);
@@ -245,6 +247,12 @@ test('nodes: containerd 2 config, KubeletConfiguration, bootstrap and kube-proxy
     assert.match(kubelet, /mode: Webhook/);
     assert.match(kubelet, /rotateCertificates: true/);
     assert.ok(kubelet.includes(`- ${ex.cluster.kubernetes.clusterDNS}`));
+    // its own serving certificate, for its node name and address, signed by the cluster CA
+    assert.ok(kubelet.includes(`tlsCertFile: ${PKI.kubeletServingCert}\ntlsPrivateKeyFile: ${PKI.kubeletServingKey}\n`), seed.host);
+    const serving = new X509Certificate(fileAt(parsed, PKI.kubeletServingCert)!.content);
+    assert.is(serving.subjectAltName, `DNS:${host.name}, IP Address:${host.address}`, seed.host);
+    assert.ok(serving.verify(new X509Certificate(ex.bundle.ca.kubernetes.certPem).publicKey), `${seed.host}: signed by the cluster CA`);
+    assert.is(fileAt(parsed, PKI.kubeletServingKey)!.permissions, '0600');
     const bootstrap = fileAt(parsed, FILES.bootstrapKubeconfig)!;
     const token = ex.bundle.secrets.bootstrapToken;
     assert.ok(bootstrap.content.includes(`server: ${endpoint}`) && bootstrap.content.includes(`token: ${token.id}.${token.secret}`), seed.host);

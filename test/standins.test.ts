@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { createServer as createHttpsServer, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,10 @@ test.before(async () => {
   makeCert('rogue', '/O=system:masters/CN=admin', 'rogue-ca', 'extendedKeyUsage=clientAuth');
   makeCert('etcd', '/CN=etcd', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth');
   makeCert('apiserver-etcd-client', '/CN=kube-apiserver-etcd-client', 'ca', 'extendedKeyUsage=clientAuth');
+  makeCert('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'ca', 'extendedKeyUsage=clientAuth');
+  // kubelet serving certificates: node1's for its name and address; one for another address; one of another CA
+  makeCert('node1-serving', '/O=system:nodes/CN=system:node:node1', 'ca', 'subjectAltName=DNS:node1,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
+  makeCert('rogue-serving', '/O=system:nodes/CN=system:node:node8', 'rogue-ca', 'subjectAltName=DNS:node8,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
   openssl('genrsa', '-out', 'sa-key.pem', '2048');
   openssl('rsa', '-in', 'sa-key.pem', '-pubout', '-out', 'sa.pub');
   openssl('genrsa', '-out', 'other-key.pem', '2048');
@@ -139,6 +143,8 @@ function apiserverArgs(over: Record<string, string> = {}): string[] {
     'tls-cert-file': p('apiserver.pem'), 'tls-private-key-file': p('apiserver-key.pem'), 'client-ca-file': p('ca.pem'),
     'service-account-issuer': 'https://kubernetes.default.svc', 'service-account-key-file': p('sa.pub'), 'service-account-signing-key-file': p('sa-key.pem'),
     'enable-bootstrap-token-auth': 'true', 'token-auth-file': p('token.csv'), 'authorization-mode': 'Node,RBAC', 'v': '2',
+    'kubelet-client-certificate': p('apiserver-kubelet-client.pem'), 'kubelet-client-key': p('apiserver-kubelet-client-key.pem'),
+    'kubelet-certificate-authority': p('ca.pem'),
     ...over,
   };
   return Object.entries(flags).filter(([, v]) => v !== '').map(([k, v]) => `--${k}=${v}`);
@@ -291,10 +297,11 @@ test('a bootstrap-token Secret applied by an admin authenticates its token; only
 
 test('kubelet waits for its container runtime, then bootstraps with its token through the server its kubeconfig names (TLS bootstrap: CSR signed by the controller-manager once RBAC allows); the scheduler with its certificate', async () => {
   const sock = join(work, 'containerd.sock');
-  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\nregisterWithTaints:\n- key: node-role.kubernetes.io/control-plane\n  effect: NoSchedule\n`);
+  const kubeletPort = await freePort();
+  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\naddress: 127.0.0.1\nport: ${kubeletPort}\ntlsCertFile: ${p('node1-serving.pem')}\ntlsPrivateKeyFile: ${p('node1-serving-key.pem')}\nregisterWithTaints:\n- key: node-role.kubernetes.io/control-plane\n  effect: NoSchedule\n`);
   const boot = kubeconfig('bootstrap.kubeconfig', `https://127.0.0.1:${apiPort}`, { token: TOKEN });
   const certDir = join(work, 'kubelet-pki');
-  const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1', `--cert-dir=${certDir}`];
+  const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1', '--node-ip=127.0.0.1', `--cert-dir=${certDir}`];
   const noRuntime = run(bin.kubelet, kubeletArgs);
   assert.is(noRuntime.code, 1);
   assert.match(noRuntime.err, /validate CRI v1 runtime API for endpoint .*no such file or directory/);
@@ -363,6 +370,28 @@ test('kubelet waits for its container runtime, then bootstraps with its token th
   const admin = await get(apiPort, '/api/v1/nodes/node1', { cert: 'admin', method: 'PATCH', body: role, type: 'application/merge-patch+json' });
   assert.is(admin.status, 200, admin.body);
   assert.is(JSON.parse(admin.body).metadata.labels['node-role.kubernetes.io/control-plane'], '');
+
+  // nodes/proxy: the apiserver reaches the kubelet's API and verifies its serving certificate
+  const proxied = await get(apiPort, '/api/v1/nodes/node1/proxy/healthz', { cert: 'admin' });
+  assert.is(proxied.status, 200, proxied.body);
+  assert.is(proxied.body, 'ok');
+  assert.is((await get(apiPort, '/api/v1/nodes/node1/proxy/healthz', { cert: 'scheduler' })).status, 403, 'nodes/proxy only for admins here');
+  // a kubelet whose certificate another CA signed, or that names another address, is refused
+  const fake = async (name: string, cert: string, address: string) => {
+    const server = createHttpsServer({ cert: readFileSync(p(`${cert}.pem`)), key: readFileSync(p(`${cert}-key.pem`)) }, (_, res) => res.end('ok'));
+    const port = await new Promise<number>((r) => server.listen(0, address, () => r((server.address() as { port: number }).port)));
+    const nodeObj = { apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { addresses: [{ type: 'InternalIP', address }], daemonEndpoints: { kubeletEndpoint: { Port: port } } } };
+    assert.is((await get(apiPort, '/api/v1/nodes', { cert: 'admin', method: 'POST', body: nodeObj })).status, 201);
+    const r = await get(apiPort, `/api/v1/nodes/${name}/proxy/healthz`, { cert: 'admin' });
+    server.close();
+    return r;
+  };
+  const rogue = await fake('node8', 'rogue-serving', '127.0.0.1');
+  assert.is(rogue.status, 502, rogue.body);
+  assert.match(rogue.body, /x509|certificate/);
+  const elsewhere = await fake('node7', 'node1-serving', '127.0.0.7');
+  assert.is(elsewhere.status, 502, 'a certificate for 127.0.0.1 does not serve 127.0.0.7');
+  assert.match(elsewhere.body, /certificate/, elsewhere.body);
 });
 
 test('/readyz fails when etcd is gone', async () => {

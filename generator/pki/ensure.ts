@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Cluster } from '../model/types.ts';
+import { isNode, type Cluster } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import { hostsHolding } from './access.ts';
 import { generateRsaKeys, publicKeyOf, rsaKeyBits } from './keys.ts';
@@ -286,6 +286,7 @@ function assembleBundle(cluster: Cluster, cas: Record<CaName, CertifiedKey>, iss
     scheduler: get('scheduler'),
     admin: get('admin'),
     kubeProxy: get('kube-proxy'),
+    kubeletServing: Object.fromEntries(cluster.hosts.filter(isNode).map((h) => [h.name, get(`kubelet-serving/${h.name}`)])),
     serviceAccount: { publicKeyPem: sa.certPem, privateKeyPem: sa.keyPem },
     secrets: secretsBundle(secrets),
   };

@@ -3,7 +3,7 @@
  * material: what lets the renderer say which files land where on a host
  * before any PKI exists (`validate` makes no keys). Never written anywhere.
  */
-import type { Cluster } from '../model/types.ts';
+import { isNode, type Cluster } from '../model/types.ts';
 import type { CertifiedKey, PkiBundle } from './types.ts';
 
 const NONE: CertifiedKey = { certPem: '(no certificate: validation only)\n', keyPem: '(no key: validation only)\n' };
@@ -21,6 +21,7 @@ export function shapeOnlyBundle(cluster: Cluster): PkiBundle {
     scheduler: NONE,
     admin: NONE,
     kubeProxy: NONE,
+    kubeletServing: Object.fromEntries(cluster.hosts.filter(isNode).map((h) => [h.name, NONE])),
     serviceAccount: { publicKeyPem: NONE.certPem, privateKeyPem: NONE.keyPem },
     secrets: { bootstrapToken: { id: 'abcdef', secret: '0123456789abcdef' }, encryptionKey: 'AAAA', vrrpPassword: 'none' },
   };

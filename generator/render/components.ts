@@ -95,6 +95,8 @@ export function kubeApiserverUnit(cluster: Cluster, host: Host): UnitView {
     ['tls-private-key-file', PKI.apiserverKey],
     ['kubelet-client-certificate', PKI.apiserverKubeletClientCert],
     ['kubelet-client-key', PKI.apiserverKubeletClientKey],
+    // Kubelets serve with certificates of the cluster CA for their name and address (pki/profiles.ts).
+    ['kubelet-certificate-authority', PKI.ca],
     ['kubelet-preferred-address-types', 'InternalIP,ExternalIP,Hostname'],
     ['etcd-servers', cluster.etcd.members.map((m) => m.clientUrl).join(',')],
     ['etcd-cafile', PKI.etcdCa],

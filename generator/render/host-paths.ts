@@ -38,6 +38,8 @@ export const PKI = {
   frontProxyClientKey: `${HOST_PKI.dir}/front-proxy-client.key`,
   serviceAccountPub: `${HOST_PKI.dir}/sa.pub`,
   serviceAccountKey: `${HOST_PKI.dir}/sa.key`,
+  kubeletServingCert: `${HOST_PKI.dir}/kubelet.crt`,
+  kubeletServingKey: `${HOST_PKI.dir}/kubelet.key`,
   etcdCa: `${HOST_PKI.etcdDir}/ca.crt`,
   etcdServerCert: `${HOST_PKI.etcdDir}/server.crt`,
   etcdServerKey: `${HOST_PKI.etcdDir}/server.key`,

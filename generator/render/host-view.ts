@@ -121,6 +121,8 @@ function nodeParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
     kubelet: {
       host: host.name,
       clientCAFile: PKI.ca,
+      tlsCertFile: PKI.kubeletServingCert,
+      tlsPrivateKeyFile: PKI.kubeletServingKey,
       containerRuntimeEndpoint: CONTAINER_RUNTIME_ENDPOINT,
       clusterDomain: cluster.kubernetes.clusterDomain,
       clusterDNS: cluster.kubernetes.clusterDNS,

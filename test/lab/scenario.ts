@@ -279,6 +279,14 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     record(`host ${h.name}`, cp ? `Node registered, labelled control-plane${tainted ? ', tainted NoSchedule' : ''}` : 'Node registered, no control-plane label or taint',
       !!node && labelled === cp && taint === tainted, node ? `labels: ${Object.keys(node.metadata.labels ?? {}).join(' ')}; taints: ${(node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(' ') || 'none'}` : kc(['get', 'node', h.name]).err.trim().slice(0, 200));
   }
+  // kubectl logs/exec/metrics path: apiserver -> kubelet over TLS, the kubelet's serving certificate verified
+  for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
+    const r = await until(30, () => { const x = kc(['get', '--raw', `/api/v1/nodes/${h.name}/proxy/healthz`]); return x.code === 0 ? x : undefined; }, 2000)
+      ?? kc(['get', '--raw', `/api/v1/nodes/${h.name}/proxy/healthz`]);
+    const san = machines.get(h.name)!.exec(['openssl', 'x509', '-noout', '-ext', 'subjectAltName', '-in', '/etc/kubernetes/pki/kubelet.crt'], 20).out.replace(/\s+/g, ' ').trim();
+    record(`host ${h.name}`, 'the apiserver reaches its kubelet over verified TLS (nodes/proxy/healthz)', r.code === 0 && r.out.trim() === 'ok',
+      r.code === 0 ? `ok; kubelet serving ${san}` : r.err.trim().slice(0, 300));
+  }
   const count = (h: string) => Number(stateOf(machines.get(h)!, 'kube-apiserver')?.byUser?.[adminUser] ?? 0);
   const before = Object.fromEntries(cps.map((c) => [c.name, count(c.name)]));
   const N = 12;

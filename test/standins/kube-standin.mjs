@@ -674,6 +674,40 @@ async function kubeApiserver(flags, version) {
     }
   });
 
+  /**
+   * nodes/<name>/proxy (kubectl logs, exec and metrics go this way): the
+   * apiserver dials the kubelet at the Node's InternalIP, shows it
+   * --kubelet-client-certificate and, with --kubelet-certificate-authority,
+   * verifies the kubelet's serving certificate (its CA and the IP in its
+   * SANs) as the real one does; without that flag it does not verify.
+   */
+  async function kubeletProxy(nodeName, rest, method) {
+    const stored = await etcd.get(`/nodes/${nodeName}`);
+    if (!stored) return [404, status(404, 'NotFound', `nodes "${nodeName}" not found`)];
+    const node = JSON.parse(stored);
+    const ip = (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address;
+    if (!ip) return [503, status(503, 'ServiceUnavailable', `no InternalIP for node "${nodeName}"`)];
+    const kubeletCa = one('kubelet-certificate-authority');
+    const clientCert = one('kubelet-client-certificate');
+    const clientKey = one('kubelet-client-key');
+    const answer = await new Promise((r) => {
+      const req = https.request({
+        host: ip, port: node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250, path: rest, method, timeout: 5000,
+        ...(clientCert ? { cert: readFileSync(clientCert), key: readFileSync(clientKey) } : {}),
+        ...(kubeletCa ? { ca: readFileSync(kubeletCa), rejectUnauthorized: true } : { rejectUnauthorized: false }),
+      }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => r([res.statusCode ?? 502, text, res.headers['content-type'] ?? 'text/plain']));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => r([502, status(502, 'BadGateway', `error trying to reach service: ${e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /certificate|verify/i.test(e.message) ? `tls: failed to verify certificate: x509: ${e.message}` : e.message}`)]));
+      req.end();
+    });
+    state.kubeletProxy = { node: nodeName, verified: !!kubeletCa, status: answer[0], at: new Date().toISOString() };
+    return answer;
+  }
+
   async function handle(method, path, url, body, who, contentType) {
     const masters = who.groups.includes('system:masters');
     const publicInfo = method === 'GET' && /^\/(version|healthz|livez|readyz)(\/.*)?$/.test(path);
@@ -692,6 +726,11 @@ async function kubeApiserver(flags, version) {
     }
     const d = method === 'GET' ? discovery(path) ?? openapi(path, version) : undefined;
     if (d) return [200, d];
+    const proxied = path.match(/^\/api\/v1\/nodes\/([^/]+)\/proxy(\/.*)?$/);
+    if (proxied) {
+      if (!masters) return [403, status(403, 'Forbidden', `nodes "${proxied[1]}" is forbidden: User "${who.user}" cannot ${method.toLowerCase()} resource "nodes/proxy"`)];
+      return kubeletProxy(proxied[1], proxied[2] ?? '/', method);
+    }
     const target = resourcePath(path);
     const statusUpdate = target?.resource.name === 'certificatesigningrequests' && ['status', 'approval'].includes(target.subresource) && method === 'PUT';
     if (!target || (target.subresource && !statusUpdate)) return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
@@ -848,9 +887,34 @@ async function client(component, flags, loaded, version) {
   if (component === 'kubelet') registerNode(kc, flags, config);
   // the local health endpoints the real ones serve
   if (component === 'kubelet') {
+    serveKubeletApi(config);
     const port = config?.healthzPort ?? 10248;
     if (port) http.createServer((_, res) => res.end('ok')).listen(port, config?.healthzBindAddress ?? '127.0.0.1').on('error', (e) => warn(`healthz: ${e.message}`));
   }
+}
+
+/**
+ * The kubelet's API on port 10250, the one the apiserver proxies to (logs,
+ * exec, metrics): TLS with tlsCertFile/tlsPrivateKeyFile, client certificates
+ * of authentication.x509.clientCAFile only. It serves /healthz and an empty
+ * /pods; it runs no pod.
+ */
+function serveKubeletApi(config) {
+  if (!config?.tlsCertFile) { warn('kubelet: no tlsCertFile: the real kubelet would serve a self-signed certificate no apiserver can verify'); return; }
+  const clientCa = config.authentication?.x509?.clientCAFile;
+  const server = https.createServer({
+    cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsPrivateKeyFile),
+    ...(clientCa ? { ca: readFileSync(clientCa) } : {}), requestCert: true, rejectUnauthorized: false,
+  }, (req, res) => {
+    const peer = req.socket.getPeerCertificate?.();
+    if (!req.socket.authorized || !peer?.subject) { res.writeHead(401); res.end('Unauthorized'); return; }
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('ok'); return; }
+    if (path === '/pods') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', items: [] })); return; }
+    res.writeHead(404); res.end('404 page not found');
+  });
+  server.listen(config.port ?? 10250, config.address ?? '0.0.0.0').on('error', (e) => warn(`kubelet: serving on ${config.port ?? 10250}: ${e.message}`));
+  log(`kubelet: serving the kubelet API over TLS on :${config.port ?? 10250} with ${config.tlsCertFile}`);
 }
 
 /** The node name a kubelet registers and asks certificates for. */
@@ -871,7 +935,10 @@ async function registerNode(kc, flags, config) {
     apiVersion: 'v1', kind: 'Node',
     metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch } },
     spec: { ...(config?.registerWithTaints?.length ? { taints: config.registerWithTaints } : {}) },
-    status: { addresses: [...(ip ? [{ type: 'InternalIP', address: ip }] : []), { type: 'Hostname', address: name }] },
+    status: {
+      addresses: [...(ip ? [{ type: 'InternalIP', address: ip }] : []), { type: 'Hostname', address: name }],
+      daemonEndpoints: { kubeletEndpoint: { Port: config?.port ?? 10250 } },
+    },
   };
   for (let attempt = 1; ; attempt++) {
     const r = await request(`${kc.server}/api/v1/nodes`, { ...kc, method: 'POST', body: node }).catch((e) => ({ status: 0, body: e.message }));
