@@ -277,7 +277,7 @@ test('load balancers: every apiserver upstream, unicast peers, priorities by hos
     assert.match(ka.content, /enable_script_security/);
     for (const peer of lb.members.filter((m) => m.host !== host.name)) assert.ok(ka.content.includes(`        ${peer.address}\n`), 'unicast peer');
     // nginx's death moves the VIP at once: nginx.service writes the file keepalived tracks
-    assert.match(ka.content, new RegExp(`vrrp_track_file nginx_down \\{\\n\\s+file "${FILES.nginxDownFile}"\\n\\s+weight -\\d+`));
+    assert.match(ka.content, new RegExp(`vrrp_track_file nginx_down \\{\\n\\s+file "${FILES.nginxDownFile}"\\n\\s+weight 0\\n`), 'nginx down: FAULT, the VIP given up at once');
     assert.match(ka.content, /track_file \{\n\s+nginx_down\n\s+\}/);
     assert.match(ka.content, /vrrp_script apiserver_proxy \{[^}]*interval 1\n[^}]*fall 3\n/);
     const dropIn = fileAt(parsed, FILES.nginxVrrpDropIn)!.content;
