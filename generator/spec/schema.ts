@@ -61,8 +61,6 @@ const FORMAT_NAMES: Record<string, string> = {
   uri: 'a URL such as http://mirror.example:8080',
 };
 
-const show = quote;
-
 /** "a mapping", "an integer": the type names ajv gives, as a sentence says them. */
 function typeName(type: string): string {
   if (type === 'object') return 'a mapping';
@@ -130,7 +128,7 @@ function describe(error: ErrorObject, source: SpecSource): Problem {
     case 'enum': {
       const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map(String);
       const guess = typeof error.data === 'string' ? closest(error.data, allowed) : undefined;
-      return source.problem(path, `${show(error.data)} is not one of: ${allowed.join(', ')}`,
+      return source.problem(path, `${quote(error.data)} is not one of: ${allowed.join(', ')}`,
         guess ? `did you mean "${guess}"?` : undefined);
     }
     case 'format': {
@@ -138,14 +136,14 @@ function describe(error: ErrorObject, source: SpecSource): Problem {
       let fix: string | undefined;
       const cidr = format === 'ipv4-cidr' && typeof error.data === 'string' ? /^(.*)\/(\d+)$/.exec(error.data) : null;
       if (cidr) fix = 'write the network address and a prefix length of 0-32, e.g. 10.96.0.0/12';
-      return source.problem(path, `${show(error.data)} is not ${FORMAT_NAMES[format] ?? `a valid ${format}`}`, fix);
+      return source.problem(path, `${quote(error.data)} is not ${FORMAT_NAMES[format] ?? `a valid ${format}`}`, fix);
     }
     case 'pattern':
-      return source.problem(path, `${show(error.data)} is not valid${description ? `: ${description}` : ''}`, patternFix(path, error.data));
+      return source.problem(path, `${quote(error.data)} is not valid${description ? `: ${description}` : ''}`, patternFix(path, error.data));
     case 'type':
-      return source.problem(path, `must be ${typeName((error.params as { type: string }).type)}, not ${show(error.data)}`);
+      return source.problem(path, `must be ${typeName((error.params as { type: string }).type)}, not ${quote(error.data)}`);
     case 'uniqueItems':
-      return source.problem(path, `lists the same item twice: ${show(error.data)}`);
+      return source.problem(path, `lists the same item twice: ${quote(error.data)}`);
     default:
       return source.problem(path, `${error.message ?? 'is not valid'}${description ? ` (${description})` : ''}`);
   }
