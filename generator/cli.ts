@@ -1,9 +1,11 @@
 /**
- * Command line: `generate` and `validate`. Parses arguments, calls the
+ * Command line: `generate`, `validate` and `plan`. Parses arguments, calls the
  * pipeline, and turns every failure into a short message on stderr and an
  * exit code. No stack traces for the user's mistakes.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { assetPath } from './assets.ts';
 import { describeFsError } from './output/fs-errors.ts';
 import { ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/profiles.ts';
 import { SpecError } from './spec/problems.ts';
@@ -40,6 +42,8 @@ Options:
              bootstrap-token, vrrp-password. A rotated CA reissues everything it
              signed; the hosts to re-provision are listed. Never needed otherwise.
   -h, --help Show this help
+  -V, --version
+             Print the tool's version
 
 Exit status:
   0  success (plan: nothing changes)
@@ -57,6 +61,27 @@ Exit status:
 /** `plan` exits with planChanges when the spec changes something, as `terraform plan -detailed-exitcode` does. */
 export const EXIT = { ok: 0, spec: 1, usage: 2, io: 3, pki: 4, locked: 5, planChanges: 2 } as const;
 
+const COMMANDS = ['generate', 'validate', 'plan'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** The options each command takes; any other is a usage error, not silently ignored. */
+const COMMAND_OPTIONS: Record<Command, readonly string[]> = {
+  generate: ['out', 'state', 'quiet', 'rotate'],
+  validate: ['quiet'],
+  plan: ['out', 'state', 'json', 'rotate', 'quiet'],
+};
+
+/** The tool's version: the project's package.json, the one source of it. */
+function toolVersion(): string {
+  return (JSON.parse(readFileSync(assetPath('package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** A usage error: one line saying what is wrong and one saying where the usage is. */
+function usageError(message: string): number {
+  process.stderr.write(`error: ${message}\nrun with --help for the usage\n`);
+  return EXIT.usage;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -64,36 +89,50 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        out: { type: 'string', default: 'out' },
+        out: { type: 'string' },
         state: { type: 'string' },
-        quiet: { type: 'boolean', short: 'q', default: false },
-        rotate: { type: 'string', multiple: true, default: [] },
-        json: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', short: 'q' },
+        rotate: { type: 'string', multiple: true },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
       },
     });
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}`);
-    return EXIT.usage;
+    return usageError((err as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(USAGE);
     return EXIT.ok;
   }
-  const [command, specFile, ...extra] = positionals;
-  if (!command || !['generate', 'validate', 'plan'].includes(command) || !specFile || extra.length > 0) {
-    process.stderr.write(`error: ${!specFile ? 'give the spec file to read' : `unexpected arguments: ${[command, ...extra].join(' ')}`}\n\n${USAGE}`);
-    return EXIT.usage;
+  if (values.version) {
+    process.stdout.write(`ha-k8s-seed ${toolVersion()}\n`);
+    return EXIT.ok;
   }
+  const [command, specFile, ...extra] = positionals;
+  if (!command) return usageError('give a command and a spec file, e.g. generate cluster.yaml');
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    return usageError(/\.ya?ml$/i.test(command) || existsSync(command)
+      ? `no command before ${command}: write generate ${command}, validate ${command} or plan ${command}`
+      : `unknown command "${command}": expected generate, validate or plan`);
+  }
+  if (!specFile) return usageError(`${command}: give the spec file to read, e.g. ${command} cluster.yaml`);
+  if (extra.length > 0) {
+    return usageError(`${command} reads one spec file; unexpected ${extra.length === 1 ? 'argument' : 'arguments'} after ${specFile}: ${extra.join(' ')}`);
+  }
+  const given = Object.entries(values).filter(([name, value]) => value !== undefined && !['help', 'version'].includes(name) && !(Array.isArray(value) && value.length === 0));
+  const foreign = given.map(([name]) => name).filter((name) => !COMMAND_OPTIONS[command as Command].includes(name));
+  if (foreign.length) {
+    const flags = foreign.map((name) => `--${name}`);
+    return usageError(`${command} does not take ${flags.join(' or ')}${command === 'validate' ? ': validate writes nothing; use generate or plan' : ''}`);
+  }
+  const outDir = values.out ?? 'out';
   const rotate: RotateTarget[] = [];
   for (const what of values.rotate ?? []) {
     if (what === ROTATE_ALL_CAS) rotate.push('kubernetes-ca', 'etcd-ca', 'front-proxy-ca');
     else if (isRotateTarget(what)) rotate.push(what);
-    else {
-      process.stderr.write(`error: --rotate ${what}: expected one of ${[...ROTATE_TARGETS, ROTATE_ALL_CAS].join(', ')}\n\n${USAGE}`);
-      return EXIT.usage;
-    }
+    else return usageError(`--rotate ${what}: expected one of ${[...ROTATE_TARGETS, ROTATE_ALL_CAS].join(', ')}`);
   }
   const stderr = (line: string) => process.stderr.write(`${line}\n`);
   const log = values.quiet ? () => {} : stderr;
@@ -103,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     if (command === 'plan') {
-      const plan = await pipeline!.plan({ specFile, outDir: values.out!, stateDir: values.state, rotate });
+      const plan = await pipeline!.plan({ specFile, outDir, stateDir: values.state, rotate });
       process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : pipeline!.formatPlan(plan));
       return plan.changed ? EXIT.planChanges : EXIT.ok;
     }
@@ -111,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
       const cluster = await loadCluster(specFile);
       log(`${specFile}: valid (${cluster.name}, ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version})`);
     } else {
-      await pipeline!.generate({ specFile, outDir: values.out!, stateDir: values.state, log, warn: stderr, rotate });
+      await pipeline!.generate({ specFile, outDir, stateDir: values.state, log, warn: stderr, rotate });
     }
     return EXIT.ok;
   } catch (err) {
@@ -128,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${err.message}\nnothing was changed\n`);
       return EXIT.locked;
     }
-    process.stderr.write(`error: ${describeFsError(err as NodeJS.ErrnoException)}\nnothing was changed in ${values.out}\n`);
+    process.stderr.write(`error: ${describeFsError(err as NodeJS.ErrnoException)}\nnothing was changed in ${outDir}\n`);
     return EXIT.io;
   }
 }

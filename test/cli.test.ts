@@ -41,11 +41,42 @@ test('usage errors exit 2', () => {
 });
 
 test('validate: a valid spec exits 0 and writes nothing', () => {
-  const out = join(work, 'validate-out');
-  const r = cli('validate', specFile('ok.yaml', BASE_SPEC), '--out', out);
+  const r = cli('validate', specFile('ok.yaml', BASE_SPEC));
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /valid \(t, 5 hosts/);
-  assert.not.ok(readdirSync(work).includes('validate-out'));
+});
+
+test('--version prints the version from package.json', () => {
+  const r = cli('--version');
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, `ha-k8s-seed ${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+});
+
+test('usage errors say what is wrong in a line, not the whole usage', () => {
+  const spec = specFile('usage.yaml', BASE_SPEC);
+  const cases: [string[], RegExp][] = [
+    [[spec], /^error: no command before .*usage\.yaml: write generate .*usage\.yaml or validate .*usage\.yaml$/],
+    [['generate', spec, 'b.yaml'], /^error: generate reads one spec file; unexpected argument after .*usage\.yaml: b\.yaml$/],
+    [['validate', spec, '--out', join(work, 'never')], /^error: validate writes nothing, so --out does not apply; use generate$/],
+    [['validate', spec, '--rotate', 'cas'], /^error: validate writes nothing, so --rotate does not apply; use generate$/],
+    [['frobnicate', 'x'], /^error: unknown command "frobnicate": expected generate or validate$/],
+    [['generate'], /^error: generate: give the spec file to read, e.g\. generate cluster\.yaml$/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli(...args);
+    assert.is(r.code, 2, args.join(' '));
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(lines[0]!, message);
+    assert.equal(lines.slice(1), ['run with --help for the usage'], args.join(' '));
+  }
+  assert.not.ok(readdirSync(work).includes('never'));
+});
+
+test('an output folder that cannot be made fails at once (exit 3), not after the keys, and never hangs', () => {
+  const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', 'generate', specFile('proc.yaml', BASE_SPEC), '--out', '/proc/ha-k8s-seed-x'], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 3, `${r.signal ?? ''} ${r.stderr}`);
+  assert.match(r.stderr, /\nerror: ENOENT: no such file or directory, mkdir '\/proc\/ha-k8s-seed-x'\nnothing was changed in \/proc\/ha-k8s-seed-x\n$/);
+  assert.not.match(r.stderr, /pki:/, 'stopped before the PKI was made');
 });
 
 test('a bad spec exits 1 with every problem located, no stack trace, and leaves the output as it was', () => {

@@ -7,8 +7,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { loadAll } from 'js-yaml';
+import { load, loadAll } from 'js-yaml';
 import { hasRole, isNode } from '../generator/model/types.ts';
 import { renderCloudConfig } from '../generator/render/cloud-config.ts';
 import { etcdUnit } from '../generator/render/components.ts';
@@ -16,8 +21,11 @@ import { renderFlags, UnknownFlagError } from '../generator/render/flags.ts';
 import { FILES, PKI, SEED } from '../generator/render/host-paths.ts';
 import { HOST_PKI } from '../generator/pki/types.ts';
 import { renderHosts, USER_DATA_LIMIT } from '../generator/render/hosts.ts';
-import { knownFlags } from '../generator/versions/versions.ts';
-import { exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
+import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
+import { shapeOnlyBundle } from '../generator/pki/shape.ts';
+import { clusterFromText } from '../generator/spec/validate.ts';
+import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
+import { EXAMPLE_SPECS, exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
 
 let examples: ExampleSeeds[];
 let parsedHosts: { ex: ExampleSeeds; seed: ExampleSeeds['rendered']['seeds'][number]; host: ExampleSeeds['cluster']['hosts'][number]; parsed: ReturnType<typeof parseWithPyYaml> }[];
@@ -119,30 +127,73 @@ test('every host: bootstrap unit and script with markers, kernel settings of its
   }
 });
 
-test('every flag of every unit is known to the target release; no removed flag', () => {
+/** A flag list as the test reads it, apart from the generator's own reader: the `--name` of every line. */
+function flagList(name: string): Set<string> {
+  return new Set(readFileSync(`generator/versions/flags/${name}.txt`, 'utf8').split('\n').filter((l) => l.startsWith('--')).map((l) => l.split(' ')[0]!));
+}
+
+/** The list of the target minor: kubelet 1.33 has none obtainable and uses 1.34's (README). */
+function listOf(component: string, version: string): string {
+  const minor = version.replace(/^v/, '').split('.').slice(0, 2).join('.');
+  if (component === 'etcd') return /^3\.[7-9]/.test(version) ? 'etcd-3.7' : 'etcd';
+  return component === 'kubelet' && minor === '1.33' ? 'kubelet-1.34' : `${component}-${minor}`;
+}
+
+const REMOVED = (load(readFileSync('generator/versions/flags/removed.yaml', 'utf8')) as { flags: { component: string | string[]; flag: string; removed_in: string | null }[] }).flags;
+
+/** A spec's text with its Kubernetes version set to `version`. */
+function atVersion(text: string, version: string): string {
+  return /^\s+version: v\d+\.\d+\.\d+/m.test(text)
+    ? text.replace(/^(\s+)version: v\d+\.\d+\.\d+.*$/m, `$1version: ${version}`)
+    : text.replace(/^name: .*$/m, (line) => `${line}\nkubernetes: { version: ${version} }`);
+}
+
+test("every example at every supported minor: each unit's flags are in that minor's list, none removed by then", () => {
   let units = 0;
-  for (const { ex, seed, parsed } of hosts()) {
-    for (const f of parsed.files.filter((x) => x.path.startsWith('/etc/systemd/system/'))) {
-      const name = f.path.split('/').at(-1)!;
-      const component = COMPONENT_OF[name];
-      if (!component) continue;
-      units++;
-      const list = component === 'etcd' && /^3\.[7-9]/.test(ex.cluster.etcd.version) ? 'etcd-3.7' : component;
-      const known = knownFlags(list);
-      const { flags } = execStart(f.content);
-      for (const flag of flags.keys()) assert.ok(known.has(flag), `${seed.host} ${name}: ${flag} unknown to ${list}`);
-      for (const removed of ['--logtostderr', '--pod-infra-container-image', '--container-runtime', '--apiserver-count', '--insecure-port', '--network-plugin', '--kubelet-https']) {
-        assert.not.ok(flags.has(removed), `${seed.host} ${name}: ${removed}`);
+  for (const spec of EXAMPLE_SPECS) {
+    const text = readFileSync(spec, 'utf8');
+    for (const version of supportedKubernetesVersions) {
+      const cluster = clusterFromText(atVersion(text, version), spec);
+      assert.is(cluster.kubernetes.version, version, spec);
+      const minor = Number(version.split('.')[1]);
+      for (const host of cluster.hosts) {
+        for (const f of renderCloudConfig(cluster, host, shapeOnlyBundle(cluster)).files.filter((x) => x.path.startsWith('/etc/systemd/system/'))) {
+          const name = f.path.split('/').at(-1)!;
+          const component = COMPONENT_OF[name];
+          if (!component) continue;
+          units++;
+          const list = listOf(component, component === 'etcd' ? cluster.etcd.version : version);
+          const known = flagList(list);
+          const { flags } = execStart(f.content);
+          for (const flag of flags.keys()) assert.ok(known.has(flag), `${spec} ${version} ${host.name} ${name}: ${flag} not in ${list}.txt`);
+          const removed = REMOVED.filter((r) => component !== 'etcd' && [r.component].flat().includes(component) && r.removed_in && minor >= Number(r.removed_in.split('.')[1]));
+          for (const r of removed) assert.not.ok(flags.has(r.flag), `${spec} ${version} ${host.name} ${name}: ${r.flag} was removed in ${r.removed_in}`);
+        }
       }
     }
   }
-  assert.ok(units > 40, `${units} units checked`);
+  assert.ok(units > 40 * supportedKubernetesVersions.length, `${units} units checked`);
 });
 
-test('renderFlags refuses a flag the release does not know', () => {
+test('every supported minor has a flag list for every component', () => {
+  for (const version of supportedKubernetesVersions) {
+    for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy']) {
+      assert.ok(flagList(listOf(component, version)).size > 20, `${component} ${version}`);
+    }
+  }
+});
+
+test('renderFlags refuses a flag the release does not know, naming the component, the flag and the version', () => {
   assert.throws(() => renderFlags('kubelet', 'v1.36.3', [['pod-infra-container-image', 'x']]), (e: Error) => e instanceof UnknownFlagError);
   assert.throws(() => renderFlags('kube-apiserver', 'v1.36.3', [['insecure-port', 0]]), /insecure-port/);
   assert.equal(renderFlags('kubelet', 'v1.36.3', [['config', '/x']]), ['--config=/x']);
+  // New in 1.36: a 1.33 unit must not carry it.
+  assert.equal(renderFlags('kube-apiserver', 'v1.36.3', [['coordinated-leadership-lease-duration', '15s']]), ['--coordinated-leadership-lease-duration=15s']);
+  assert.throws(() => renderFlags('kube-apiserver', 'v1.33.13', [['coordinated-leadership-lease-duration', '15s']]),
+    /^kube-apiserver v1\.33\.13 does not accept --coordinated-leadership-lease-duration: not in generator\/versions\/flags\/kube-apiserver-1\.33\.txt$/);
+  // kubelet 1.33 is checked against 1.34's list; 1.34 still had the flag, 1.35 dropped it.
+  assert.equal(renderFlags('kubelet', 'v1.33.13', [['pod-infra-container-image', 'x']]), ['--pod-infra-container-image=x']);
+  assert.throws(() => renderFlags('kubelet', 'v1.35.4', [['pod-infra-container-image', 'x']]), /kubelet v1\.35\.4 does not accept/);
 });
 
 test('etcd flags follow the etcd version: feature gate on 3.6, experimental flags on 3.5 and 3.4', () => {
@@ -166,6 +217,7 @@ test('control planes: apiserver with bootstrap tokens, Node+RBAC, secretbox, aud
     const api = execStart(fileAt(parsed, '/etc/systemd/system/kube-apiserver.service')!.content).flags;
     assert.is(api.get('--authorization-mode'), 'Node,RBAC');
     assert.is(api.get('--enable-bootstrap-token-auth'), 'true');
+    assert.is(api.get('--kubelet-certificate-authority'), PKI.ca, 'the apiserver verifies kubelets');
     assert.is(api.get('--etcd-servers'), ex.cluster.etcd.members.map((m) => m.clientUrl).join(','));
     for (const flag of ['--encryption-provider-config', '--audit-policy-file', '--service-account-issuer', '--service-account-key-file',
       '--service-account-signing-key-file', '--requestheader-client-ca-file', '--proxy-client-cert-file']) assert.ok(api.has(flag), flag);
@@ -224,6 +276,12 @@ test('nodes: containerd 2 config, KubeletConfiguration, bootstrap and kube-proxy
     assert.match(kubelet, /mode: Webhook/);
     assert.match(kubelet, /rotateCertificates: true/);
     assert.ok(kubelet.includes(`- ${ex.cluster.kubernetes.clusterDNS}`));
+    // its own serving certificate, for its node name and address, signed by the cluster CA
+    assert.ok(kubelet.includes(`tlsCertFile: ${PKI.kubeletServingCert}\ntlsPrivateKeyFile: ${PKI.kubeletServingKey}\n`), seed.host);
+    const serving = new X509Certificate(fileAt(parsed, PKI.kubeletServingCert)!.content);
+    assert.is(serving.subjectAltName, `DNS:${host.name}, IP Address:${host.address}`, seed.host);
+    assert.ok(serving.verify(new X509Certificate(ex.bundle.ca.kubernetes.certPem).publicKey), `${seed.host}: signed by the cluster CA`);
+    assert.is(fileAt(parsed, PKI.kubeletServingKey)!.permissions, '0600');
     const bootstrap = fileAt(parsed, FILES.bootstrapKubeconfig)!;
     const token = ex.bundle.secrets.bootstrapToken;
     assert.ok(bootstrap.content.includes(`server: ${endpoint}`) && bootstrap.content.includes(`token: ${token.id}.${token.secret}`), seed.host);
@@ -247,6 +305,12 @@ test('load balancers: every apiserver upstream, unicast peers, priorities by hos
     assert.ok(ka.content.includes(`auth_pass ${ex.bundle.secrets.vrrpPassword}`));
     assert.match(ka.content, /enable_script_security/);
     for (const peer of lb.members.filter((m) => m.host !== host.name)) assert.ok(ka.content.includes(`        ${peer.address}\n`), 'unicast peer');
+    // nginx's death moves the VIP at once: nginx.service writes the file keepalived tracks
+    assert.match(ka.content, new RegExp(`vrrp_track_file nginx_down \\{\\n\\s+file "${FILES.nginxDownFile}"\\n\\s+weight 0\\n`), 'nginx down: FAULT, the VIP given up at once');
+    assert.match(ka.content, /track_file \{\n\s+nginx_down\n\s+\}/);
+    assert.match(ka.content, /vrrp_script apiserver_proxy \{[^}]*interval 1\n[^}]*fall 3\n/);
+    const dropIn = fileAt(parsed, FILES.nginxVrrpDropIn)!.content;
+    assert.ok(dropIn.includes(`ExecStopPost=/bin/sh -c 'echo 1 > ${FILES.nginxDownFile}'`) && dropIn.includes(`ExecStartPost=/bin/sh -c 'echo 0 > ${FILES.nginxDownFile}'`), seed.host);
     const check = fileAt(parsed, FILES.keepalivedCheck)!;
     assert.match(check.content, /curl .*https:\/\/127\.0\.0\.1:\d+\/livez/);
     assert.not.match(check.content, /ps |pgrep|pidof/);
@@ -280,6 +344,64 @@ test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiser
     const script = fileAt(parsed, SEED.bootstrapScript)!.content;
     assert.match(script, /get --raw=\/readyz/);
     assert.match(script, /apply --server-side/);
+    // the role label kubeadm gives control planes (a kubelet may not set it itself)
+    assert.ok(script.includes(`label node ${host.name} --overwrite node-role.kubernetes.io/control-plane=`), `${seed.host}: role label`);
+    assert.ok(script.indexOf('step=label-control-plane') > script.indexOf('step=addons'), `${seed.host}: labelled after the add-ons (the nodeclient binding) are applied`);
+  }
+});
+
+/** CoreDNS's Corefile as a control plane of `cluster` applies it. */
+function corefile(cluster: ExampleSeeds['cluster']): string {
+  const cp = cluster.hosts.find((h) => hasRole(h, 'control-plane'))!;
+  const file = renderCloudConfig(cluster, cp, shapeOnlyBundle(cluster)).files.find((f) => f.path === `${FILES.addonsDir}/20-coredns.yaml`)!;
+  const map = (loadAll(file.content) as { kind?: string; data?: Record<string, string> }[]).find((d) => d.kind === 'ConfigMap')!;
+  return map.data!.Corefile!;
+}
+
+test('CoreDNS forwards to the nodes\' resolvers when they have some, and starts without any (air-gapped)', () => {
+  const withResolvers = clusterFromText(insertAfter(4, '  nameservers: [192.168.1.53]'));
+  assert.match(corefile(withResolvers), /forward \. \/etc\/resolv\.conf/);
+  const airGapped = clusterFromText(BASE_SPEC);
+  assert.ok(airGapped.hosts.every((h) => h.network.nameservers.length === 0));
+  const text = corefile(airGapped);
+  assert.not.match(text, /^\s*forward\b/m, 'coredns exits with "no nameservers found" when forward reads an empty resolv.conf');
+  assert.match(text, /kubernetes cluster\.local in-addr\.arpa ip6\.arpa/);
+});
+
+test('every PEM and every file on a host ends its lines with LF, never CRLF (node-forge writes CRLF)', () => {
+  for (const { seed, parsed } of hosts()) {
+    for (const f of parsed.files) {
+      assert.not.ok(f.content.includes('\r'), `${seed.host} ${f.path}: CR in the file`);
+      for (const [, data] of f.content.matchAll(/-data: (\S+)/g)) {
+        assert.not.ok(Buffer.from(data!, 'base64').toString().includes('\r'), `${seed.host} ${f.path}: CR in embedded data`);
+      }
+    }
+  }
+  for (const ex of examples) {
+    const pems = [ex.bundle.ca.kubernetes, ex.bundle.ca.etcd, ex.bundle.ca.frontProxy, ex.bundle.apiserver, ex.bundle.admin].flatMap((p) => [p.certPem, p.keyPem]);
+    for (const pem of pems) assert.not.ok(pem.includes('\r'), ex.spec);
+  }
+});
+
+test('Rocky/Alma load balancers: the keepalived check script gets its own SELinux type (keepalived_selinux(8)), nginx its port', () => {
+  const ex = examples.find((e) => e.cluster.image.os === 'rocky-9')!;
+  const lb = ex.cluster.hosts.find((h) => hasRole(h, 'load-balancer'))!;
+  const step = renderCloudConfig(ex.cluster, lb, ex.bundle).steps.find((s) => s.name === 'start-load-balancer')!;
+  // Run the step with the SELinux tools, nginx and systemctl as recorders: what would it do where SELinux enforces?
+  const bin = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-selinux-'));
+  try {
+    for (const tool of ['selinuxenabled', 'setsebool', 'semanage', 'restorecon', 'chcon', 'nginx', 'systemctl']) {
+      writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> ${bin}/calls\n`, { mode: 0o755 });
+    }
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', step.run], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    const calls = readFileSync(join(bin, 'calls'), 'utf8');
+    assert.match(calls, new RegExp(`semanage fcontext -a -t keepalived_unconfined_script_exec_t ${FILES.keepalivedCheck.replace(/[.]/g, '\\.')}`));
+    assert.match(calls, new RegExp(`restorecon -F ${FILES.keepalivedCheck.replace(/[.]/g, '\\.')}`));
+    assert.match(calls, /semanage port -a -t http_port_t -p tcp \d+/);
+    assert.ok(calls.indexOf('restorecon') < calls.indexOf('systemctl restart'), 'labelled before keepalived starts');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
   }
 });
 

@@ -40,6 +40,10 @@ function expectations(serviceIP: string): Expected[] {
     { file: 'scheduler', ca: 'ca', subject: 'CN=system:kube-scheduler', eku: CLIENT },
     { file: 'admin', ca: 'ca', subject: 'CN=kubernetes-admin,O=system:masters', eku: CLIENT },
     { file: 'kube-proxy', ca: 'ca', subject: 'CN=system:kube-proxy,O=system:node-proxier', eku: CLIENT },
+    // each kubelet's serving certificate: its node name and address only
+    ...[['cp1', '192.168.1.11'], ['cp2', '192.168.1.12'], ['w1', '192.168.1.21']].map(([n, a]) => ({
+      file: `kubelet/${n}`, ca: 'ca', subject: `CN=system:node:${n},O=system:nodes`, eku: SERVER, sans: [`DNS:${n}`, `IP Address:${a}`],
+    })),
   ];
 }
 

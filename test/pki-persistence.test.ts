@@ -70,12 +70,12 @@ test('a changed VIP reissues exactly the apiserver certificate, same key, same C
   assert.is(result.bundle.apiserver.keyPem, fx.result.bundle.apiserver.keyPem);
 });
 
-test('a new control plane and etcd members: their etcd certificates created, the apiserver reissued', async () => {
+test('a new control plane and etcd members: their etcd certificates and the new kubelet\'s serving certificate created, the apiserver reissued', async () => {
   const copy = freshCopy('cp3');
   // etcd wants an odd count: 3 -> 5 members.
   const cluster = clusterFromText(insertAfter(11, '  - { name: cp3, address: 192.168.1.13, roles: [control-plane, etcd] }\n  - { name: e5, address: 192.168.1.15, roles: [etcd] }'));
   const result = await rerun(copy, cluster);
-  assert.equal(result.created.map((c) => c.path).sort(), ['etcd/peer-cp3.crt', 'etcd/peer-e5.crt', 'etcd/server-cp3.crt', 'etcd/server-e5.crt']);
+  assert.equal(result.created.map((c) => c.path).sort(), ['etcd/peer-cp3.crt', 'etcd/peer-e5.crt', 'etcd/server-cp3.crt', 'etcd/server-e5.crt', 'kubelet/cp3.crt']);
   assert.equal(result.reissued.map((r) => r.path), ['apiserver.crt']);
   assert.match(result.reissued[0]!.reason, /\+DNS:cp3/);
   assert.match(result.reissued[0]!.reason, /\+IP:192\.168\.1\.13/);

@@ -2,6 +2,7 @@
  * One bad spec per rule: each must be refused with the field path, the line
  * and a message that says what is wrong. The base spec itself is valid.
  */
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
@@ -32,7 +33,7 @@ const cases: Case[] = [
   { rule: 'cluster name not a DNS label', spec: withLine(1, 'name: Bad_Name'),
     path: 'name', line: 1, message: /"Bad_Name" is not valid: Cluster name: a DNS label/ },
   { rule: 'host name not a DNS label', spec: withLine(hostLine(1), '  - { name: cp_2, address: 192.168.1.12, roles: [control-plane, etcd] }'),
-    path: 'hosts[1].name', line: 11, message: /"cp_2" is not valid/ },
+    path: 'hosts[1].name', line: 11, message: /"cp_2" is not valid/, fix: /did you mean "cp-2"\?/ },
   { rule: 'malformed address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.300, roles: [worker, etcd] }'),
     path: 'hosts[2].address', line: 12, message: /"192.168.1.300" is not an IPv4 address/ },
   { rule: 'malformed CIDR', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 10.0.0.0/33'),
@@ -40,7 +41,7 @@ const cases: Case[] = [
   { rule: 'CIDR with host bits', spec: insertAfter(1, 'kubernetes:\n  serviceCIDR: 10.0.0.5/24'),
     path: 'kubernetes.serviceCIDR', line: 3, message: /host bits set/, fix: /write 10\.0\.0\.0\/24/ },
   { rule: 'malformed MAC address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], macAddress: "52:54:00:zz:00:01" }'),
-    path: 'hosts[2].macAddress', line: 12, message: /is not valid/ },
+    path: 'hosts[2].macAddress', line: 12, message: /is not valid/, fix: /six two-digit hex numbers separated by colons/ },
   { rule: 'unknown role, with a suggestion', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [wroker, etcd] }'),
     path: 'hosts[2].roles[0]', line: 12, message: /"wroker" is not one of/, fix: /did you mean "worker"/ },
   { rule: 'duplicate host name', spec: withLine(hostLine(1), '  - { name: cp1, address: 192.168.1.12, roles: [control-plane, etcd] }'),
@@ -84,7 +85,57 @@ const cases: Case[] = [
   { rule: 'several control planes and no load balancer', spec: withLine(5, '', withLine(6, '', BASE_SPEC.replace(/roles: \[load-balancer\]/g, 'roles: [worker]'))),
     path: 'hosts[1].roles', line: 11, message: /2 control planes but no load balancer/ },
   { rule: 'LB port colliding with the apiserver on a shared host', spec: withLine(hostLine(3), '  - { name: lb1, address: 192.168.1.31, roles: [load-balancer, control-plane] }'),
-    path: 'hosts[3].roles', line: 13, message: /both load balancer and control plane, so nginx and kube-apiserver would both listen on port 6443/, fix: /loadBalancer\.port/ },
+    path: 'hosts[3].roles', line: 13, message: /port 6443 on lb1: kube-apiserver and nginx would both listen on it/, fix: /set loadBalancer\.port to a port free on lb1, e\.g\. 8443/ },
+  { rule: 'apiserver port taken by etcd on the same host', spec: insertAfter(1, 'kubernetes:\n  apiserverPort: 2379'),
+    path: 'kubernetes.apiserverPort', line: 3, message: /port 2379 on 2 hosts \(cp1, cp2\): etcd \(clients\) and kube-apiserver would both listen on it/, fix: /e\.g\. 6443/ },
+  { rule: "apiserver port taken by the kubelet", spec: insertAfter(1, 'kubernetes:\n  apiserverPort: 10250'),
+    path: 'kubernetes.apiserverPort', line: 3, message: /port 10250 on 2 hosts \(cp1, cp2\): kube-apiserver and kubelet would both listen on it/ },
+  { rule: 'LB port taken by sshd', spec: insertAfter(6, '  port: 22'),
+    path: 'loadBalancer.port', line: 7, message: /port 22 on 2 hosts \(lb1, lb2\): sshd and nginx would both listen on it/ },
+  { rule: 'LB port taken by etcd on a shared host', spec: insertAfter(6, '  port: 2380', withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker] }', withLine(hostLine(3), '  - { name: lb1, address: 192.168.1.31, roles: [load-balancer, etcd] }'))),
+    path: 'loadBalancer.port', line: 7, message: /port 2380 on lb1: etcd \(peers\) and nginx/ },
+  { rule: 'VIP equal to the gateway', spec: withLine(6, '  vip: 192.168.1.1'),
+    path: 'loadBalancer.vip', line: 6, message: /VIP 192\.168\.1\.1 is the gateway of cp1/ },
+  { rule: 'VIP equal to a nameserver', spec: insertAfter(4, '  nameservers: [192.168.1.100]'),
+    path: 'loadBalancer.vip', line: 7, message: /VIP 192\.168\.1\.100 is a nameserver of cp1/ },
+  { rule: 'host named localhost', spec: withLine(hostLine(2), '  - { name: localhost, address: 192.168.1.21, roles: [worker, etcd] }'),
+    path: 'hosts[2].name', line: 12, message: /"localhost" is the loopback name/ },
+  { rule: 'clusterDomain with a trailing dot', spec: insertAfter(1, 'kubernetes:\n  clusterDomain: cluster.local.'),
+    path: 'kubernetes.clusterDomain', line: 3, message: /must be lowercase without a trailing dot/, fix: /^write cluster\.local$/ },
+  { rule: 'multicast MAC address', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], macAddress: "01:00:5e:00:00:01" }'),
+    path: 'hosts[2].macAddress', line: 12, message: /is a multicast MAC/ },
+  { rule: 'nameservers on some nodes only', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], nameservers: [192.168.1.53] }'),
+    path: 'hosts[0]', line: 10, message: /cp1 has no nameservers while w1 has: CoreDNS forwards to the resolvers of the node it runs on/ },
+  { rule: 'file listed twice under another spelling', spec: insertAfter(8, 'files:\n  - { path: /etc/motd, content: a }\n  - { path: /etc//./motd, content: b }'),
+    path: 'files[1].path', line: 11, message: /\/etc\/motd is listed twice \("\/etc\/\/\.\/motd" is \/etc\/motd\), first at files\[0\]/ },
+  { rule: 'file on a path the tool writes, under another spelling', spec: insertAfter(8, 'files:\n  - { path: "/etc/kubernetes//pki/../pki/ca.key", content: x }'),
+    path: 'files[0].path', line: 10, message: /^\/etc\/kubernetes\/pki\/ca\.key \(written ".*"\) is written by the tool itself on cp1, cp2: it belongs to the PKI/ },
+  { rule: "host file on a role's generated config", spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], files: [{ path: /etc/containerd/config.toml, content: x }] }'),
+    path: 'hosts[2].files[0].path', line: 12, message: /\/etc\/containerd\/config\.toml is written by the tool itself on w1: it belongs to cloud-init\/node\.yaml \(templates\/kubernetes\/containerd-config\.toml\.hbs\)/ },
+  { rule: 'file on a folder the tool writes into', spec: insertAfter(8, 'files:\n  - { path: /etc/kubernetes/pki, content: x }'),
+    path: 'files[0].path', line: 10, message: /\/etc\/kubernetes\/pki is a folder of \/etc\/kubernetes\/pki\/.*, which the tool writes/ },
+  { rule: 'NTP server carrying a chrony directive', spec: insertAfter(8, 'ntp:\n  servers: ["a iburst\\nserver 6.6.6.6 iburst"]'),
+    path: 'ntp.servers[0]', line: 10, message: /"a iburst\\nserver 6\.6\.6\.6 iburst" is not a time server's name or IPv4 address/ },
+  { rule: "package name the distribution's installer does not take", spec: insertAfter(8, 'image: { os: rocky-9 }\npackages: [htop=3.3.0]'),
+    path: 'packages[0]', line: 10, message: /"htop=3\.3\.0" is not a RPM package name as dnf takes it on rocky-9/, fix: /htop-3\.3\.0/ },
+  { rule: 'mirror URL with credentials or a query', spec: insertAfter(8, 'image: { mirror: "http://u:p@mirror.example/k8s?x=$(reboot)" }'),
+    path: 'image.mirror', line: 9, message: /is not a plain base URL/ },
+  { rule: 'file content over the size limit', spec: insertAfter(8, `files:\n  - { path: /etc/big, content: "${'x'.repeat(300 * 1024)}" }`),
+    path: 'files[0].content', line: 10, message: /the content of \/etc\/big is 300 KiB, over the 256 KiB limit/ },
+  { rule: 'SSH key that is not a public key line', spec: withLine(8, '  authorizedKeys: ["AAAAC3NzaC1lZDI1NTE5 ops@example"]'),
+    path: 'ssh.authorizedKeys[0]', line: 8, message: /is not valid/, fix: /paste one line of a public key file/ },
+  { rule: 'package name with a space', spec: insertAfter(8, 'packages: ["htop vim"]'),
+    path: 'packages[0]', line: 9, message: /"htop vim" is not valid/, fix: /one package name per item/ },
+  { rule: "gateway outside every host's subnet", spec: withLine(4, '  gateway: 10.9.9.1'),
+    path: 'network.gateway', line: 4, message: /gateway 10\.9\.9\.1 is outside the subnet of every host that uses it \(192\.168\.1\.0\/24\)/, fix: /use a gateway in 192\.168\.1\.0\/24/ },
+  { rule: 'a key written twice, named', spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], name: w2 }'),
+    path: '', line: 12, message: /not valid YAML: the key "name" is written twice in one mapping/, fix: /keep one/ },
+  { rule: 'YAML merge key', spec: insertAfter(1, 'kubernetes:\n  <<: { podCIDR: 10.244.0.0/16 }'),
+    path: 'kubernetes.<<', line: 3, message: /YAML merge keys \(<<\) are not supported/ },
+  { rule: 'wrong type, said with its article', spec: insertAfter(1, 'kubernetes:\n  apiserverPort: "6443"'),
+    path: 'kubernetes.apiserverPort', line: 3, message: /^must be an integer, not "6443"$/ },
+  { rule: 'aliases expanding past the limit', spec: `${BASE_SPEC}a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n`,
+    path: '', line: 16, message: /expands through its aliases to more than 200000 values/ },
   { rule: 'virtual router id out of range', spec: insertAfter(6, '  virtualRouterId: 300'),
     path: 'loadBalancer.virtualRouterId', line: 7, message: /must be <= 255/ },
   { rule: 'unsupported Kubernetes version, naming the supported ones', spec: insertAfter(1, 'kubernetes:\n  version: v1.18.3'),
@@ -149,6 +200,21 @@ for (const c of cases) {
   });
 }
 
+/** The rows of the README's validation rules table: rule and the field it reports at. */
+function readmeRules(): { rule: string; field: string }[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('### What validation checks'), readme.indexOf('## Layout'));
+  return section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Rule |') && !l.startsWith('| ---'))
+    .map((l) => l.split('|').map((c) => c.trim()))
+    .map((cells) => ({ rule: cells[1]!, field: cells[2]!.replace(/^`|`$/g, '') }));
+}
+
+test("the README's validation rules table lists exactly the rules tested here, each with its field", () => {
+  const documented = readmeRules();
+  const tested = cases.map((c) => ({ rule: c.rule, field: c.path || '(the whole file)' }));
+  assert.equal(documented, tested);
+});
+
 test('every problem is reported at once, in file order', () => {
   let spec = withLine(1, 'name: Bad_Name');
   spec = withLine(hostLine(2), '  - { name: w1, address: 192.168.1.300, roles: [worker, etcd] }', spec);
@@ -157,6 +223,18 @@ test('every problem is reported at once, in file order', () => {
   assert.equal(problems.map((p) => p.path), ['name', 'loadBalancer.virtualRouterId', 'hosts[2].address']);
   const semantic = problemsOf(withLine(6, '  vip: 192.168.1.11', withLine(hostLine(1), '  - { name: cp1, address: 192.168.1.13, roles: [control-plane, etcd] }')));
   assert.equal(semantic.map((p) => p.path), ['loadBalancer.vip', 'hosts[1].name'], semantic.map(formatProblem).join('\n'));
+});
+
+test('a long value is quoted in part: no message floods the terminal', () => {
+  const long = 'A'.repeat(100_000);
+  const problems = problemsOf(withLine(hostLine(2), `  - { name: ${long}, address: 192.168.1.21, roles: [worker, etcd] }`));
+  const p = problems.find((x) => x.path === 'hosts[2].name')!;
+  assert.ok(p, problems.map(formatProblem).join('\n').slice(0, 500));
+  assert.ok(formatProblem(p).length < 600, `${formatProblem(p).length} characters`);
+  assert.match(p.message, /"AAAA+… \(100000 characters\) is not valid/);
+  // a bomb whose value a message would quote: bounded too
+  const bomb = insertAfter(8, 'ntp: { servers: [&a [x, x, x, x, x, x, x, x], [*a, *a, *a, *a, *a, *a, *a, *a]] }');
+  assert.ok(problemsOf(bomb).map(formatProblem).join('\n').length < 2000);
 });
 
 test('a problem prints as file:line:column: field: message, with the fix indented', () => {

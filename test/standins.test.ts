@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { createServer as createHttpsServer, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,10 @@ test.before(async () => {
   makeCert('rogue', '/O=system:masters/CN=admin', 'rogue-ca', 'extendedKeyUsage=clientAuth');
   makeCert('etcd', '/CN=etcd', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth');
   makeCert('apiserver-etcd-client', '/CN=kube-apiserver-etcd-client', 'ca', 'extendedKeyUsage=clientAuth');
+  makeCert('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'ca', 'extendedKeyUsage=clientAuth');
+  // kubelet serving certificates: node1's for its name and address; one for another address; one of another CA
+  makeCert('node1-serving', '/O=system:nodes/CN=system:node:node1', 'ca', 'subjectAltName=DNS:node1,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
+  makeCert('rogue-serving', '/O=system:nodes/CN=system:node:node8', 'rogue-ca', 'subjectAltName=DNS:node8,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
   ecKey('sa-key.pem');
   openssl('pkey', '-in', 'sa-key.pem', '-pubout', '-out', 'sa.pub');
   openssl('genrsa', '-out', 'other-key.pem', '2048');
@@ -143,6 +147,8 @@ function apiserverArgs(over: Record<string, string> = {}): string[] {
     'tls-cert-file': p('apiserver.pem'), 'tls-private-key-file': p('apiserver-key.pem'), 'client-ca-file': p('ca.pem'),
     'service-account-issuer': 'https://kubernetes.default.svc', 'service-account-key-file': p('sa.pub'), 'service-account-signing-key-file': p('sa-key.pem'),
     'enable-bootstrap-token-auth': 'true', 'token-auth-file': p('token.csv'), 'authorization-mode': 'Node,RBAC', 'v': '2',
+    'kubelet-client-certificate': p('apiserver-kubelet-client.pem'), 'kubelet-client-key': p('apiserver-kubelet-client-key.pem'),
+    'kubelet-certificate-authority': p('ca.pem'),
     ...over,
   };
   return Object.entries(flags).filter(([, v]) => v !== '').map(([k, v]) => `--${k}=${v}`);
@@ -171,13 +177,21 @@ test('a flag removed before the target release is refused; an older release stil
   const r = run(bin.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
   assert.is(r.code, 1);
   assert.match(r.err, /unknown flag: --pod-infra-container-image/);
-  assert.ok(knownFlags('kubelet', 'v1.33.13').includes('--pod-infra-container-image'));
-  assert.not.ok(knownFlags('kubelet', 'v1.35.0').includes('--pod-infra-container-image'));
+  const names = (version: string) => knownFlags('kubelet', version).map((l) => l.split(' ')[0]);
+  // kubelet 1.33 takes 1.34's list (no 1.33 list could be obtained); 1.34 still had the flag.
+  assert.ok(names('v1.33.13').includes('--pod-infra-container-image'));
+  assert.not.ok(names('v1.35.0').includes('--pod-infra-container-image'));
+  assert.ok(knownFlags('kube-apiserver', 'v1.36.3').some((l) => l.startsWith('--coordinated-leadership-lease-duration')));
+  assert.not.ok(knownFlags('kube-apiserver', 'v1.33.13').some((l) => l.startsWith('--coordinated-leadership-lease-duration')), 'the 1.33 stand-in uses the 1.33 list');
   const old = await installStandins(join(work, 'old'), { version: 'v1.33.13' });
   const o = run(old.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
   assert.is(o.code, 0, o.err);
   assert.is(o.out, 'Kubernetes v1.33.13\n');
   assert.is(run(old['kube-apiserver'], ['--insecure-port=0', '--version']).code, 1, '--insecure-port went in 1.24');
+  const newer = run(old['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']);
+  assert.is(newer.code, 1, 'a 1.36 flag is unknown to the 1.33 stand-in');
+  assert.match(newer.err, /unknown flag: --coordinated-leadership-lease-duration/);
+  assert.is(run(bin['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']).code, 0, 'and known to the 1.36 one');
 });
 
 test('a missing file is refused', () => {
@@ -287,10 +301,11 @@ test('a bootstrap-token Secret applied by an admin authenticates its token; only
 
 test('kubelet waits for its container runtime, then bootstraps with its token through the server its kubeconfig names (TLS bootstrap: CSR signed by the controller-manager once RBAC allows); the scheduler with its certificate', async () => {
   const sock = join(work, 'containerd.sock');
-  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\n`);
+  const kubeletPort = await freePort();
+  writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('ca.pem')}\nhealthzPort: 0\ncontainerRuntimeEndpoint: unix://${sock}\naddress: 127.0.0.1\nport: ${kubeletPort}\ntlsCertFile: ${p('node1-serving.pem')}\ntlsPrivateKeyFile: ${p('node1-serving-key.pem')}\nregisterWithTaints:\n- key: node-role.kubernetes.io/control-plane\n  effect: NoSchedule\n`);
   const boot = kubeconfig('bootstrap.kubeconfig', `https://127.0.0.1:${apiPort}`, { token: TOKEN });
   const certDir = join(work, 'kubelet-pki');
-  const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1', `--cert-dir=${certDir}`];
+  const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1', '--node-ip=127.0.0.1', `--cert-dir=${certDir}`];
   const noRuntime = run(bin.kubelet, kubeletArgs);
   assert.is(noRuntime.code, 1);
   assert.match(noRuntime.err, /validate CRI v1 runtime API for endpoint .*no such file or directory/);
@@ -341,6 +356,46 @@ test('kubelet waits for its container runtime, then bootstraps with its token th
     const s = JSON.parse(readFileSync(join(state, 'kube-apiserver.json'), 'utf8'));
     return s.byUser['system:node:node1'] >= 1 ? true : undefined;
   }, 5);
+  // the kubelet registers its Node with registerWithTaints; it may not give itself a role label, an admin may
+  const node = await until('node1 to register', async () => {
+    const r = await get(apiPort, '/api/v1/nodes/node1', { cert: 'admin' });
+    return r.status === 200 ? JSON.parse(r.body) : undefined;
+  });
+  assert.equal(node.spec.taints, [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
+  assert.is(node.metadata.labels['kubernetes.io/hostname'], 'node1');
+  writeFileSync(p('node1.pem'), readFileSync(join(certDir, 'kubelet-client-current.pem')));
+  writeFileSync(p('node1-key.pem'), readFileSync(join(certDir, 'kubelet-client-current.pem')));
+  const role = { metadata: { labels: { 'node-role.kubernetes.io/control-plane': '' } } };
+  const self = await get(apiPort, '/api/v1/nodes/node1', { cert: 'node1', method: 'PATCH', body: role, type: 'application/merge-patch+json' });
+  assert.is(self.status, 403, self.body);
+  assert.match(self.body, /not allowed to modify labels: node-role\.kubernetes\.io\/control-plane/);
+  const other = await get(apiPort, '/api/v1/nodes/node2', { cert: 'node1', method: 'PATCH', body: {}, type: 'application/merge-patch+json' });
+  assert.is(other.status, 403, 'a kubelet writes only its own Node');
+  const admin = await get(apiPort, '/api/v1/nodes/node1', { cert: 'admin', method: 'PATCH', body: role, type: 'application/merge-patch+json' });
+  assert.is(admin.status, 200, admin.body);
+  assert.is(JSON.parse(admin.body).metadata.labels['node-role.kubernetes.io/control-plane'], '');
+
+  // nodes/proxy: the apiserver reaches the kubelet's API and verifies its serving certificate
+  const proxied = await get(apiPort, '/api/v1/nodes/node1/proxy/healthz', { cert: 'admin' });
+  assert.is(proxied.status, 200, proxied.body);
+  assert.is(proxied.body, 'ok');
+  assert.is((await get(apiPort, '/api/v1/nodes/node1/proxy/healthz', { cert: 'scheduler' })).status, 403, 'nodes/proxy only for admins here');
+  // a kubelet whose certificate another CA signed, or that names another address, is refused
+  const fake = async (name: string, cert: string, address: string) => {
+    const server = createHttpsServer({ cert: readFileSync(p(`${cert}.pem`)), key: readFileSync(p(`${cert}-key.pem`)) }, (_, res) => res.end('ok'));
+    const port = await new Promise<number>((r) => server.listen(0, address, () => r((server.address() as { port: number }).port)));
+    const nodeObj = { apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { addresses: [{ type: 'InternalIP', address }], daemonEndpoints: { kubeletEndpoint: { Port: port } } } };
+    assert.is((await get(apiPort, '/api/v1/nodes', { cert: 'admin', method: 'POST', body: nodeObj })).status, 201);
+    const r = await get(apiPort, `/api/v1/nodes/${name}/proxy/healthz`, { cert: 'admin' });
+    server.close();
+    return r;
+  };
+  const rogue = await fake('node8', 'rogue-serving', '127.0.0.1');
+  assert.is(rogue.status, 502, rogue.body);
+  assert.match(rogue.body, /x509|certificate/);
+  const elsewhere = await fake('node7', 'node1-serving', '127.0.0.7');
+  assert.is(elsewhere.status, 502, 'a certificate for 127.0.0.1 does not serve 127.0.0.7');
+  assert.match(elsewhere.body, /certificate/, elsewhere.body);
 });
 
 test('/readyz fails when etcd is gone', async () => {

@@ -29,3 +29,21 @@ export const CONFIG = {
   containerdConfig: '/etc/containerd/config.toml',
   cniConfDir: '/etc/cni/net.d',
 } as const;
+
+/**
+ * The fixed TCP ports the daemons listen on (the configurable ones are
+ * kubernetes.apiserverPort and loadBalancer.port). Units, the etcd URLs and
+ * the spec's port-clash check all read them here.
+ */
+export const PORTS = {
+  ssh: 22,
+  etcdClient: 2379,
+  etcdPeer: 2380,
+  etcdMetrics: 2381,
+  kubeletHealthz: 10248,
+  kubelet: 10250,
+  kubeProxyMetrics: 10249,
+  kubeProxyHealthz: 10256,
+  controllerManager: 10257,
+  scheduler: 10259,
+} as const;

@@ -3,18 +3,25 @@
  * one renderer needs. Runs only on a spec that passed validation, so it does
  * not check again; it only decides.
  */
+import { posix } from 'node:path';
 import type { ClusterSpec, FileSpec, HostSpec } from '../spec/types.ts';
 import { DEFAULTS, DEFAULT_VM_SIZES, PLATFORM_DEFAULTS } from '../spec/types.ts';
 import { artifactsFor, cniImages, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
 import * as ip from './ipv4.ts';
 import { derivedMac } from './mac.ts';
+import { PORTS } from './paths.ts';
 import {
   ROLES, hasRole, type Cluster, type EtcdBackup, type ExtraFile, type Host, type LoadBalancer, type Platform, type PlatformType, type Role, type VmSize,
 } from './types.ts';
 
+/** /etc//x, /etc/./x and /etc/y/../x are all /etc/x on the host: one spelling, so every comparison sees it. */
+export function normalFilePath(path: string): string {
+  return posix.normalize(path).replace(/\/+$/, '');
+}
+
 function extraFiles(files: FileSpec[] | undefined): ExtraFile[] {
   return (files ?? []).map((f) => ({
-    path: f.path,
+    path: normalFilePath(f.path),
     content: f.content,
     permissions: (f.permissions ?? DEFAULTS.filePermissions).padStart(4, '0'),
     owner: f.owner ?? DEFAULTS.fileOwner,
@@ -113,6 +120,12 @@ function resolveLoadBalancer(spec: ClusterSpec, hosts: Host[], apiserverPort: nu
     port: spec.loadBalancer.port ?? DEFAULTS.loadBalancerPort,
     virtualRouterId: spec.loadBalancer.virtualRouterId ?? DEFAULTS.virtualRouterId,
     // Spec order is preference order: the first load balancer holds the VIP while it is healthy.
+    // Preemption stays on (no `nopreempt`): nopreempt needs every instance in
+    // state BACKUP and stops a healthier peer from taking over a holder whose
+    // check only lowered its priority, so failover would rest on FAULT alone;
+    // and a fixed preferred holder is what operators and the boot lab expect.
+    // The cost: once the first load balancer is healthy again it takes the VIP
+    // back, one more move of about one advert_int.
     members: lbHosts.map((h, i) => ({
       host: h.name,
       address: h.address,
@@ -144,8 +157,8 @@ export function resolve(spec: ClusterSpec): Cluster {
   const etcdMembers = hosts.filter((h) => hasRole(h, 'etcd')).map((h) => ({
     name: h.name,
     address: h.address,
-    clientUrl: `https://${h.address}:2379`,
-    peerUrl: `https://${h.address}:2380`,
+    clientUrl: `https://${h.address}:${PORTS.etcdClient}`,
+    peerUrl: `https://${h.address}:${PORTS.etcdPeer}`,
   }));
   const etcdVersion = spec.etcd?.version ?? release.etcdVersion;
   const backup = resolveEtcdBackup(spec);

@@ -9,6 +9,7 @@
  * it is before the next change.
  */
 import * as fsp from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 export interface FileSystemCalls { beforeChange: (call: string, path: string) => void }
 
@@ -34,3 +35,24 @@ export const rename = announced('rename', fsp.rename);
 export const rm = announced('rm', fsp.rm);
 export const unlink = announced('unlink', fsp.unlink);
 export const { lstat, readFile, readdir, open } = fsp;
+
+/**
+ * mkdir -p, one level at a time, each new folder 0755 (less under a stricter
+ * umask, never world-writable under umask 000). Node's recursive mkdir
+ * retries for ever where the parent exists but refuses new entries (/proc,
+ * /sys: ENOENT on the child, EEXIST on the parent); this fails at once.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !(await fsp.lstat(d).then(() => true, () => false)); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d, { mode: 0o755 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}

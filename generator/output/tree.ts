@@ -9,7 +9,7 @@
  */
 import { constants } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { chmod, link, lstat, mkdir, open, readdir, rename, rm, writeFile } from './fs.ts';
+import { chmod, link, lstat, makeDirs, mkdir, open, readdir, rename, rm, writeFile } from './fs.ts';
 import { exists, recoverInterruptedSwap, swapPaths, syncPath, syncTree } from './swap.ts';
 
 export interface OutputFile {
@@ -70,7 +70,7 @@ export interface WriteOptions {
 export async function writeTree(target: string, files: Iterable<OutputFile> | AsyncIterable<OutputFile>, options: WriteOptions = {}): Promise<WriteReport> {
   const { staging, previous } = swapPaths(target);
   // 0755 whatever the umask: under umask 000 the folders above the tree would be world-writable.
-  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+  await makeDirs(dirname(target));
   await recoverInterruptedSwap(target);
 
   const report: WriteReport = { written: [], unchanged: [], removed: [] };

@@ -15,8 +15,8 @@ export type GrantPart = 'cert' | 'key' | 'public' | 'secret';
 export interface Grant {
   /**
    * The bundle item: `ca/kubernetes`, `apiserver`, `service-account`,
-   * `bootstrap-token`... `etcd-server` and `etcd-peer` mean the host's own
-   * member's certificate (grantsFor() resolves them to `etcd-server/<host>`).
+   * `bootstrap-token`... `etcd-server`, `etcd-peer` and `kubelet-serving` mean
+   * the host's own certificate (grantsFor() resolves them to `etcd-server/<host>`).
    */
   item: string;
   part: GrantPart;
@@ -57,6 +57,8 @@ export const GRANTS: readonly Grant[] = [
   ...pair('etcd-server', 'server', ETCD, HOST_PKI.etcdDir),
   ...pair('etcd-peer', 'peer', ETCD, HOST_PKI.etcdDir),
   ...pair('etcd-healthcheck-client', 'healthcheck-client', ETCD, HOST_PKI.etcdDir),
+  // The host's own kubelet's serving certificate (KubeletConfiguration tlsCertFile).
+  ...pair('kubelet-serving', 'kubelet', NODES),
   // Client certificates of the kubeconfigs on the host: each kubeconfig names its files
   // (client-certificate, client-key, certificate-authority) instead of a second copy inside.
   ...pair('controller-manager', 'controller-manager', CP),
@@ -69,7 +71,7 @@ export const GRANTS: readonly Grant[] = [
   ...embedded('vrrp-password', ['secret'], ['load-balancer'], 'keepalived.conf'),
 ];
 
-const PER_MEMBER = new Set(['etcd-server', 'etcd-peer']);
+const PER_MEMBER = new Set(['etcd-server', 'etcd-peer', 'kubelet-serving']);
 
 /** The grants a host receives, with per-member items resolved to the host's own (`etcd-server/<host>`). */
 export function grantsFor(host: Pick<Host, 'name' | 'roles'>): Grant[] {
@@ -93,6 +95,7 @@ export function certifiedKey(bundle: PkiBundle, item: string): CertifiedKey {
     case 'scheduler': return bundle.scheduler;
     case 'admin': return bundle.admin;
     case 'kube-proxy': return bundle.kubeProxy;
+    case 'kubelet-serving': return bundle.kubeletServing[member!]!;
     case 'service-account': return { certPem: bundle.serviceAccount.publicKeyPem, keyPem: bundle.serviceAccount.privateKeyPem };
     default: throw new Error(`no certificate or key named ${item} in the PKI bundle`);
   }

@@ -23,7 +23,7 @@
  */
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Cluster, KeyAlgorithm } from '../model/types.ts';
+import { isNode, type Cluster, type KeyAlgorithm } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import { hostsHolding } from './access.ts';
 import { generateKeys, keyAlgorithmOf, keyFamily, publicKeyOf } from './keys.ts';
@@ -92,7 +92,8 @@ type Found = { kind: 'text'; text: string } | { kind: 'missing' } | { kind: 'unr
 async function readExisting(pkiDir: string, paths: readonly string[]): Promise<Map<string, Found>> {
   const entries = await Promise.all(paths.map(async (p): Promise<[string, Found]> => {
     try {
-      return [p, { kind: 'text', text: await readFile(join(pkiDir, p), 'utf8') }];
+      // PEMs written by earlier releases of this tool had CRLF line ends: read them as LF.
+      return [p, { kind: 'text', text: (await readFile(join(pkiDir, p), 'utf8')).replace(/\r\n/g, '\n') }];
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return [p, e.code === 'ENOENT' || e.code === 'ENOTDIR' ? { kind: 'missing' } : { kind: 'unreadable', error: `${e.code ?? ''} ${e.message}`.trim() }];
@@ -336,6 +337,7 @@ function assembleBundle(cluster: Cluster, cas: Record<CaName, CertifiedKey>, iss
     scheduler: get('scheduler'),
     admin: get('admin'),
     kubeProxy: get('kube-proxy'),
+    kubeletServing: Object.fromEntries(cluster.hosts.filter(isNode).map((h) => [h.name, get(`kubelet-serving/${h.name}`)])),
     serviceAccount: { publicKeyPem: sa.certPem, privateKeyPem: sa.keyPem },
     secrets: secretsBundle(secrets),
   };

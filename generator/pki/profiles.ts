@@ -5,7 +5,7 @@
  * the secrets, each with its file in the cluster's state folder (state/state.ts).
  */
 import type { Cluster } from '../model/types.ts';
-import { hostsWithRole } from '../model/types.ts';
+import { hostsWithRole, isNode } from '../model/types.ts';
 
 export const CA_NAMES = ['kubernetes', 'etcd', 'front-proxy'] as const;
 export type CaName = (typeof CA_NAMES)[number];
@@ -108,6 +108,10 @@ function makeLeafProfiles(cluster: Cluster): LeafProfile[] {
     // A binary cluster has no kubeadm to bind kubeadm:cluster-admins: system:masters is what works from the first boot.
     leaf('admin', 'kubernetes', 'kubernetes-admin', { client: true, o: ['system:masters'] }),
     leaf('kube-proxy', 'kubernetes', 'system:kube-proxy', { client: true, o: ['system:node-proxier'] }),
+    // Each kubelet's serving certificate, for exactly its node name and address: the
+    // apiserver verifies kubelets (--kubelet-certificate-authority) with no CSR to approve.
+    ...cluster.hosts.filter(isNode).map((h) => leaf(`kubelet-serving/${h.name}`, 'kubernetes', `system:node:${h.name}`,
+      { server: true, o: ['system:nodes'], file: `kubelet/${h.name}`, dns: [h.name], ips: [h.address] })),
   ];
 }
 

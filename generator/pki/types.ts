@@ -34,6 +34,8 @@ export interface PkiBundle {
   scheduler: CertifiedKey;
   admin: CertifiedKey;
   kubeProxy: CertifiedKey;
+  /** Each kubelet's serving certificate, by node name (control planes and workers). */
+  kubeletServing: Record<string, CertifiedKey>;
   serviceAccount: { publicKeyPem: string; privateKeyPem: string };
   secrets: {
     /** [a-z0-9]{6}.[a-z0-9]{16}: kubelets present it to the apiserver to request their certificates. */

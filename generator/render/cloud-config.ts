@@ -7,6 +7,7 @@ import { dump, load } from 'js-yaml';
 import { gzipSync } from 'node:zlib';
 import { hasRole, type Cluster, type Host } from '../model/types.ts';
 import { credentialsFor } from '../pki/access.ts';
+import { shapeOnlyBundle } from '../pki/shape.ts';
 import type { PkiBundle } from '../pki/types.ts';
 import { SEED } from './host-paths.ts';
 import { hostView, type HostView } from './host-view.ts';
@@ -138,9 +139,19 @@ export interface HostCloudConfig {
   steps: Step[];
 }
 
-export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundle): HostCloudConfig {
+/** A file the tool itself writes on a host, with what it belongs to (named in spec errors). */
+export interface GeneratedFile extends WriteFile {
+  /** `cloud-init/load-balancer.yaml (templates/lb/nginx.conf.hbs)`, `the PKI (apiserver cert)`. */
+  source: string;
+}
+
+interface ToolOutput { view: HostView; files: GeneratedFile[]; steps: Step[] }
+
+/** What the tool writes on a host for its roles, before the operator's own files. */
+function toolFiles(cluster: Cluster, host: Host, bundle: PkiBundle): ToolOutput {
   const view: HostView = hostView(cluster, host, bundle);
-  const docs = roleDocuments(cluster, host).map((name) => parseRoleDocument(name, renderTemplate(name, view, ROLE_DOCUMENTS), host));
+  const names = roleDocuments(cluster, host);
+  const docs = names.map((name) => parseRoleDocument(name, renderTemplate(name, view, ROLE_DOCUMENTS), host));
 
   const modules = [...new Set(docs.flatMap((d) => d.kernel?.modules ?? []))];
   const sysctls = Object.entries(Object.assign({}, ...docs.map((d) => d.kernel?.sysctls ?? {})) as Record<string, string | number>)
@@ -157,20 +168,37 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     failedMarker: SEED.failedMarker,
   };
 
-  const files: WriteFile[] = docs.flatMap((d) => d.files ?? []).map((f) => ({
+  const files: GeneratedFile[] = docs.flatMap((d, i) => (d.files ?? []).map((f) => ({
     path: f.path,
     content: renderTemplate(f.template, f.view ? lookup(fullView, f.view) : fullView),
     owner: 'root:root',
     permissions: f.permissions ?? '0644',
     ...(f.append ? { append: true } : {}),
     ...(f.encoding ? { encoding: f.encoding } : {}),
-  }));
+    source: `cloud-init/${names[i]} (templates/${f.template})`,
+  })));
   for (const c of credentialsFor(cluster, host, bundle)) {
-    files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions });
+    files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions, source: 'the PKI (README: "Who gets what")' });
   }
+  return { view, files, steps };
+}
+
+/**
+ * The paths the tool writes on a host and what each belongs to, known from
+ * the model alone (validation runs before any PKI exists): an operator's
+ * file may not land on one of them.
+ */
+export function generatedPaths(cluster: Cluster, host: Host): { path: string; source: string }[] {
+  return toolFiles(cluster, host, shapeOnlyBundle(cluster)).files.map(({ path, source }) => ({ path, source }));
+}
+
+export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundle): HostCloudConfig {
+  const { view, files: generated, steps } = toolFiles(cluster, host, bundle);
+  const files: WriteFile[] = generated.map(({ source: _source, ...f }) => f);
   for (const f of host.files) {
     files.push({ path: f.path, content: f.content, owner: f.owner, permissions: f.permissions });
   }
+  // Validation refuses an operator's file on a generated path (spec/checks.ts); this is the last guard.
   const seen = new Set<string>();
   for (const f of files) {
     if (seen.has(f.path)) throw new Error(`${host.name}: two files at ${f.path}`);

@@ -3,8 +3,8 @@
  * release, and the views of their config files. Text lives in templates/;
  * every flag is checked by renderFlags() against the release's flag list.
  */
-import { BIN, CONFIG } from '../model/paths.ts';
-import { hasRole, type Cluster, type Host } from '../model/types.ts';
+import { BIN, CONFIG, PORTS } from '../model/paths.ts';
+import { hasRole, hostsWithRole, type Cluster, type Host } from '../model/types.ts';
 import { leafProfiles } from '../pki/profiles.ts';
 import { atLeast, renderFlags, type Flag, type FlagComponent } from './flags.ts';
 import { FILES, PKI } from './host-paths.ts';
@@ -55,14 +55,14 @@ export function etcdUnit(cluster: Cluster, host: Host): UnitView {
   return unit(host, 'etcd', version, BIN.etcd, [
     ['name', member.name],
     ['data-dir', CONFIG.etcdDataDir],
-    ['listen-client-urls', `${member.clientUrl},https://127.0.0.1:2379`],
+    ['listen-client-urls', `${member.clientUrl},https://127.0.0.1:${PORTS.etcdClient}`],
     ['advertise-client-urls', member.clientUrl],
     ['listen-peer-urls', member.peerUrl],
     ['initial-advertise-peer-urls', member.peerUrl],
     ['initial-cluster', cluster.etcd.initialCluster],
     ['initial-cluster-state', 'new'],
     ['initial-cluster-token', cluster.etcd.initialClusterToken],
-    ['listen-metrics-urls', 'http://127.0.0.1:2381'],
+    ['listen-metrics-urls', `http://127.0.0.1:${PORTS.etcdMetrics}`],
     ['cert-file', PKI.etcdServerCert],
     ['key-file', PKI.etcdServerKey],
     ['trusted-ca-file', PKI.etcdCa],
@@ -95,6 +95,8 @@ export function kubeApiserverUnit(cluster: Cluster, host: Host): UnitView {
     ['tls-private-key-file', PKI.apiserverKey],
     ['kubelet-client-certificate', PKI.apiserverKubeletClientCert],
     ['kubelet-client-key', PKI.apiserverKubeletClientKey],
+    // Kubelets serve with certificates of the cluster CA for their name and address (pki/profiles.ts).
+    ['kubelet-certificate-authority', PKI.ca],
     ['kubelet-preferred-address-types', 'InternalIP,ExternalIP,Hostname'],
     ['etcd-servers', cluster.etcd.members.map((m) => m.clientUrl).join(',')],
     ['etcd-cafile', PKI.etcdCa],
@@ -195,6 +197,9 @@ export function resolvConf(cluster: Cluster): string {
   return cluster.image.os.startsWith('ubuntu') ? '/run/systemd/resolve/resolv.conf' : '/etc/resolv.conf';
 }
 
+/** The role label (and taint key) of a control plane, as kubeadm sets them. */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
 /**
  * Control planes keep ordinary pods off them when there are workers to run
  * them; a cluster of control planes only has nowhere else to put CoreDNS.
@@ -202,7 +207,7 @@ export function resolvConf(cluster: Cluster): string {
 export function kubeletTaints(cluster: Cluster, host: Host): { key: string; effect: string }[] {
   // Asked only of control planes: a worker's seed costs the same however many hosts there are.
   return hasRole(host, 'control-plane') && !hasRole(host, 'worker') && cluster.hosts.some((h) => hasRole(h, 'worker'))
-    ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]
+    ? [{ key: CONTROL_PLANE_LABEL, effect: 'NoSchedule' }]
     : [];
 }
 

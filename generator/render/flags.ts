@@ -4,7 +4,7 @@
  * component does not know, so a unit can never carry a flag that would stop
  * the daemon from starting.
  */
-import { knownFlags } from '../versions/versions.ts';
+import { flagListName, knownFlags } from '../versions/versions.ts';
 
 export type FlagComponent =
   | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kube-proxy' | 'etcd';
@@ -23,24 +23,15 @@ export function atLeast(version: string, minor: string): boolean {
   return compareMinor(version, minor) >= 0;
 }
 
-/**
- * The flag list a component is checked against: etcd 3.7 has its own list;
- * etcd 3.4 to 3.6 share etcd.txt (the 3.5-only flags this project uses are
- * still there in 3.6, marked deprecated).
- */
-export function flagListFor(component: FlagComponent, version: string): string {
-  return component === 'etcd' && atLeast(version, '3.7') ? 'etcd-3.7' : component;
-}
-
 export class UnknownFlagError extends Error {}
 
 /** `--name=value` arguments, after checking every name against the release's flag list. */
 export function renderFlags(component: FlagComponent, version: string, flags: readonly Flag[]): string[] {
-  const list = flagListFor(component, version);
+  const list = flagListName(component, version);
   const known = knownFlags(list);
   const unknown = flags.map(([name]) => `--${name}`).filter((f) => !known.has(f));
   if (unknown.length) {
-    throw new UnknownFlagError(`${component} ${version}: ${unknown.join(', ')} not in generator/versions/flags/${list}.txt`);
+    throw new UnknownFlagError(`${component} ${version} does not accept ${unknown.join(', ')}: not in generator/versions/flags/${list}.txt`);
   }
   return flags.map(([name, value]) => `--${name}=${value}`);
 }

@@ -38,6 +38,8 @@ export const PKI = {
   frontProxyClientKey: `${HOST_PKI.dir}/front-proxy-client.key`,
   serviceAccountPub: `${HOST_PKI.dir}/sa.pub`,
   serviceAccountKey: `${HOST_PKI.dir}/sa.key`,
+  kubeletServingCert: `${HOST_PKI.dir}/kubelet.crt`,
+  kubeletServingKey: `${HOST_PKI.dir}/kubelet.key`,
   etcdCa: `${HOST_PKI.etcdDir}/ca.crt`,
   etcdServerCert: `${HOST_PKI.etcdDir}/server.crt`,
   etcdServerKey: `${HOST_PKI.etcdDir}/server.key`,
@@ -76,4 +78,8 @@ export const FILES = {
   keepalivedCheck: '/etc/keepalived/check-apiserver-proxy.sh',
   /** Run by etcd-backup.service on the schedule of etcd-backup.timer (etcd.backup). */
   etcdBackupScript: '/usr/local/lib/ha-k8s-seed/etcd-backup.sh',
+  /** nginx.service drop-in that tells keepalived at once when nginx starts and stops. */
+  nginxVrrpDropIn: '/etc/systemd/system/nginx.service.d/ha-k8s-seed-vrrp.conf',
+  /** "0" while nginx runs, "1" once it stopped or died: keepalived's vrrp_track_file. */
+  nginxDownFile: '/run/ha-k8s-seed-nginx-down',
 } as const;

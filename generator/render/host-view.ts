@@ -9,7 +9,7 @@ import { hasRole, isNode, OS_FAMILY, type Cluster, type Host } from '../model/ty
 import { leafProfiles } from '../pki/profiles.ts';
 import type { CertifiedKey, PkiBundle } from '../pki/types.ts';
 import {
-  CONTAINER_RUNTIME_ENDPOINT, kubeletTaints, resolvConf, unitViews,
+  CONTAINER_RUNTIME_ENDPOINT, CONTROL_PLANE_LABEL, kubeletTaints, resolvConf, unitViews,
 } from './components.ts';
 import { etcdBackupView } from './etcd-backup.ts';
 import { FILES, PKI, SEED, UNIT_DIR } from './host-paths.ts';
@@ -88,10 +88,13 @@ function controlPlaneParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
       tokenSecret: token.secret,
       apiserverKubeletUser: cn('apiserver-kubelet-client'),
       kubectl: `${BIN.kubectl} --kubeconfig=${FILES.adminKubeconfig} --server=${local}`,
+      node: { name: host.name, roleLabel: CONTROL_PLANE_LABEL },
       coredns: {
         image: cluster.images.coredns,
         clusterDNS: cluster.kubernetes.clusterDNS,
         clusterDomain: cluster.kubernetes.clusterDomain,
+        // Validation lets every node have resolvers, or none (spec/checks.ts, checkResolvers).
+        forward: cluster.hosts.some((h) => isNode(h) && h.network.nameservers.length > 0),
       },
       cni: {
         name: cluster.cni.plugin,
@@ -137,6 +140,8 @@ function nodeParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
     kubelet: {
       host: host.name,
       clientCAFile: PKI.ca,
+      tlsCertFile: PKI.kubeletServingCert,
+      tlsPrivateKeyFile: PKI.kubeletServingKey,
       containerRuntimeEndpoint: CONTAINER_RUNTIME_ENDPOINT,
       clusterDomain: cluster.kubernetes.clusterDomain,
       clusterDNS: cluster.kubernetes.clusterDNS,
@@ -169,12 +174,14 @@ function loadBalancerParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
       maxFails: 2,
       failTimeout: '10s',
       connectTimeout: '2s',
+      downFile: FILES.nginxDownFile,
     },
     keepalived: {
       host: host.name,
       // Needs no privilege: curl to 127.0.0.1.
       scriptUser: 'nobody',
       checkScript: FILES.keepalivedCheck,
+      nginxDownFile: FILES.nginxDownFile,
       // Enough to drop a failing holder below every healthy peer (priorities are 10 apart).
       checkWeight: 10 * lb.members.length,
       state: me.initialState,

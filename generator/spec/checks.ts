@@ -5,14 +5,15 @@
  */
 import * as ip from '../model/ipv4.ts';
 import { derivedMac } from '../model/mac.ts';
-import { CONFIG } from '../model/paths.ts';
-import { PLATFORM_TYPES, hasRole } from '../model/types.ts';
+import { CONFIG, PORTS } from '../model/paths.ts';
+import { normalFilePath } from '../model/resolve.ts';
+import { PLATFORM_TYPES, hasRole, OS_FAMILY, type Cluster, type Host } from '../model/types.ts';
 import {
   defaultKubernetesVersion, kubernetesRelease, supportedContainerdVersions,
   supportedEtcdVersions, supportedKubernetesVersions,
 } from '../versions/versions.ts';
 import { ONCALENDAR_EXAMPLES, onCalendarProblem } from './oncalendar.ts';
-import type { PathSegment, Problem } from './problems.ts';
+import { formatPath, quote, type PathSegment, type Problem } from './problems.ts';
 import type { SpecSource } from './source.ts';
 import { LEAF_RENEW_DAYS } from '../pki/lifetimes.ts';
 import {
@@ -58,6 +59,17 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
   }
 
   // --- hosts: uniqueness and addressing --------------------------------------
+  // A shared gateway outside the subnet of every host that uses it is itself the mistake.
+  const inheriting = hosts.map((_, i) => i).filter((i) => hosts[i]!.gateway === undefined);
+  const sharedGateway = spec.network?.gateway;
+  const sharedGatewayMisplaced = sharedGateway !== undefined && inheriting.length > 0
+    && inheriting.every((i) => !ip.contains(ip.subnetOf(hosts[i]!.address, prefixOf(spec, i)), sharedGateway));
+  if (sharedGatewayMisplaced) {
+    const subnets = [...new Set(inheriting.map((i) => ip.subnetOf(hosts[i]!.address, prefixOf(spec, i))))];
+    report(['network', 'gateway'], `gateway ${sharedGateway} is outside the subnet of every host that uses it (${subnets.slice(0, 3).join(', ')}${subnets.length > 3 ? ', ...' : ''})`,
+      subnets.length === 1 ? `use a gateway in ${subnets[0]}` : 'use a gateway in the hosts\' subnet, or give hosts their own gateway');
+  }
+
   const firstByName = new Map<string, number>();
   const firstByAddress = new Map<string, number>();
   const firstByMac = new Map<string, number>();
@@ -85,8 +97,10 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
     if (gateway.value !== undefined) {
       const subnet = ip.subnetOf(host.address, prefix);
       if (!ip.contains(subnet, gateway.value)) {
-        // Blame the host when it inherits a shared gateway: the host is the odd one out.
+        // Blame the host when it inherits a shared gateway: the host is the odd one out,
+        // unless the gateway is outside every inheriting host's subnet (below).
         if (gateway.path[0] === 'network') {
+          if (sharedGatewayMisplaced) return;
           report(['hosts', i, 'address'], `${host.address}/${prefix} is outside the network of gateway ${gateway.value}`,
             `use an address in ${ip.subnetOf(gateway.value, prefix)}, or give this host its own gateway and prefixLength`);
         } else {
@@ -116,7 +130,6 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
 
   // --- load balancer and VIP ----------------------------------------------------
   const lb = spec.loadBalancer;
-  const apiserverPort = k8s.apiserverPort ?? DEFAULTS.apiserverPort;
   if (loadBalancers.length === 1) {
     report(['hosts', loadBalancers[0]!.i, 'roles'], 'only one host has the load-balancer role; keepalived needs a second one to fail over to',
       'give the load-balancer role to at least two hosts');
@@ -142,15 +155,6 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
         report(['loadBalancer', 'vip'], `VIP ${lb.vip} is outside the subnet ${subnet} of load balancer ${h.name}`, `choose a free address in ${subnet}`);
       } else if (ip.isNetworkOrBroadcast(lb.vip, prefixOf(spec, i))) {
         report(['loadBalancer', 'vip'], `VIP ${lb.vip} is the network or broadcast address of ${subnet}`);
-      }
-    }
-    const lbPort = lb.port ?? DEFAULTS.loadBalancerPort;
-    for (const { h, i } of loadBalancers) {
-      if (hasRole(h, 'control-plane') && lbPort === apiserverPort) {
-        report(lb.port !== undefined ? ['loadBalancer', 'port'] : ['hosts', i, 'roles'],
-          `${h.name} is both load balancer and control plane, so nginx and kube-apiserver would both listen on port ${lbPort}`,
-          `set loadBalancer.port to another port, e.g. ${apiserverPort === 8443 ? 9443 : 8443}`);
-        break;
       }
     }
   }
@@ -211,16 +215,7 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
     report(['loadBalancer', 'vip'], `VIP ${lb.vip} lies inside the cluster's serviceCIDR or podCIDR`);
   }
 
-  // --- extra files ------------------------------------------------------------------
-  const checkFiles = (files: ClusterSpec['files'], base: PathSegment[]) => {
-    const seen = new Set<string>();
-    files?.forEach((f, i) => {
-      if (seen.has(f.path)) report([...base, i, 'path'], `${f.path} is listed twice`);
-      seen.add(f.path);
-    });
-  };
-  checkFiles(spec.files, ['files']);
-  hosts.forEach((h, i) => checkFiles(h.files, ['hosts', i, 'files']));
+  problems.push(...checkFileEntries(source, spec));
 
   // --- PKI lifetimes --------------------------------------------------------------
   // A leaf that starts inside the renewal window would be reissued on every run; one that outlives
@@ -242,6 +237,13 @@ export function checkSemantics(source: SpecSource, spec: ClusterSpec): Problem[]
       `remove keySize and keep keyAlgorithm: ${spec.pki.keyAlgorithm}`);
   }
 
+
+  problems.push(
+    ...checkListeningPorts(source, spec),
+    ...checkNamesAndAddresses(source, spec),
+    ...checkResolvers(source, spec),
+    ...checkDestinations(source, spec),
+  );
   return problems;
 }
 
@@ -340,5 +342,277 @@ export function checkPlatform(source: SpecSource, spec: ClusterSpec): Problem[] 
       report(['hosts', clash, 'macAddress'], `MAC ${mac} is the one derived for ${host.name} (hosts[${i}])`, `choose another MAC, or give ${host.name} its own`);
     }
   });
+  return problems;
+}
+
+// --- ports: one listener per TCP port on each host ------------------------------
+
+interface Listener {
+  port: number;
+  who: string;
+  /** The spec key that chose this port, when the user wrote it. */
+  setBy?: PathSegment[];
+}
+
+/** Every TCP port a host's roles listen on (PORTS, plus the two configurable ones). */
+function listenersOf(spec: ClusterSpec, host: HostSpec): Listener[] {
+  const k8s = spec.kubernetes ?? {};
+  const list: Listener[] = [{ port: PORTS.ssh, who: 'sshd' }];
+  if (host.roles.includes('etcd')) {
+    list.push({ port: PORTS.etcdClient, who: 'etcd (clients)' }, { port: PORTS.etcdPeer, who: 'etcd (peers)' }, { port: PORTS.etcdMetrics, who: 'etcd (metrics)' });
+  }
+  if (host.roles.includes('control-plane')) {
+    list.push(
+      { port: k8s.apiserverPort ?? DEFAULTS.apiserverPort, who: 'kube-apiserver', ...(k8s.apiserverPort !== undefined ? { setBy: ['kubernetes', 'apiserverPort'] } : {}) },
+      { port: PORTS.controllerManager, who: 'kube-controller-manager' },
+      { port: PORTS.scheduler, who: 'kube-scheduler' },
+    );
+  }
+  if (host.roles.includes('control-plane') || host.roles.includes('worker')) {
+    list.push(
+      { port: PORTS.kubelet, who: 'kubelet' }, { port: PORTS.kubeletHealthz, who: 'kubelet (healthz)' },
+      { port: PORTS.kubeProxyMetrics, who: 'kube-proxy (metrics)' }, { port: PORTS.kubeProxyHealthz, who: 'kube-proxy (healthz)' },
+    );
+  }
+  if (host.roles.includes('load-balancer') && spec.loadBalancer) {
+    const port = spec.loadBalancer.port;
+    list.push({ port: port ?? DEFAULTS.loadBalancerPort, who: 'nginx', ...(port !== undefined ? { setBy: ['loadBalancer', 'port'] } : {}) });
+  }
+  return list;
+}
+
+/**
+ * Two daemons on one port of one host: the second fails to bind and its role
+ * never comes up. Reported once per clash at the key that chose the port
+ * (or at the host's roles when both are defaults), naming every host.
+ */
+export function checkListeningPorts(source: SpecSource, spec: ClusterSpec): Problem[] {
+  const clashes = new Map<string, { path: PathSegment[]; port: number; whos: string[]; hosts: string[]; taken: Set<number> }>();
+  spec.hosts.forEach((host, i) => {
+    const listeners = listenersOf(spec, host);
+    const taken = new Set(listeners.map((l) => l.port));
+    const byPort = new Map<number, Listener[]>();
+    for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+    for (const [port, same] of byPort) {
+      if (same.length < 2) continue;
+      const blamed = same.find((l) => l.setBy) ?? same.find((l) => l.who === 'nginx');
+      const path = blamed?.setBy ?? ['hosts', i, 'roles'];
+      const key = `${path.join('.')}|${port}|${same.map((l) => l.who).join(',')}`;
+      const clash = clashes.get(key) ?? { path, port, whos: same.map((l) => l.who), hosts: [], taken: new Set<number>() };
+      clash.hosts.push(host.name);
+      for (const p of taken) clash.taken.add(p);
+      clashes.set(key, clash);
+    }
+  });
+  return [...clashes.values()].map((c) => {
+    // Both ports defaults (a load balancer that is also a control plane): nginx's is the one to move.
+    const field = c.path[0] === 'hosts' ? 'loadBalancer.port' : c.path.join('.');
+    const free = [6443, 8443, 9443, 16443].find((p) => !c.taken.has(p));
+    const where = c.hosts.length === 1 ? c.hosts[0] : `${c.hosts.length} hosts (${c.hosts.join(', ')})`;
+    return source.problem(c.path, `port ${c.port} on ${where}: ${c.whos.join(' and ')} would both listen on it`,
+      `set ${field} to a port free on ${c.hosts.length === 1 ? c.hosts[0] : 'those hosts'}${free ? `, e.g. ${free}` : ''}`);
+  });
+}
+
+// --- names and addresses the network or the cluster reserves ------------------------
+
+/** Effective nameservers of host i. */
+function nameserversOf(spec: ClusterSpec, i: number): string[] {
+  return spec.hosts[i]!.nameservers ?? spec.network?.nameservers ?? [];
+}
+
+/** A MAC whose first octet has the group bit set (multicast, broadcast), or all zeros: no NIC has one. */
+function unusableMac(mac: string): string | undefined {
+  const octets = mac.split(':').map((o) => parseInt(o, 16));
+  if (octets.every((o) => o === 0)) return 'the all-zero MAC';
+  if ((octets[0]! & 1) === 1) return mac.toLowerCase() === 'ff:ff:ff:ff:ff:ff' ? 'the broadcast MAC' : 'a multicast MAC (the first octet is odd)';
+  return undefined;
+}
+
+export function checkNamesAndAddresses(source: SpecSource, spec: ClusterSpec): Problem[] {
+  const problems: Problem[] = [];
+  const report = (path: PathSegment[], message: string, fix?: string) => problems.push(source.problem(path, message, fix));
+  spec.hosts.forEach((host, i) => {
+    if (host.name === 'localhost') {
+      report(['hosts', i, 'name'], '"localhost" is the loopback name: /etc/hosts, etcd and the node name would all mean 127.0.0.1',
+        'give the host a name of its own, e.g. node1');
+    }
+    if (host.macAddress) {
+      const why = unusableMac(host.macAddress);
+      if (why) report(['hosts', i, 'macAddress'], `${host.macAddress} is ${why}; no NIC has it, so network-config would match nothing`,
+        'use the MAC the hypervisor gives the NIC; a locally administered one looks like 52:54:00:xx:xx:xx');
+    }
+  });
+
+  const vip = spec.loadBalancer?.vip;
+  if (vip) {
+    const gatewayOf = spec.hosts.findIndex((_, i) => effective(spec, i, 'gateway').value === vip);
+    if (gatewayOf >= 0) {
+      report(['loadBalancer', 'vip'], `VIP ${vip} is the gateway of ${spec.hosts[gatewayOf]!.name}: the VIP would take the router's address`,
+        'choose a free address for the VIP');
+    }
+    const resolverOf = spec.hosts.findIndex((_, i) => nameserversOf(spec, i).includes(vip));
+    if (resolverOf >= 0) {
+      report(['loadBalancer', 'vip'], `VIP ${vip} is a nameserver of ${spec.hosts[resolverOf]!.name}: DNS queries would reach nginx instead`,
+        'choose a free address for the VIP');
+    }
+  }
+
+  const domain = spec.kubernetes?.clusterDomain;
+  if (domain !== undefined && (domain.endsWith('.') || domain !== domain.toLowerCase())) {
+    const fixed = domain.replace(/\.+$/, '').toLowerCase();
+    report(['kubernetes', 'clusterDomain'], `${quote(domain)} must be lowercase without a trailing dot: it is written into --service-account-issuer, kubelet's clusterDomain and CoreDNS's zone as it is`,
+      `write ${fixed || 'cluster.local'}`);
+  }
+  return problems;
+}
+
+// --- resolvers: what CoreDNS forwards to ----------------------------------------------
+
+/**
+ * CoreDNS runs on any node and forwards names outside the cluster to the
+ * resolvers of the node it runs on (/etc/resolv.conf of its pod). With none
+ * on every node the Corefile leaves forwarding out (cluster names only: an
+ * air-gapped site); with some nodes lacking them, CoreDNS would fail to start
+ * on those ("no nameservers found"). So: every node, or none.
+ */
+export function checkResolvers(source: SpecSource, spec: ClusterSpec): Problem[] {
+  const nodes = spec.hosts.map((h, i) => ({ h, i })).filter(({ h }) => h.roles.includes('control-plane') || h.roles.includes('worker'));
+  const without = nodes.filter(({ i }) => nameserversOf(spec, i).length === 0);
+  if (without.length === 0 || without.length === nodes.length) return [];
+  const some = nodes.find(({ i }) => nameserversOf(spec, i).length > 0)!;
+  return without.map(({ h, i }) => source.problem(['hosts', i],
+    `${h.name} has no nameservers while ${some.h.name} has: CoreDNS forwards to the resolvers of the node it runs on, and on ${h.name} it would find none and fail`,
+    'give every node nameservers (network.nameservers, or hosts[].nameservers), or none at all for a cluster that resolves only its own names'));
+}
+
+// --- values that land in a config file or a script ------------------------------------
+
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Package names as each family's installer takes them (apt-get install, dnf install): no options, no spaces. */
+export const PACKAGE_NAME = {
+  // Debian policy: lowercase, digits, + - .; apt also takes name:arch and name=version.
+  debian: { pattern: /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?(=[0-9A-Za-z.+~:-]+)?$/, example: 'htop, or htop=3.3.0-4 to pin a version' },
+  // RPM names, optionally with -version[-release] as dnf takes them.
+  redhat: { pattern: /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/, example: 'htop, or htop-3.3.0 to pin a version' },
+} as const;
+
+/** The mirror's base URL lands in the install script, the manifest and Packer's variables: scheme, host, port and a plain path only. */
+const MIRROR_URL = /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/-]*)?$/;
+
+export function checkDestinations(source: SpecSource, spec: ClusterSpec): Problem[] {
+  const problems: Problem[] = [];
+  const report = (path: PathSegment[], message: string, fix?: string) => problems.push(source.problem(path, message, fix));
+
+  // chrony.conf: one `server <name> iburst` line each; anything else would be a directive of its own.
+  spec.ntp?.servers?.forEach((server, i) => {
+    if (!ip.isIPv4(server) && !DNS_NAME.test(server)) {
+      report(['ntp', 'servers', i], `${quote(server)} is not a time server's name or IPv4 address; it is written into chrony's configuration as it is`,
+        'write only the name or address, e.g. ntp.example.com or 192.168.31.1 (the tool adds chrony\'s options)');
+    }
+  });
+
+  const family = OS_FAMILY[spec.image?.os ?? DEFAULTS.os];
+  const rule = PACKAGE_NAME[family];
+  const checkPackages = (list: string[] | undefined, base: PathSegment[]) => list?.forEach((name, i) => {
+    if (!rule.pattern.test(name)) {
+      report([...base, i], `${quote(name)} is not a ${family === 'debian' ? 'Debian' : 'RPM'} package name as ${family === 'debian' ? 'apt-get' : 'dnf'} takes it on ${spec.image?.os ?? DEFAULTS.os}`,
+        `write the package's name, e.g. ${rule.example}`);
+    }
+  });
+  checkPackages(spec.packages, ['packages']);
+  spec.hosts.forEach((h, i) => checkPackages(h.packages, ['hosts', i, 'packages']));
+
+  const mirror = spec.image?.mirror;
+  if (mirror !== undefined && !MIRROR_URL.test(mirror)) {
+    report(['image', 'mirror'], `${quote(mirror)} is not a plain base URL; it lands in the install script and Packer's variables`,
+      'write scheme, host, optional port and path only, e.g. http://mirror.example:8080/k8s (no user:password@, query or fragment)');
+  }
+  return problems;
+}
+
+// --- the operator's files -----------------------------------------------------------
+
+/** Largest files[].content: cloud-init carries it inline in user-data, and user-data must stay a seed, not a disk. */
+export const FILE_CONTENT_LIMIT = 256 * 1024;
+/** Largest sum of one host's files[] contents. */
+export const HOST_FILES_LIMIT = 1024 * 1024;
+
+const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
+
+/** Paths written twice, and contents over the limits; the paths are compared as the host sees them. */
+export function checkFileEntries(source: SpecSource, spec: ClusterSpec): Problem[] {
+  const problems: Problem[] = [];
+  const report = (path: PathSegment[], message: string, fix?: string) => problems.push(source.problem(path, message, fix));
+  const checkList = (files: ClusterSpec['files'], base: PathSegment[]) => {
+    const first = new Map<string, number>();
+    files?.forEach((f, i) => {
+      const path = normalFilePath(f.path);
+      const spelled = path === f.path ? '' : ` (${quote(f.path)} is ${path})`;
+      const same = first.get(path);
+      if (same !== undefined) report([...base, i, 'path'], `${path} is listed twice${spelled}, first at ${formatPath([...base, same])}`);
+      else first.set(path, i);
+      const bytes = Buffer.byteLength(f.content);
+      if (bytes > FILE_CONTENT_LIMIT) {
+        report([...base, i, 'content'], `the content of ${path} is ${kib(bytes)}, over the ${kib(FILE_CONTENT_LIMIT)} limit of a file carried in user-data`,
+          'bake large files into the golden image (packer/), or fetch them from the mirror on first boot');
+      }
+    });
+  };
+  checkList(spec.files, ['files']);
+  spec.hosts.forEach((h, i) => checkList(h.files, ['hosts', i, 'files']));
+
+  spec.hosts.forEach((h, i) => {
+    const own = new Set((h.files ?? []).map((f) => normalFilePath(f.path)));
+    const total = [...(spec.files ?? []).filter((f) => !own.has(normalFilePath(f.path))), ...(h.files ?? [])]
+      .reduce((sum, f) => sum + Buffer.byteLength(f.content), 0);
+    if (total > HOST_FILES_LIMIT) {
+      report(h.files?.length ? ['hosts', i, 'files'] : ['files'], `${h.name} gets ${kib(total)} of files, over the ${kib(HOST_FILES_LIMIT)} limit per host`,
+        'bake large files into the golden image (packer/), or fetch them from the mirror on first boot');
+    }
+  });
+  return problems;
+}
+
+/** What the tool writes on a resolved host: path and owner (render/cloud-config.ts, generatedPaths). */
+export type GeneratedPaths = (host: Host) => { path: string; source: string }[];
+
+/**
+ * An operator's file on a path the tool writes, or on a folder of one (or
+ * under one of them): cloud-init would overwrite the real file with the
+ * operator's content (a CA key...), or fail to write either. Runs on the
+ * resolved model, since which files a host gets depends on its roles.
+ */
+export function checkFileCollisions(source: SpecSource, spec: ClusterSpec, cluster: Cluster, generated: GeneratedPaths): Problem[] {
+  const problems: Problem[] = [];
+  const tool = cluster.hosts.map((h) => generated(h));
+  const clash = (path: string, hostIndex: number) => {
+    for (const g of tool[hostIndex]!) {
+      if (g.path === path) return { g, how: 'is written by the tool itself' };
+      if (g.path.startsWith(`${path}/`)) return { g, how: `is a folder of ${g.path}, which the tool writes` };
+      if (path.startsWith(`${g.path}/`)) return { g, how: `would be inside ${g.path}, a file the tool writes` };
+    }
+    return undefined;
+  };
+  const describe = (path: string, spelled: string, found: { g: { path: string; source: string }; how: string }, hosts: string) =>
+    `${path}${spelled} ${found.how} on ${hosts}: it belongs to ${found.g.source}`;
+  spec.files?.forEach((f, j) => {
+    const path = normalFilePath(f.path);
+    const spelled = path === f.path ? '' : ` (written ${quote(f.path)})`;
+    const hits = cluster.hosts.map((h, i) => ({ h, found: clash(path, i) }))
+      // A host's own file at the same path replaces the cluster's; that one is checked below.
+      .filter(({ h, found }) => found && !(spec.hosts[cluster.hosts.indexOf(h)]!.files ?? []).some((o) => normalFilePath(o.path) === path));
+    if (hits.length === 0) return;
+    const names = hits.length <= 3 ? hits.map(({ h }) => h.name).join(', ') : `${hits.length} hosts (${hits.slice(0, 3).map(({ h }) => h.name).join(', ')}, ...)`;
+    problems.push(source.problem(['files', j, 'path'], describe(path, spelled, hits[0]!.found!, names), 'choose a path the tool does not write, or change the generated file through the spec'));
+  });
+  spec.hosts.forEach((h, i) => h.files?.forEach((f, k) => {
+    const path = normalFilePath(f.path);
+    const found = clash(path, i);
+    if (!found) return;
+    const spelled = path === f.path ? '' : ` (written ${quote(f.path)})`;
+    problems.push(source.problem(['hosts', i, 'files', k, 'path'], describe(path, spelled, found, h.name), 'choose a path the tool does not write, or change the generated file through the spec'));
+  }));
   return problems;
 }

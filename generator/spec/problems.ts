@@ -36,3 +36,44 @@ export class SpecError extends Error {
     this.name = 'SpecError';
   }
 }
+
+/** Longest piece of a user's value a message quotes: enough to recognise it, never a flood. */
+export const QUOTE_LIMIT = 80;
+
+/** JSON of `value`, but stops once `budget` characters are written. */
+function boundedJson(value: unknown, budget: number): string {
+  let out = '';
+  const write = (text: string) => { out += text; return out.length < budget; };
+  const walk = (v: unknown): boolean => {
+    if (Array.isArray(v)) {
+      if (!write('[')) return false;
+      for (let i = 0; i < v.length; i++) if ((i > 0 && !write(',')) || !walk(v[i])) return false;
+      return write(']');
+    }
+    if (v !== null && typeof v === 'object') {
+      if (!write('{')) return false;
+      let first = true;
+      for (const [k, child] of Object.entries(v)) {
+        if ((!first && !write(',')) || !write(`${JSON.stringify(k)}:`) || !walk(child)) return false;
+        first = false;
+      }
+      return write('}');
+    }
+    return write(typeof v === 'string' && v.length > budget ? JSON.stringify(v.slice(0, budget)) : JSON.stringify(v) ?? String(v));
+  };
+  walk(value);
+  return out;
+}
+
+/**
+ * A user's value as a message shows it: strings in double quotes, anything
+ * else as JSON, cut at QUOTE_LIMIT characters. A spec of a few bytes can
+ * hold a huge value (YAML aliases, a long file content); no message prints
+ * more of it than this.
+ */
+export function quote(value: unknown): string {
+  const text = boundedJson(value, QUOTE_LIMIT + 1);
+  if (text.length <= QUOTE_LIMIT) return text;
+  const length = typeof value === 'string' ? ` (${value.length} characters)` : '';
+  return `${text.slice(0, QUOTE_LIMIT)}…${length}`;
+}

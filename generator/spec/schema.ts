@@ -4,7 +4,7 @@
  * the user's words.
  */
 import type { ErrorObject } from 'ajv';
-import type { PathSegment, Problem } from './problems.ts';
+import { quote, type PathSegment, type Problem } from './problems.ts';
 import validateSchema from './schema-validator.ts';
 import type { SpecSource } from './source.ts';
 
@@ -48,8 +48,49 @@ const FORMAT_NAMES: Record<string, string> = {
   uri: 'a URL such as http://mirror.example:8080',
 };
 
-function show(value: unknown): string {
-  return typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
+/** "a mapping", "an integer": the type names ajv gives, as a sentence says them. */
+function typeName(type: string): string {
+  if (type === 'object') return 'a mapping';
+  if (type === 'array') return 'a list';
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+/** A DNS label close to what the user wrote: lowercase, other characters as '-'. */
+function asDnsLabel(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+}
+
+/**
+ * What to write instead of a value that does not match its pattern, by the
+ * field it is in (the last key of its path, or the list it is an item of).
+ */
+function patternFix(path: PathSegment[], value: unknown): string | undefined {
+  const key = [...path].reverse().find((s): s is string => typeof s === 'string');
+  const text = typeof value === 'string' ? value : '';
+  switch (key) {
+    case 'name': {
+      const label = asDnsLabel(text);
+      return `use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 63)${label ? `: did you mean "${label}"?` : ', e.g. k8s-node1'}`;
+    }
+    case 'macAddress':
+      return 'write six two-digit hex numbers separated by colons, e.g. 52:54:00:12:34:56';
+    case 'authorizedKeys':
+      return 'paste one line of a public key file (~/.ssh/id_ed25519.pub): its type, the base64 key and an optional comment, e.g. ssh-ed25519 AAAAC3Nza... ops@example';
+    case 'packages':
+      return 'one package name per item, e.g. htop, with no spaces or installer options';
+    case 'interface':
+      return 'the NIC name inside the VM, up to 15 letters, digits, _ . : -, e.g. ens33 or enp1s0';
+    case 'permissions':
+      return 'a quoted octal mode, e.g. "0644" or "0600"';
+    case 'owner':
+      return 'user:group, e.g. root:root';
+    case 'path':
+      return 'an absolute path that does not end with /, e.g. /etc/motd';
+    case 'version':
+      return path[0] === 'kubernetes' ? 'write it with its leading v, e.g. v1.36.3' : 'write MAJOR.MINOR.PATCH, e.g. 3.6.14';
+    default:
+      return undefined;
+  }
 }
 
 function describe(error: ErrorObject, source: SpecSource): Problem {
@@ -58,6 +99,10 @@ function describe(error: ErrorObject, source: SpecSource): Problem {
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = (error.params as { additionalProperty: string }).additionalProperty;
+      if (key === '<<') {
+        return source.problem([...path, key], 'YAML merge keys (<<) are not supported in a spec',
+          'write the keys out in this mapping; an anchor and alias (&name, *name) may stand for a whole value', 'key');
+      }
       const allowed = Object.keys((error.parentSchema?.properties ?? {}) as object).filter((k) => k !== '$schema');
       const guess = closest(key, allowed);
       return source.problem([...path, key], `unknown key "${key}"`,
@@ -70,7 +115,7 @@ function describe(error: ErrorObject, source: SpecSource): Problem {
     case 'enum': {
       const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map(String);
       const guess = typeof error.data === 'string' ? closest(error.data, allowed) : undefined;
-      return source.problem(path, `${show(error.data)} is not one of: ${allowed.join(', ')}`,
+      return source.problem(path, `${quote(error.data)} is not one of: ${allowed.join(', ')}`,
         guess ? `did you mean "${guess}"?` : undefined);
     }
     case 'format': {
@@ -78,14 +123,14 @@ function describe(error: ErrorObject, source: SpecSource): Problem {
       let fix: string | undefined;
       const cidr = format === 'ipv4-cidr' && typeof error.data === 'string' ? /^(.*)\/(\d+)$/.exec(error.data) : null;
       if (cidr) fix = 'write the network address and a prefix length of 0-32, e.g. 10.96.0.0/12';
-      return source.problem(path, `${show(error.data)} is not ${FORMAT_NAMES[format] ?? `a valid ${format}`}`, fix);
+      return source.problem(path, `${quote(error.data)} is not ${FORMAT_NAMES[format] ?? `a valid ${format}`}`, fix);
     }
     case 'pattern':
-      return source.problem(path, `${show(error.data)} is not valid${description ? `: ${description}` : ''}`);
+      return source.problem(path, `${quote(error.data)} is not valid${description ? `: ${description}` : ''}`, patternFix(path, error.data));
     case 'type':
-      return source.problem(path, `must be ${(error.params as { type: string }).type === 'object' ? 'a mapping' : (error.params as { type: string }).type === 'array' ? 'a list' : `a ${(error.params as { type: string }).type}`}, not ${show(error.data)}`);
+      return source.problem(path, `must be ${typeName((error.params as { type: string }).type)}, not ${quote(error.data)}`);
     case 'uniqueItems':
-      return source.problem(path, `lists the same item twice: ${show(error.data)}`);
+      return source.problem(path, `lists the same item twice: ${quote(error.data)}`);
     default:
       return source.problem(path, `${error.message ?? 'is not valid'}${description ? ` (${description})` : ''}`);
   }

@@ -7,7 +7,7 @@ import {
   parseEvents, constructFromEvents, getScalarValue, EVENT_ID, YAMLException,
   type Event, type ScalarEvent,
 } from 'js-yaml';
-import { SpecError, formatPath, type PathSegment, type Problem } from './problems.ts';
+import { SpecError, formatPath, quote, type PathSegment, type Problem } from './problems.ts';
 
 /** Offsets of a field's key (absent for sequence items and the root) and of its value. */
 interface FieldOffsets { key?: number; value: number }
@@ -90,6 +90,10 @@ function indexOffsets(text: string, events: Event[]): Map<string, FieldOffsets> 
   return offsets;
 }
 
+function startOfAlias(e: Event): number {
+  return e.type === EVENT_ID.ALIAS ? Math.max(0, e.anchorStart - 1) : 0;
+}
+
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
@@ -99,28 +103,72 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line, column: offset - lineStart + 1 };
 }
 
+/**
+ * Bounds on what a spec may expand to. Aliases share their value, so a few
+ * hundred bytes of nested aliases stand for billions of values (the "billion
+ * laughs"): harmless until something walks them (the schema check, a message
+ * quoting the value). A real spec uses a handful of aliases and, even with a
+ * thousand hosts, well under a hundred thousand values.
+ */
+export const SPEC_LIMITS = { aliases: 1000, values: 200_000 } as const;
+
+/** Number of values in `data` counting each alias's target again, or Infinity past `limit`. */
+function expandedValues(data: unknown, limit: number): number {
+  let count = 0;
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++count > limit) return Infinity;
+    if (v !== null && typeof v === 'object') for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  return count;
+}
+
+/** The key at `offset` of the text, as written (for "duplicated mapping key"). */
+function keyAt(text: string, offset: number): string | undefined {
+  const m = /^(?:"([^"\n]*)"|'([^'\n]*)'|([^\s:,{}[\]#"'][^:,{}[\]\n]*?))\s*:/.exec(text.slice(offset, offset + 200));
+  return m ? (m[1] ?? m[2] ?? m[3]) : undefined;
+}
+
 /** Parses spec text; a syntax error becomes a located Problem. */
 export function parseSpec(file: string, text: string): SpecSource {
   let events: Event[];
   let data: unknown;
   try {
     events = parseEvents(text, { filename: file });
-    const documents = constructFromEvents(events, { source: text, filename: file }) as unknown[];
+    const documents = constructFromEvents(events, { source: text, filename: file, maxAliases: SPEC_LIMITS.aliases }) as unknown[];
     if (documents.length > 1) {
       throw new SpecError([{ path: '', file, line: 1, column: 1, message: `holds ${documents.length} YAML documents; a spec is one document` }]);
     }
     data = documents[0];
   } catch (err) {
     if (err instanceof YAMLException) {
-      const reason = err.reason ?? err.message.split('\n')[0];
+      let reason = err.reason ?? err.message.split('\n')[0];
+      let fix: string | undefined;
       const mark = err.mark;
+      if (/duplicated mapping key/.test(reason) && mark) {
+        const key = keyAt(text, mark.position);
+        if (key !== undefined) reason = `the key ${quote(key)} is written twice in one mapping`;
+        fix = 'keep one of them';
+      } else if (/maxAliases/.test(reason)) {
+        reason = `more than ${SPEC_LIMITS.aliases} aliases (*name)`;
+        fix = 'write the values out, or use fewer aliases';
+      }
       throw new SpecError([{
         path: '', file,
         line: mark ? mark.line + 1 : 1, column: mark ? mark.column + 1 : 1,
-        message: `not valid YAML: ${reason}`,
+        message: `not valid YAML: ${reason}`, ...(fix ? { fix } : {}),
       }]);
     }
     throw err;
+  }
+  if (expandedValues(data, SPEC_LIMITS.values) === Infinity) {
+    const alias = events.find((e) => e.type === EVENT_ID.ALIAS);
+    throw new SpecError([{
+      path: '', file, ...(alias ? lineColumn(text, startOfAlias(alias)) : { line: 1, column: 1 }),
+      message: `expands through its aliases to more than ${SPEC_LIMITS.values} values; a cluster spec never needs that many`,
+      fix: 'write the values out instead of nesting aliases',
+    }]);
   }
   const offsets = indexOffsets(text, events);
   const locate: SpecSource['locate'] = (path, at = 'value') => {

@@ -4,7 +4,8 @@
  */
 import { resolve } from '../model/resolve.ts';
 import type { Cluster } from '../model/types.ts';
-import { checkEtcdBackup, checkPlatform, checkSemantics } from './checks.ts';
+import { generatedPaths } from '../render/cloud-config.ts';
+import { checkEtcdBackup, checkFileCollisions, checkPlatform, checkSemantics } from './checks.ts';
 import { SpecError } from './problems.ts';
 import { checkSchema, dedupe } from './schema.ts';
 import { parseSpec, readSpec, type SpecSource } from './source.ts';
@@ -16,7 +17,10 @@ export function validateSource(source: SpecSource): Cluster {
   const spec = source.data as ClusterSpec;
   const semantic = dedupe([...checkSemantics(source, spec), ...checkEtcdBackup(source, spec), ...checkPlatform(source, spec)]);
   if (semantic.length > 0) throw new SpecError(semantic);
-  return resolve(spec);
+  const cluster = resolve(spec);
+  const collisions = dedupe(checkFileCollisions(source, spec, cluster, (host) => generatedPaths(cluster, host)));
+  if (collisions.length > 0) throw new SpecError(collisions);
+  return cluster;
 }
 
 /** Reads, validates and resolves a spec file. Throws SpecError with every problem found. */

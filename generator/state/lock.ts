@@ -12,7 +12,7 @@
 import { constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { link, mkdir, readFile, readdir, unlink, writeFile } from '../output/fs.ts';
+import { link, makeDirs, mkdir, readFile, readdir, unlink, writeFile } from '../output/fs.ts';
 
 export interface LockHolder {
   pid: number;
@@ -83,7 +83,7 @@ async function removeDeadCandidates(lockPath: string): Promise<void> {
  * the run does, for the message another run prints.
  */
 export async function acquireLock(lockPath: string, command: string): Promise<Lock> {
-  await mkdir(dirname(lockPath), { recursive: true, mode: 0o755 });
+  await makeDirs(dirname(lockPath));
   await removeDeadCandidates(lockPath);
   const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), processStart: await processStart('self'), command };
   const candidate = `${lockPath}.${process.pid}`;

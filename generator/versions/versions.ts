@@ -3,7 +3,7 @@
  * checksum of every artifact. The facts live in artifacts.yaml (data, not code,
  * so adding a release is a data change); this module only reads and indexes them.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import type { Architecture, Artifact, ArtifactName } from '../model/types.ts';
@@ -153,15 +153,42 @@ export function artifactsFor(choice: ArtifactChoice): Artifact[] {
   ];
 }
 
-const flagLists = new Map<string, ReadonlySet<string>>();
+/**
+ * Flag lists that stand in for one that could not be obtained: kubelet's
+ * reference page was not regenerated for 1.33 (it held 1.32's text), so
+ * kubelet 1.33 is checked against 1.34's list (see flags/README in the
+ * project's data notes, README "Adding a release to the versions table").
+ */
+export const FLAG_LIST_SUBSTITUTES: Readonly<Record<string, string>> = { 'kubelet-1.33': 'kubelet-1.34' };
 
-/** The flags a component of the target release accepts, read from flags/<component>.txt once per run. */
-export function knownFlags(component: string): ReadonlySet<string> {
-  let known = flagLists.get(component);
+const flagsDir = join(here, 'flags');
+
+/**
+ * The flag list (a file under flags/, without .txt) `component` is checked
+ * against at `version`: <component>-<minor> for Kubernetes components; etcd
+ * 3.4-3.6 share etcd.txt (the 3.5-only flags this project uses are still
+ * there in 3.6, marked deprecated), 3.7 has its own.
+ */
+export function flagListName(component: string, version: string): string {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+  if (component === 'etcd') return major > 3 || (major === 3 && minor >= 7) ? 'etcd-3.7' : 'etcd';
+  const name = `${component}-${major}.${minor}`;
+  const list = FLAG_LIST_SUBSTITUTES[name] ?? name;
+  if (!existsSync(join(flagsDir, `${list}.txt`))) {
+    throw new Error(`versions table: no flag list for ${component} ${major}.${minor} (generator/versions/flags/${name}.txt)`);
+  }
+  return list;
+}
+
+const flagCache = new Map<string, ReadonlySet<string>>();
+
+/** The flags of a list under flags/ (flagListName()), as `--name`. */
+export function knownFlags(list: string): ReadonlySet<string> {
+  let known = flagCache.get(list);
   if (!known) {
-    const text = readFileSync(join(here, 'flags', `${component}.txt`), 'utf8');
+    const text = readFileSync(join(flagsDir, `${list}.txt`), 'utf8');
     known = new Set(text.split('\n').filter((l) => l.startsWith('--')).map((l) => l.split(' ')[0]!));
-    flagLists.set(component, known);
+    flagCache.set(list, known);
   }
   return known;
 }

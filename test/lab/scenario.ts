@@ -264,6 +264,30 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   let server = '';
   try { server = JSON.parse(ver.out).serverVersion?.gitVersion ?? ''; } catch { /* below */ }
   record('vip', 'kubectl version: the server is the target release', server === model.kubernetes.version, server || ver.err.trim().slice(0, 300));
+  // every node registered by its kubelet; control planes labelled by their bootstrap, tainted when there are workers
+  for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
+    const cp = has('control-plane')(h);
+    const tainted = cp && !has('worker')(h) && model.hosts.some(has('worker'));
+    const node = await until(cp ? 90 : 30, () => {
+      const r = kc(['get', 'node', h.name, '-o', 'json']);
+      try {
+        const n = JSON.parse(r.out) as { metadata: { labels?: Record<string, string> }; spec?: { taints?: { key: string; effect: string }[] } };
+        return !cp || n.metadata.labels?.['node-role.kubernetes.io/control-plane'] === '' ? n : undefined;
+      } catch { return undefined; }
+    }, 3000);
+    const labelled = node?.metadata.labels?.['node-role.kubernetes.io/control-plane'] === '';
+    const taint = (node?.spec?.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane' && t.effect === 'NoSchedule');
+    record(`host ${h.name}`, cp ? `Node registered, labelled control-plane${tainted ? ', tainted NoSchedule' : ''}` : 'Node registered, no control-plane label or taint',
+      !!node && labelled === cp && taint === tainted, node ? `labels: ${Object.keys(node.metadata.labels ?? {}).join(' ')}; taints: ${(node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(' ') || 'none'}` : kc(['get', 'node', h.name]).err.trim().slice(0, 200));
+  }
+  // kubectl logs/exec/metrics path: apiserver -> kubelet over TLS, the kubelet's serving certificate verified
+  for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
+    const r = await until(30, () => { const x = kc(['get', '--raw', `/api/v1/nodes/${h.name}/proxy/healthz`]); return x.code === 0 ? x : undefined; }, 2000)
+      ?? kc(['get', '--raw', `/api/v1/nodes/${h.name}/proxy/healthz`]);
+    const san = machines.get(h.name)!.exec(['openssl', 'x509', '-noout', '-ext', 'subjectAltName', '-in', '/etc/kubernetes/pki/kubelet.crt'], 20).out.replace(/\s+/g, ' ').trim();
+    record(`host ${h.name}`, 'the apiserver reaches its kubelet over verified TLS (nodes/proxy/healthz)', r.code === 0 && r.out.trim() === 'ok',
+      r.code === 0 ? `ok; kubelet serving ${san}` : r.err.trim().slice(0, 300));
+  }
   const count = (h: string) => Number(stateOf(machines.get(h)!, 'kube-apiserver')?.byUser?.[adminUser] ?? 0);
   const before = Object.fromEntries(cps.map((c) => [c.name, count(c.name)]));
   const N = 12;
@@ -296,12 +320,18 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // Input/output error"), and nginx's workers go on serving without their master.
   {
     const active = vipHolder()!;
+    let killedAt = 0;
     const p = await probeAround({
-      url: endpoint, tls, request: read, fault: () => { mustIn(lbMachine(active), ['pkill', '--signal', 'KILL', '-x', 'nginx']); },
+      url: endpoint, tls, request: read,
+      fault: () => { killedAt = Date.now(); mustIn(lbMachine(active), ['pkill', '--signal', 'KILL', '-x', 'nginx']); },
       settled: () => { const h = vipHolder(); return !!h && h !== active; }, maxSeconds: 60,
     });
     const now = vipHolder();
-    record('fault', `nginx killed on ${active} (active): VIP moves to the backup`, !p.timedOut && !!now && now !== active, `VIP now on ${now}; ${figure(p)}`);
+    const moved = now && now !== active ? vipTakenAt(lbMachine(now), killedAt) : undefined;
+    const movedAfter = moved === undefined ? NaN : (moved - killedAt) / 1000;
+    record('fault', `nginx killed on ${active} (active): VIP moves to the backup within 3 s, at most ${FAILOVER_FAILURES} requests fail`,
+      !p.timedOut && !!now && now !== active && movedAfter <= 3 && p.failed <= FAILOVER_FAILURES,
+      `VIP moved to ${now} ${Number.isNaN(movedAfter) ? '(time not found in its keepalived log)' : `${movedAfter.toFixed(1)} s after nginx was killed`}; ${figure(p)}`);
     const u = await probeAround({
       url: endpoint, tls, request: read, fault: () => { mustIn(lbMachine(active), ['systemctl', 'start', 'nginx.service']); },
       settled: () => vipHolder() === active, maxSeconds: 60, minAfterSeconds: 10,
@@ -398,6 +428,20 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   let n = '';
   try { n = JSON.parse(stored).data.n; } catch { /* below */ }
   record('after', 'the last write made through the VIP is in etcd', n !== '', n ? `lab-probe n=${n}` : stored.slice(0, 200));
+}
+
+/** Requests through the VIP that may fail while it moves: the ones in flight when nginx dies, and about one advert. */
+const FAILOVER_FAILURES = 5;
+
+/**
+ * When the load balancer `m` took the VIP (keepalived's "Entering MASTER
+ * STATE") after `since`, in ms since the epoch; the containers share the
+ * host's clock.
+ */
+function vipTakenAt(m: Machine, since: number): number | undefined {
+  const log = m.exec(['journalctl', '-u', 'keepalived.service', '-o', 'short-unix', '--no-pager', '--since', `@${Math.floor(since / 1000)}`], 20).out;
+  const line = log.split('\n').find((l) => l.includes('Entering MASTER STATE') && Number(l.split(' ')[0]) * 1000 >= since);
+  return line ? Number(line.split(' ')[0]) * 1000 : undefined;
 }
 
 /** A command in a container that must succeed (the fault must really happen). */

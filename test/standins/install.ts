@@ -15,8 +15,8 @@ import { readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load } from 'js-yaml';
 import { BIN } from '../../generator/model/paths.ts';
+import { flagListName } from '../../generator/versions/versions.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FLAGS_DIR = join(here, '../../generator/versions/flags');
@@ -31,25 +31,14 @@ export const STANDIN_COMPONENTS = {
 } as const;
 export type StandinComponent = keyof typeof STANDIN_COMPONENTS;
 
-interface RemovedFlag { component: string | string[]; flag: string; removed_in: string | null; deprecated_in?: string }
-
-const minorOf = (v: string) => Number(v.replace(/^v/, '').split('.')[1]);
-
 /**
- * The flags `component` knows at `version`: the v1.36 reference list, plus the
- * flags removed.yaml says were removed after `version` (an older release still
- * has them).
+ * The flags `component` knows at `version`: the very list the generator
+ * renders against for that minor (generator/versions/flags/, flagListName),
+ * so the stand-ins refuse exactly what the target release would.
  */
 export function knownFlags(component: StandinComponent, version: string): string[] {
-  const lines = readFileSync(join(FLAGS_DIR, `${component}.txt`), 'utf8').split('\n').filter((l) => l.startsWith('--'));
-  const removed = (load(readFileSync(join(FLAGS_DIR, 'removed.yaml'), 'utf8')) as { flags: RemovedFlag[] }).flags;
-  const minor = minorOf(version);
-  const extra = removed
-    .filter((r) => [r.component].flat().includes(component) && /^--[a-z0-9-]+$/.test(r.flag))
-    .filter((r) => r.removed_in !== null && minor < minorOf(`v${r.removed_in}`))
-    .map((r) => (r.deprecated_in && minor >= minorOf(`v${r.deprecated_in}`) ? `${r.flag} deprecated` : r.flag));
-  const names = new Set(lines.map((l) => l.split(' ')[0]));
-  return [...lines, ...extra.filter((l) => !names.has(l.split(' ')[0]))].sort();
+  return readFileSync(join(FLAGS_DIR, `${flagListName(component, version)}.txt`), 'utf8')
+    .split('\n').filter((l) => l.startsWith('--')).sort();
 }
 
 /**

@@ -674,6 +674,40 @@ async function kubeApiserver(flags, version) {
     }
   });
 
+  /**
+   * nodes/<name>/proxy (kubectl logs, exec and metrics go this way): the
+   * apiserver dials the kubelet at the Node's InternalIP, shows it
+   * --kubelet-client-certificate and, with --kubelet-certificate-authority,
+   * verifies the kubelet's serving certificate (its CA and the IP in its
+   * SANs) as the real one does; without that flag it does not verify.
+   */
+  async function kubeletProxy(nodeName, rest, method) {
+    const stored = await etcd.get(`/nodes/${nodeName}`);
+    if (!stored) return [404, status(404, 'NotFound', `nodes "${nodeName}" not found`)];
+    const node = JSON.parse(stored);
+    const ip = (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address;
+    if (!ip) return [503, status(503, 'ServiceUnavailable', `no InternalIP for node "${nodeName}"`)];
+    const kubeletCa = one('kubelet-certificate-authority');
+    const clientCert = one('kubelet-client-certificate');
+    const clientKey = one('kubelet-client-key');
+    const answer = await new Promise((r) => {
+      const req = https.request({
+        host: ip, port: node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250, path: rest, method, timeout: 5000,
+        ...(clientCert ? { cert: readFileSync(clientCert), key: readFileSync(clientKey) } : {}),
+        ...(kubeletCa ? { ca: readFileSync(kubeletCa), rejectUnauthorized: true } : { rejectUnauthorized: false }),
+      }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => r([res.statusCode ?? 502, text, res.headers['content-type'] ?? 'text/plain']));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => r([502, status(502, 'BadGateway', `error trying to reach service: ${e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /certificate|verify/i.test(e.message) ? `tls: failed to verify certificate: x509: ${e.message}` : e.message}`)]));
+      req.end();
+    });
+    state.kubeletProxy = { node: nodeName, verified: !!kubeletCa, status: answer[0], at: new Date().toISOString() };
+    return answer;
+  }
+
   async function handle(method, path, url, body, who, contentType) {
     const masters = who.groups.includes('system:masters');
     const publicInfo = method === 'GET' && /^\/(version|healthz|livez|readyz)(\/.*)?$/.test(path);
@@ -692,6 +726,11 @@ async function kubeApiserver(flags, version) {
     }
     const d = method === 'GET' ? discovery(path) ?? openapi(path, version) : undefined;
     if (d) return [200, d];
+    const proxied = path.match(/^\/api\/v1\/nodes\/([^/]+)\/proxy(\/.*)?$/);
+    if (proxied) {
+      if (!masters) return [403, status(403, 'Forbidden', `nodes "${proxied[1]}" is forbidden: User "${who.user}" cannot ${method.toLowerCase()} resource "nodes/proxy"`)];
+      return kubeletProxy(proxied[1], proxied[2] ?? '/', method);
+    }
     const target = resourcePath(path);
     const statusUpdate = target?.resource.name === 'certificatesigningrequests' && ['status', 'approval'].includes(target.subresource) && method === 'PUT';
     if (!target || (target.subresource && !statusUpdate)) return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
@@ -701,7 +740,18 @@ async function kubeApiserver(flags, version) {
     // other authenticated users may read anything but Secrets.
     const isCsr = resource.name === 'certificatesigningrequests';
     const csr = isCsr && (who.groups.some((g) => g === 'system:bootstrappers' || g === 'system:nodes') || who.user === 'system:kube-controller-manager');
-    if (!masters && !csr && (method !== 'GET' || resource.name === 'secrets')) {
+    // the Node authorizer and NodeRestriction: a kubelet writes its own Node object only
+    const ownNode = resource.name === 'nodes' && who.groups.includes('system:nodes') && who.user.startsWith('system:node:');
+    if (ownNode && method !== 'GET') {
+      const nodeName = who.user.slice('system:node:'.length);
+      let sent;
+      try { sent = body.length ? parseYaml(body.toString('utf8')) : {}; } catch { sent = {}; }
+      const target = name ?? sent?.metadata?.name;
+      if (target !== nodeName) return [403, status(403, 'Forbidden', `nodes "${target}" is forbidden: node "${nodeName}" is not allowed to modify node "${target}"`)];
+      const restricted = Object.keys(sent?.metadata?.labels ?? {}).filter((l) => /^node-role\.kubernetes\.io\//.test(l));
+      if (restricted.length) return [403, status(403, 'Forbidden', `nodes "${target}" is forbidden: is not allowed to modify labels: ${restricted.join(', ')}`)];
+    }
+    if (!masters && !csr && !ownNode && (method !== 'GET' || resource.name === 'secrets')) {
       return [403, status(403, 'Forbidden', `${resource.name}${name ? ` "${name}"` : ''} is forbidden: User "${who.user}" cannot ${method.toLowerCase()} resource "${resource.name}"`)];
     }
     const key = (n) => `/${resource.name}/${namespace ? `${namespace}/` : ''}${n}`;
@@ -834,10 +884,70 @@ async function client(component, flags, loaded, version) {
     saveState(component, { ...state, connected: healthy, apiserverVersion: served });
   }, 10000);
   if (component === 'kube-controller-manager') csrSigner(kc, flags);
+  if (component === 'kubelet') registerNode(kc, flags, config);
   // the local health endpoints the real ones serve
   if (component === 'kubelet') {
+    serveKubeletApi(config);
     const port = config?.healthzPort ?? 10248;
     if (port) http.createServer((_, res) => res.end('ok')).listen(port, config?.healthzBindAddress ?? '127.0.0.1').on('error', (e) => warn(`healthz: ${e.message}`));
+  }
+}
+
+/**
+ * The kubelet's API on port 10250, the one the apiserver proxies to (logs,
+ * exec, metrics): TLS with tlsCertFile/tlsPrivateKeyFile, client certificates
+ * of authentication.x509.clientCAFile only. It serves /healthz and an empty
+ * /pods; it runs no pod.
+ */
+function serveKubeletApi(config) {
+  if (!config?.tlsCertFile) { warn('kubelet: no tlsCertFile: the real kubelet would serve a self-signed certificate no apiserver can verify'); return; }
+  const clientCa = config.authentication?.x509?.clientCAFile;
+  const server = https.createServer({
+    cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsPrivateKeyFile),
+    ...(clientCa ? { ca: readFileSync(clientCa) } : {}), requestCert: true, rejectUnauthorized: false,
+  }, (req, res) => {
+    const peer = req.socket.getPeerCertificate?.();
+    if (!req.socket.authorized || !peer?.subject) { res.writeHead(401); res.end('Unauthorized'); return; }
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('ok'); return; }
+    if (path === '/pods') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', items: [] })); return; }
+    res.writeHead(404); res.end('404 page not found');
+  });
+  server.listen(config.port ?? 10250, config.address ?? '0.0.0.0').on('error', (e) => warn(`kubelet: serving on ${config.port ?? 10250}: ${e.message}`));
+  log(`kubelet: serving the kubelet API over TLS on :${config.port ?? 10250} with ${config.tlsCertFile}`);
+}
+
+/** The node name a kubelet registers and asks certificates for. */
+function nodeName(flags) {
+  return (flags.get('hostname-override')?.at(-1) ?? hostname()).toLowerCase();
+}
+
+/**
+ * As the real kubelet: once it has its credentials it creates its Node
+ * object, with the well-known labels and KubeletConfiguration's
+ * registerWithTaints; an existing one is kept (its labels, say
+ * node-role.kubernetes.io/control-plane set by an admin, are not touched).
+ */
+async function registerNode(kc, flags, config) {
+  const name = nodeName(flags);
+  const ip = flags.get('node-ip')?.at(-1);
+  const node = {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch } },
+    spec: { ...(config?.registerWithTaints?.length ? { taints: config.registerWithTaints } : {}) },
+    status: {
+      addresses: [...(ip ? [{ type: 'InternalIP', address: ip }] : []), { type: 'Hostname', address: name }],
+      daemonEndpoints: { kubeletEndpoint: { Port: config?.port ?? 10250 } },
+    },
+  };
+  for (let attempt = 1; ; attempt++) {
+    const r = await request(`${kc.server}/api/v1/nodes`, { ...kc, method: 'POST', body: node }).catch((e) => ({ status: 0, body: e.message }));
+    if (r.status === 201 || r.status === 409) {
+      log(`kubelet: node "${name}" ${r.status === 201 ? 'registered' : 'already registered'}`);
+      return;
+    }
+    warn(`kubelet: registering node "${name}": ${r.status ? `HTTP ${r.status}: ${r.body.slice(0, 200)}` : r.body}`);
+    await sleep(Math.min(2000 * attempt, 10000));
   }
 }
 
@@ -853,7 +963,7 @@ const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 const KUBELET_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
 async function tlsBootstrap(kc, flags, kubeconfigPath) {
-  const node = (flags.get('hostname-override')?.at(-1) ?? hostname()).toLowerCase();
+  const node = nodeName(flags);
   const certDir = flags.get('cert-dir')?.at(-1) ?? '/var/lib/kubelet/pki';
   mkdirSync(certDir, { recursive: true, mode: 0o700 });
   const keyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'sec1', format: 'pem' });

@@ -1,0 +1,28 @@
+/**
+ * A PkiBundle with every item the cluster's model asks for and no key
+ * material: what lets the renderer say which files land where on a host
+ * before any PKI exists (`validate` makes no keys). Never written anywhere.
+ */
+import { isNode, type Cluster } from '../model/types.ts';
+import type { CertifiedKey, PkiBundle } from './types.ts';
+
+const NONE: CertifiedKey = { certPem: '(no certificate: validation only)\n', keyPem: '(no key: validation only)\n' };
+
+export function shapeOnlyBundle(cluster: Cluster): PkiBundle {
+  const perMember = Object.fromEntries(cluster.etcd.members.map((m) => [m.name, NONE]));
+  return {
+    ca: { kubernetes: NONE, etcd: NONE, frontProxy: NONE },
+    etcd: { server: perMember, peer: perMember, healthcheckClient: NONE },
+    apiserver: NONE,
+    apiserverKubeletClient: NONE,
+    apiserverEtcdClient: NONE,
+    frontProxyClient: NONE,
+    controllerManager: NONE,
+    scheduler: NONE,
+    admin: NONE,
+    kubeProxy: NONE,
+    kubeletServing: Object.fromEntries(cluster.hosts.filter(isNode).map((h) => [h.name, NONE])),
+    serviceAccount: { publicKeyPem: NONE.certPem, privateKeyPem: NONE.keyPem },
+    secrets: { bootstrapToken: { id: 'abcdef', secret: '0123456789abcdef' }, encryptionKey: 'AAAA', vrrpPassword: 'none' },
+  };
+}
