@@ -55,11 +55,13 @@ test('--version prints the version from package.json', () => {
 test('usage errors say what is wrong in a line, not the whole usage', () => {
   const spec = specFile('usage.yaml', BASE_SPEC);
   const cases: [string[], RegExp][] = [
-    [[spec], /^error: no command before .*usage\.yaml: write generate .*usage\.yaml or validate .*usage\.yaml$/],
+    [[spec], /^error: no command before .*usage\.yaml: write generate .*usage\.yaml, validate .*usage\.yaml or plan .*usage\.yaml$/],
     [['generate', spec, 'b.yaml'], /^error: generate reads one spec file; unexpected argument after .*usage\.yaml: b\.yaml$/],
-    [['validate', spec, '--out', join(work, 'never')], /^error: validate writes nothing, so --out does not apply; use generate$/],
-    [['validate', spec, '--rotate', 'cas'], /^error: validate writes nothing, so --rotate does not apply; use generate$/],
-    [['frobnicate', 'x'], /^error: unknown command "frobnicate": expected generate or validate$/],
+    [['validate', spec, '--out', join(work, 'never')], /^error: validate does not take --out: validate writes nothing; use generate or plan$/],
+    [['validate', spec, '--rotate', 'cas'], /^error: validate does not take --rotate: validate writes nothing; use generate or plan$/],
+    [['validate', spec, '--state', join(work, 'never')], /^error: validate does not take --state: validate writes nothing; use generate or plan$/],
+    [['generate', spec, '--json'], /^error: generate does not take --json$/],
+    [['frobnicate', 'x'], /^error: unknown command "frobnicate": expected generate, validate or plan$/],
     [['generate'], /^error: generate: give the spec file to read, e.g\. generate cluster\.yaml$/],
   ];
   for (const [args, message] of cases) {
