@@ -378,7 +378,7 @@ test('every PEM and every file on a host ends its lines with LF, never CRLF (nod
     }
   }
   for (const ex of examples) {
-    const pems = [ex.bundle.ca.kubernetes, ex.bundle.ca.etcd, ex.bundle.ca.frontProxy, ex.bundle.apiserver, ex.bundle.admin].flatMap((p) => [p.certPem, p.keyPem]);
+    const pems = [ex.bundle.ca.kubernetes, ex.bundle.ca.etcd, ex.bundle.ca.frontProxy, ...Object.values(ex.bundle.apiserver), ex.bundle.admin].flatMap((p) => [p.certPem, p.keyPem]);
     for (const pem of pems) assert.not.ok(pem.includes('\r'), ex.spec);
   }
 });

@@ -77,8 +77,8 @@ test('generate writes certificates.json and the README table; an earlier "now" e
   const json = JSON.parse(readFileSync(join(first.clusterDir, 'certificates.json'), 'utf8'));
   assert.equal(json.certificates, first.calendar);
   const readme = readFileSync(join(first.clusterDir, 'README.md'), 'utf8');
-  const apiserver = first.calendar.find((c) => c.name === 'apiserver')!;
-  assert.ok(readme.includes(`| \`apiserver\` | \`CN=kube-apiserver\` | ${apiserver.notAfter.slice(0, 10)} ${apiserver.notAfter.slice(11, 16)} | ${apiserver.renewBy.slice(0, 10)} `), 'README row');
+  const apiserver = first.calendar.find((c) => c.name === 'apiserver/k8s-master1')!;
+  assert.ok(readme.includes(`| \`apiserver/k8s-master1\` | \`CN=kube-apiserver\` | ${apiserver.notAfter.slice(0, 10)} ${apiserver.notAfter.slice(11, 16)} | ${apiserver.renewBy.slice(0, 10)} `), 'README row');
 
   const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', 'generate', specFile, '--out', out, '--quiet'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
@@ -98,13 +98,13 @@ test('generate writes certificates.json and the README table; an earlier "now" e
 test(`expiryWarnings: exactly what ends within ${EXPIRY_WARN_DAYS} days, a CA with its --rotate, an expired one said so`, async () => {
   const ex = (await exampleSeeds())[0]!;
   const calendar = expiryCalendar(ex.cluster, ex.bundle);
-  const leafEnd = Date.parse(calendar.find((c) => c.name === 'apiserver')!.notAfter);
+  const leafEnd = Date.parse(calendar.find((c) => c.name.startsWith('apiserver/'))!.notAfter);
   assert.equal(expiryWarnings(calendar, new Date(leafEnd - (EXPIRY_WARN_DAYS + 1) * DAY_MS)), []);
-  assert.ok(expiryWarnings(calendar, new Date(leafEnd - (EXPIRY_WARN_DAYS - 1) * DAY_MS)).some((l) => l.includes('apiserver (CN=kube-apiserver) expires in 59 days')));
+  assert.ok(expiryWarnings(calendar, new Date(leafEnd - (EXPIRY_WARN_DAYS - 1) * DAY_MS)).some((l) => /apiserver\/\S+ \(CN=kube-apiserver\) expires in 59 days/.test(l)));
   const caEnd = Date.parse(calendar.find((c) => c.name === 'ca/etcd')!.notAfter);
   const late = expiryWarnings(calendar, new Date(caEnd - 10 * DAY_MS));
   assert.ok(late.some((l) => /^certificates: warning: ca\/etcd \(CN=etcd-ca\) expires in 10 days, .*--rotate etcd-ca/.test(l)), late.join('\n'));
-  assert.ok(late.some((l) => /apiserver \(CN=kube-apiserver\) expired, on /.test(l)), late.join('\n'));
+  assert.ok(late.some((l) => /apiserver\/k8s-master1 \(CN=kube-apiserver\) expired, on /.test(l)), late.join('\n'));
 });
 
 test.run();

@@ -28,11 +28,12 @@ function expectations(serviceIP: string): Expected[] {
   return [
     ...[['cp1', '192.168.1.11'], ['cp2', '192.168.1.12'], ['w1', '192.168.1.21']].flatMap(([n, a]) => [etcdMember('server', n!, a!), etcdMember('peer', n!, a!)]),
     { file: 'etcd/healthcheck-client', ca: 'etcd/ca', subject: 'CN=kube-etcd-healthcheck-client', eku: CLIENT },
-    {
-      file: 'apiserver', ca: 'ca', subject: 'CN=kube-apiserver', eku: SERVER,
-      sans: ['DNS:cp1', 'DNS:cp2', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
-        'IP Address:192.168.1.100', 'IP Address:192.168.1.11', 'IP Address:192.168.1.12', `IP Address:${serviceIP}`, 'IP Address:127.0.0.1'],
-    },
+    // One per control plane: its own name and address, the VIP, the Service, loopback; never another control plane's.
+    ...[['cp1', '192.168.1.11'], ['cp2', '192.168.1.12']].map(([n, a]) => ({
+      file: `apiserver-${n}`, ca: 'ca', subject: 'CN=kube-apiserver', eku: SERVER,
+      sans: [`DNS:${n}`, 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
+        'IP Address:192.168.1.100', `IP Address:${a}`, `IP Address:${serviceIP}`, 'IP Address:127.0.0.1'],
+    })),
     { file: 'apiserver-kubelet-client', ca: 'ca', subject: 'CN=kube-apiserver-kubelet-client,O=system:masters', eku: CLIENT },
     { file: 'apiserver-etcd-client', ca: 'etcd/ca', subject: 'CN=kube-apiserver-etcd-client', eku: CLIENT },
     { file: 'front-proxy-client', ca: 'front-proxy-ca', subject: 'CN=front-proxy-client', eku: CLIENT },

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,33 +53,34 @@ test('an unchanged spec: byte-identical files, nothing created or reissued, noth
   assert.equal(snapshot(copy.pkiDir), before, 'same bytes, same inodes');
 });
 
-test('a changed VIP reissues exactly the apiserver certificate, same key, same CA', async () => {
+test('a changed VIP reissues exactly the control planes\' apiserver certificates, same keys, same CA', async () => {
   const copy = freshCopy('vip');
   const cluster = clusterFromText(BASE_SPEC.replace('vip: 192.168.1.100', 'vip: 192.168.1.101'));
   const result = await rerun(copy, cluster);
   assert.equal(result.created, []);
-  assert.equal(result.reissued.map((r) => r.path), ['apiserver.crt']);
-  assert.match(result.reissued[0]!.reason, /SANs \+IP:192\.168\.1\.101 -IP:192\.168\.1\.100/);
+  assert.equal(result.reissued.map((r) => r.path), ['apiserver-cp1.crt', 'apiserver-cp2.crt']);
+  for (const r of result.reissued) assert.match(r.reason, /SANs \+IP:192\.168\.1\.101 -IP:192\.168\.1\.100/);
   assert.equal(result.hostsToReprovision, ['cp1', 'cp2']);
   const was = contents(fx.result.files);
   const now = contents(result.files);
   for (const path of Object.keys(was)) {
-    if (path === 'apiserver.crt') assert.is.not(now[path], was[path]);
+    if (path === 'apiserver-cp1.crt' || path === 'apiserver-cp2.crt') assert.is.not(now[path], was[path]);
     else assert.is(now[path], was[path], `${path} kept`);
   }
-  assert.is(result.bundle.apiserver.keyPem, fx.result.bundle.apiserver.keyPem);
+  for (const cp of ['cp1', 'cp2']) assert.is(result.bundle.apiserver[cp]!.keyPem, fx.result.bundle.apiserver[cp]!.keyPem);
 });
 
-test('a new control plane and etcd members: their etcd certificates and the new kubelet\'s serving certificate created, the apiserver reissued', async () => {
+test('a new control plane and etcd members: their etcd certificates, the new apiserver\'s and kubelet\'s serving certificates created, no other control plane\'s reissued', async () => {
   const copy = freshCopy('cp3');
   // etcd wants an odd count: 3 -> 5 members.
   const cluster = clusterFromText(insertAfter(11, '  - { name: cp3, address: 192.168.1.13, roles: [control-plane, etcd] }\n  - { name: e5, address: 192.168.1.15, roles: [etcd] }'));
   const result = await rerun(copy, cluster);
-  assert.equal(result.created.map((c) => c.path).sort(), ['etcd/peer-cp3.crt', 'etcd/peer-e5.crt', 'etcd/server-cp3.crt', 'etcd/server-e5.crt', 'kubelet/cp3.crt']);
-  assert.equal(result.reissued.map((r) => r.path), ['apiserver.crt']);
-  assert.match(result.reissued[0]!.reason, /\+DNS:cp3/);
-  assert.match(result.reissued[0]!.reason, /\+IP:192\.168\.1\.13/);
-  assert.equal(result.hostsToReprovision, ['cp1', 'cp2', 'cp3', 'e5']);
+  assert.equal(result.created.map((c) => c.path).sort(), ['apiserver-cp3.crt', 'etcd/peer-cp3.crt', 'etcd/peer-e5.crt', 'etcd/server-cp3.crt', 'etcd/server-e5.crt', 'kubelet/cp3.crt']);
+  assert.equal(result.reissued, []);
+  const sans = new X509Certificate(result.bundle.apiserver.cp3!.certPem).subjectAltName ?? '';
+  assert.ok(sans.includes('DNS:cp3') && sans.includes('IP Address:192.168.1.13') && sans.includes('IP Address:192.168.1.100'), sans);
+  assert.not.ok(sans.includes('192.168.1.11') || sans.includes('DNS:cp1'), `only its own host: ${sans}`);
+  assert.equal(result.hostsToReprovision, ['cp3', 'e5']);
   // Run again: now stable.
   const third = await rerun(copy, cluster);
   assert.equal([...third.created, ...third.reissued], []);
@@ -162,7 +163,7 @@ test('--rotate front-proxy-ca: a new CA, its client reissued with a new key, onl
   assert.is.not(result.bundle.ca.frontProxy.keyPem, fx.result.bundle.ca.frontProxy.keyPem);
   assert.is.not(result.bundle.frontProxyClient.keyPem, fx.result.bundle.frontProxyClient.keyPem);
   assert.is(result.bundle.ca.kubernetes.certPem, fx.result.bundle.ca.kubernetes.certPem);
-  assert.is(result.bundle.apiserver.certPem, fx.result.bundle.apiserver.certPem);
+  assert.equal(result.bundle.apiserver, fx.result.bundle.apiserver);
   // A missing CA can be replaced on request, too.
   unlinkSync(join(copy.pkiDir, 'etcd/ca.key'));
   const etcd = await rerun(copy, fx.cluster, { rotate: ['etcd-ca'] });
@@ -181,9 +182,11 @@ test('an RSA PKI stays RSA under the ECDSA default: new leaves follow their CA, 
     const grown = clusterFromText(insertAfter(11, '  - { name: cp3, address: 192.168.1.13, roles: [control-plane] }'));
     assert.is(grown.pki.keyAlgorithm, 'ecdsa-p256');
     const again = await rerun(rsa, grown);
-    assert.equal(again.reissued.map((r) => r.path), ['apiserver.crt']);
+    assert.equal(again.reissued, []);
+    assert.ok(again.created.some((c) => c.path === 'apiserver-cp3.crt'));
+    assert.is(keyType(again.bundle.apiserver.cp3!.keyPem), 'rsa', 'the new leaf follows its RSA CA');
     assert.is(again.bundle.ca.kubernetes.certPem, rsa.result.bundle.ca.kubernetes.certPem);
-    assert.is(again.bundle.apiserver.keyPem, rsa.result.bundle.apiserver.keyPem, 'the RSA key is kept');
+    assert.is(again.bundle.apiserver.cp1!.keyPem, rsa.result.bundle.apiserver.cp1!.keyPem, 'the RSA key is kept');
     for (const ca of ['kubernetes', 'etcd', 'front-proxy']) {
       assert.ok(again.warnings.some((w) => w.includes(`the ${ca} CA`) && w.includes('is rsa-2048 and pki.keyAlgorithm is ecdsa-p256')), ca);
     }
@@ -194,8 +197,8 @@ test('an RSA PKI stays RSA under the ECDSA default: new leaves follow their CA, 
     assert.is(keyType(rotated.bundle.ca.kubernetes.keyPem), 'rsa');
     assert.not.ok(rotated.warnings.some((w) => w.includes('front-proxy CA')));
     await run('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('front-proxy-ca.crt'), rsa.file('front-proxy-client.crt')]);
-    await run('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('ca.crt'), rsa.file('apiserver.crt')]);
-    assert.match(await run('openssl', ['x509', '-in', rsa.file('apiserver.crt'), '-noout', '-ext', 'keyUsage']), /Digital Signature, Key Encipherment/);
+    await run('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('ca.crt'), rsa.file('apiserver-cp3.crt')]);
+    assert.match(await run('openssl', ['x509', '-in', rsa.file('apiserver-cp3.crt'), '-noout', '-ext', 'keyUsage']), /Digital Signature, Key Encipherment/);
   } finally {
     rsa.remove();
   }
@@ -232,7 +235,7 @@ test('secrets and keys never appear on stdout or stderr', async () => {
     unlinkSync(join(stateDir, 'ca.key'));
     runs.push(cli());
     assert.equal(runs.map((r) => r.status), [0, 0, 4]);
-    assert.match(runs[0]!.stderr, /reissued apiserver\.crt/);
+    assert.match(runs[0]!.stderr, /reissued apiserver-cp1\.crt/);
     const newVrrp = readFileSync(join(stateDir, 'secrets/vrrp-password'), 'utf8').trim();
     for (const r of runs) {
       const said = r.stdout + r.stderr;

@@ -189,9 +189,9 @@ test('a CA certificate with a damaged signature is refused, naming ca.crt; so is
   const ca = await refusedPki('ca-sig', (d) => writeFileSync(join(d, 'etcd/ca.crt'), flipByte(readFileSync(join(d, 'etcd/ca.crt'), 'utf8'), (n) => n - 3)));
   assert.equal(ca.problems.map((q) => q.file.split(`${NAME}.pki/`)[1]), ['etcd/ca.crt']);
   assert.match(ca.problems[0]!.message, /self-signature does not verify/);
-  const leaf = await refusedPki('leaf-sig', (d) => writeFileSync(join(d, 'apiserver.crt'), flipByte(readFileSync(join(d, 'apiserver.crt'), 'utf8'), (n) => n - 3)));
-  assert.equal(leaf.problems.map((q) => q.file.split(`${NAME}.pki/`)[1]), ['apiserver.crt']);
-  assert.match(leaf.problems[0]!.message, /signature does not verify against its CA.*delete apiserver\.crt and apiserver\.key/);
+  const leaf = await refusedPki('leaf-sig', (d) => writeFileSync(join(d, 'apiserver-cp1.crt'), flipByte(readFileSync(join(d, 'apiserver-cp1.crt'), 'utf8'), (n) => n - 3)));
+  assert.equal(leaf.problems.map((q) => q.file.split(`${NAME}.pki/`)[1]), ['apiserver-cp1.crt']);
+  assert.match(leaf.problems[0]!.message, /signature does not verify against its CA.*delete apiserver-cp1\.crt and apiserver-cp1\.key/);
   const foreign = await refusedPki('leaf-key', (d) => cpSync(join(d, 'admin.key'), join(d, 'scheduler.key')));
   assert.equal(foreign.problems.map((q) => q.file.split(`${NAME}.pki/`)[1]), ['scheduler.key']);
   assert.match(foreign.problems[0]!.message, /does not match scheduler\.crt/);
@@ -337,7 +337,7 @@ test('20 runs started together: a first run makes exactly one CA, a regeneration
   const again = await together(p, 20, changed);
   assert.ok(again.every((r) => r.code === 0 || r.code === 5), again.map((r) => r.code).join(','));
   assert.ok(again.some((r) => r.code === 0));
-  assert.is(again.filter((r) => /reissued apiserver\.crt/.test(r.stderr)).length, 1, 'reissued once');
+  assert.is(again.filter((r) => /reissued apiserver-cp1\.crt/.test(r.stderr)).length, 1, 'reissued once');
   assert.is(caOf(p.state), ca, 'the same CA');
   assert.equal(readdirSync(p.out), [NAME]);
   assert.equal(readdirSync(p.dir).sort(), ['changed.yaml', 'out', 'spec.yaml', `${NAME}.pki`]);

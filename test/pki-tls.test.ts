@@ -55,7 +55,7 @@ function tlsClient(port: number, cert: string, trustCa: string): Promise<{ data?
 test('TLS: the apiserver certificate serves; admin is accepted, a client of another CA is rejected', async () => {
   const accepted: string[] = [];
   const server = tls.createServer({
-    cert: pem('apiserver.crt'), key: pem('apiserver.key'), ca: pem('ca.crt'), requestCert: true, rejectUnauthorized: true,
+    cert: pem('apiserver-cp1.crt'), key: pem('apiserver-cp1.key'), ca: pem('ca.crt'), requestCert: true, rejectUnauthorized: true,
   }, (socket) => {
     const cn = String(socket.getPeerCertificate().subject.CN);
     accepted.push(cn);

@@ -66,10 +66,10 @@ test('the tutorial\'s scale-out: which hosts, why, and in which order; nothing w
   }
   const apiserverReason = plan.hosts['k8s-master1']!.reasons.find((r) => r.startsWith('/etc/kubernetes/pki/apiserver.crt:'));
   assert.ok(apiserverReason?.includes('+ IP Address:192.168.31.88'), apiserverReason);
-  // The apiserver certificate gains the VIP and k8s-master2; both control planes hold it.
-  const apiserver = plan.certificates.find((c) => c.item === 'apiserver');
-  assert.equal(apiserver?.change, 'reissued');
-  assert.equal(apiserver?.holders, ['k8s-master1', 'k8s-master2']);
+  // k8s-master1's own apiserver certificate gains the VIP; k8s-master2 gets one of its own.
+  const apiserver = (host: string) => plan.certificates.find((c) => c.item === `apiserver/${host}`);
+  assert.equal([apiserver('k8s-master1')?.change, apiserver('k8s-master1')?.holders], ['reissued', ['k8s-master1']]);
+  assert.equal([apiserver('k8s-master2')?.change, apiserver('k8s-master2')?.holders], ['issued', ['k8s-master2']]);
 
   // Control planes first (the new one before the re-provisioned one), then the
   // load balancers backup before master, then the workers, one at a time.
@@ -104,19 +104,36 @@ test('the text plan says the same, and generate ends with the per-host summary',
   assert.is(planJson(HA, copy).code, 0);
 });
 
-test('adding a control plane: the load balancers\' reasons name the new upstream', () => {
+test('adding a control plane touches only itself and the load balancers, whose reasons name the new upstream', () => {
   const ha = join(work, 'ha');
   assert.is(cli('generate', HA, ha, '--quiet').code, 0);
   const spec = join(work, 'three-cp.yaml');
   writeFileSync(spec, `${readFileSync(HA, 'utf8')}  - { name: k8s-master3, address: 192.168.31.75, roles: [control-plane] }\n`);
   const { plan } = planJson(spec, ha);
-  assert.is(plan.hosts['k8s-master3']!.action, 'create');
+  assert.equal(actions(plan), {
+    'k8s-master1': 'keep', 'k8s-node1': 'keep', 'k8s-node2': 'keep', 'k8s-master2': 'keep',
+    'lb-master': 'reprovision', 'lb-backup': 'reprovision', 'k8s-master3': 'create',
+  });
+  assert.equal(plan.certificates.map((c) => `${c.change} ${c.item}`).sort(), ['issued apiserver/k8s-master3', 'issued kubelet-serving/k8s-master3']);
   assert.ok(plan.hosts['lb-master']!.reasons.includes('/etc/nginx/nginx.conf: upstreams + k8s-master3 (192.168.31.75:6443)'), plan.hosts['lb-master']!.reasons.join('\n'));
   const order = plan.steps.map((s) => s.host);
   assert.ok(order.indexOf('k8s-master3') < order.indexOf('lb-backup'));
   assert.ok(order.indexOf('lb-backup') < order.indexOf('lb-master'), 'backup before master');
   const master = plan.steps.find((s) => s.host === 'lb-master')!;
   assert.match(master.cost ?? '', /VIP moves to the backup/);
+});
+
+test('adding a worker touches no other host: only it is created, with its own kubelet serving certificate', () => {
+  const ha = join(work, 'ha-worker');
+  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
+  const spec = join(work, 'one-more-worker.yaml');
+  writeFileSync(spec, `${readFileSync(HA, 'utf8')}  - { name: k8s-node3, address: 192.168.31.76, roles: [worker] }\n`);
+  const { code, plan } = planJson(spec, ha);
+  assert.is(code, 2);
+  assert.equal(Object.entries(plan.hosts).filter(([, h]) => h.action !== 'keep').map(([name, h]) => `${h.action} ${name}`), ['create k8s-node3']);
+  assert.equal(plan.certificates.map((c) => `${c.change} ${c.item}`), ['issued kubelet-serving/k8s-node3']);
+  assert.equal(plan.steps.map((s) => `${s.action} ${s.host}`), ['create k8s-node3']);
+  assert.equal(plan.availability, ['none: only new hosts are added']);
 });
 
 test('removing a worker that is an etcd member: drain, member remove, delete node, after everything else', () => {

@@ -14,9 +14,9 @@ export type GrantPart = 'cert' | 'key' | 'public' | 'secret';
 
 export interface Grant {
   /**
-   * The bundle item: `ca/kubernetes`, `apiserver`, `service-account`,
-   * `bootstrap-token`... `etcd-server`, `etcd-peer` and `kubelet-serving` mean
-   * the host's own certificate (grantsFor() resolves them to `etcd-server/<host>`).
+   * The bundle item: `ca/kubernetes`, `service-account`, `bootstrap-token`...
+   * `apiserver`, `etcd-server`, `etcd-peer` and `kubelet-serving` mean the
+   * host's own certificate (grantsFor() resolves them to `etcd-server/<host>`).
    */
   item: string;
   part: GrantPart;
@@ -46,6 +46,7 @@ export const GRANTS: readonly Grant[] = [
   { item: 'ca/kubernetes', part: 'cert', roles: NODES, path: `${HOST_PKI.dir}/ca.crt` },
   // kube-controller-manager signs the kubelets' CSRs with it.
   { item: 'ca/kubernetes', part: 'key', roles: CP, path: `${HOST_PKI.dir}/ca.key` },
+  // The host's own apiserver's serving certificate: its name and address, the VIP, the Service.
   ...pair('apiserver', 'apiserver', CP),
   ...pair('apiserver-kubelet-client', 'apiserver-kubelet-client', CP),
   ...pair('apiserver-etcd-client', 'apiserver-etcd-client', CP),
@@ -71,13 +72,13 @@ export const GRANTS: readonly Grant[] = [
   ...embedded('vrrp-password', ['secret'], ['load-balancer'], 'keepalived.conf'),
 ];
 
-const PER_MEMBER = new Set(['etcd-server', 'etcd-peer', 'kubelet-serving']);
+const PER_HOST = new Set(['apiserver', 'etcd-server', 'etcd-peer', 'kubelet-serving']);
 
-/** The grants a host receives, with per-member items resolved to the host's own (`etcd-server/<host>`). */
+/** The grants a host receives, with per-host items resolved to the host's own (`etcd-server/<host>`). */
 export function grantsFor(host: Pick<Host, 'name' | 'roles'>): Grant[] {
   return GRANTS
     .filter((g) => g.roles.some((r) => hasRole(host, r)))
-    .map((g) => (PER_MEMBER.has(g.item) ? { ...g, item: `${g.item}/${host.name}` } : g));
+    .map((g) => (PER_HOST.has(g.item) ? { ...g, item: `${g.item}/${host.name}` } : g));
 }
 
 export function certifiedKey(bundle: PkiBundle, item: string): CertifiedKey {
@@ -87,7 +88,7 @@ export function certifiedKey(bundle: PkiBundle, item: string): CertifiedKey {
     case 'etcd-server': return bundle.etcd.server[member!]!;
     case 'etcd-peer': return bundle.etcd.peer[member!]!;
     case 'etcd-healthcheck-client': return bundle.etcd.healthcheckClient;
-    case 'apiserver': return bundle.apiserver;
+    case 'apiserver': return bundle.apiserver[member!]!;
     case 'apiserver-kubelet-client': return bundle.apiserverKubeletClient;
     case 'apiserver-etcd-client': return bundle.apiserverEtcdClient;
     case 'front-proxy-client': return bundle.frontProxyClient;

@@ -23,7 +23,7 @@
  */
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isNode, type Cluster, type KeyAlgorithm } from '../model/types.ts';
+import { hostsWithRole, isNode, type Cluster, type KeyAlgorithm } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import { hostsHolding } from './access.ts';
 import { generateKeys, keyAlgorithmOf, keyFamily, publicKeyOf } from './keys.ts';
@@ -329,7 +329,7 @@ function assembleBundle(cluster: Cluster, cas: Record<CaName, CertifiedKey>, iss
   return {
     ca: { kubernetes: cas.kubernetes, etcd: cas.etcd, frontProxy: cas['front-proxy'] },
     etcd: { server: perMember('etcd-server'), peer: perMember('etcd-peer'), healthcheckClient: get('etcd-healthcheck-client') },
-    apiserver: get('apiserver'),
+    apiserver: Object.fromEntries(hostsWithRole(cluster, 'control-plane').map((h) => [h.name, get(`apiserver/${h.name}`)])),
     apiserverKubeletClient: get('apiserver-kubelet-client'),
     apiserverEtcdClient: get('apiserver-etcd-client'),
     frontProxyClient: get('front-proxy-client'),

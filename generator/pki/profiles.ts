@@ -4,7 +4,7 @@
  * Kubernetes' "PKI certificates and requirements" page), the key pairs and
  * the secrets, each with its file in the cluster's state folder (state/state.ts).
  */
-import type { Cluster } from '../model/types.ts';
+import type { Cluster, Host } from '../model/types.ts';
 import { hostsWithRole, isNode } from '../model/types.ts';
 
 export const CA_NAMES = ['kubernetes', 'etcd', 'front-proxy'] as const;
@@ -26,7 +26,7 @@ export const CA_PROFILES: Record<CaName, CaProfile> = {
 };
 
 export interface LeafProfile {
-  /** Stable identifier: `apiserver`, `etcd-server/<member>`. */
+  /** Stable identifier: `apiserver/<control plane>`, `etcd-server/<member>`. */
   id: string;
   /** Under pki/, without extension. */
   file: string;
@@ -60,18 +60,17 @@ function leaf(id: string, ca: CaName, cn: string, usage: { server?: boolean; cli
   };
 }
 
-export function apiserverSans(cluster: Cluster): { dns: string[]; ips: string[] } {
-  const cps = hostsWithRole(cluster, 'control-plane');
+/**
+ * The names one control plane's apiserver answers to: the cluster's endpoint
+ * (the VIP), the in-cluster Service, loopback, and that host's own name and
+ * address. Each control plane has its own certificate, so adding or removing
+ * one changes no other control plane's seed (only the load balancers').
+ */
+export function apiserverSans(cluster: Cluster, host: Pick<Host, 'name' | 'address'>): { dns: string[]; ips: string[] } {
   const domain = cluster.kubernetes.clusterDomain;
   return {
-    dns: uniqueSorted([
-      'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${domain}`,
-      ...cps.map((h) => h.name),
-    ]),
-    ips: uniqueSorted([
-      cluster.kubernetes.endpoint.host, ...(cluster.loadBalancer ? [cluster.loadBalancer.vip] : []),
-      cluster.kubernetes.kubernetesServiceIP, '127.0.0.1', ...cps.map((h) => h.address),
-    ]),
+    dns: uniqueSorted(['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${domain}`, host.name]),
+    ips: uniqueSorted([cluster.kubernetes.endpoint.host, cluster.kubernetes.kubernetesServiceIP, '127.0.0.1', host.address]),
   };
 }
 
@@ -99,7 +98,8 @@ function makeLeafProfiles(cluster: Cluster): LeafProfile[] {
   return [
     ...etcd,
     leaf('etcd-healthcheck-client', 'etcd', 'kube-etcd-healthcheck-client', { client: true, file: 'etcd/healthcheck-client' }),
-    leaf('apiserver', 'kubernetes', 'kube-apiserver', { server: true, ...apiserverSans(cluster) }),
+    ...hostsWithRole(cluster, 'control-plane').map((h) =>
+      leaf(`apiserver/${h.name}`, 'kubernetes', 'kube-apiserver', { server: true, file: `apiserver-${h.name}`, ...apiserverSans(cluster, h) })),
     leaf('apiserver-kubelet-client', 'kubernetes', 'kube-apiserver-kubelet-client', { client: true, o: ['system:masters'] }),
     leaf('apiserver-etcd-client', 'etcd', 'kube-apiserver-etcd-client', { client: true }),
     leaf('front-proxy-client', 'front-proxy', 'front-proxy-client', { client: true }),

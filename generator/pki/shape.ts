@@ -3,7 +3,7 @@
  * material: what lets the renderer say which files land where on a host
  * before any PKI exists (`validate` makes no keys). Never written anywhere.
  */
-import { isNode, type Cluster } from '../model/types.ts';
+import { hostsWithRole, isNode, type Cluster } from '../model/types.ts';
 import type { CertifiedKey, PkiBundle } from './types.ts';
 
 const NONE: CertifiedKey = { certPem: '(no certificate: validation only)\n', keyPem: '(no key: validation only)\n' };
@@ -13,7 +13,7 @@ export function shapeOnlyBundle(cluster: Cluster): PkiBundle {
   return {
     ca: { kubernetes: NONE, etcd: NONE, frontProxy: NONE },
     etcd: { server: perMember, peer: perMember, healthcheckClient: NONE },
-    apiserver: NONE,
+    apiserver: Object.fromEntries(hostsWithRole(cluster, 'control-plane').map((h) => [h.name, NONE])),
     apiserverKubeletClient: NONE,
     apiserverEtcdClient: NONE,
     frontProxyClient: NONE,

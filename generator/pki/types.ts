@@ -26,7 +26,8 @@ export interface PkiBundle {
     peer: Record<string, CertifiedKey>;
     healthcheckClient: CertifiedKey;
   };
-  apiserver: CertifiedKey;
+  /** Per control plane, by host name. */
+  apiserver: Record<string, CertifiedKey>;
   apiserverKubeletClient: CertifiedKey;
   apiserverEtcdClient: CertifiedKey;
   frontProxyClient: CertifiedKey;
