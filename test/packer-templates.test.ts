@@ -60,7 +60,7 @@ function renderedDir(name: string, cluster: Cluster): string {
   return dir;
 }
 
-const specs = ['cluster.yaml', ...readdirSync('examples').map((f) => `examples/${f}`)];
+const specs = ['cluster.yaml', ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`)];
 
 for (const spec of specs) {
   test(`${spec}: packer validate accepts every source`, async () => {
