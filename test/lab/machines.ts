@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, realpathSync, unlinkSync } from 'node:fs';
-import { basename, join, dirname } from 'node:path';
+import { join, dirname } from 'node:path';
 import { installStandins } from '../standins/install.ts';
 import { BIN } from '../../generator/model/paths.ts';
 
@@ -40,16 +40,6 @@ export function createNetns(name: string, bridge: string, bridgeCidr: string): v
 }
 export function deleteNetns(name: string): void {
   sh('ip', ['netns', 'del', name]);
-}
-
-/**
- * The hosts' own namespaces (see Machine.boot), named after the work folder:
- * removing them removes the hosts' veth pairs.
- */
-export function deleteHostNetns(work: string): void {
-  const prefix = `${basename(work)}-`;
-  const names = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(prefix)) : [];
-  for (const n of names) deleteNetns(n);
 }
 
 // ---------------------------------------------------------------------------
@@ -112,28 +102,28 @@ export class Machine {
   bootedAt = 0;
   exited = false;
   private nic?: { mac: string; name: string };
-  private readonly netns: string;
 
   constructor(readonly name: string, work: string, private readonly root: string, private readonly bridge: string, private readonly pidDir: string) {
     this.dir = join(work, 'hosts', name);
     this.merged = join(this.dir, 'merged');
-    this.netns = `${basename(work)}-${name}`;
   }
 
   /**
-   * The host's NIC, made the way a hypervisor makes a VM's: a veth pair whose
-   * guest end carries the host's MAC (systemd-nspawn's own --network-bridge
-   * picks the MAC itself), in a network namespace of the host's own that the
-   * container runs in; the other end joins the lab bridge. Kept across
-   * reboots, like a VM's NIC.
+   * The host's NIC, made the way a hypervisor makes a VM's: a veth pair in
+   * the lab's namespace whose container end carries the host's MAC and is
+   * moved into the container (systemd-nspawn's own --network-bridge picks
+   * the MAC itself); the other end joins the lab bridge. network-config finds
+   * the NIC by that MAC and cloud-init renames it. The pair goes away with
+   * the container, so every boot makes it again.
    */
-  private ensureNic(): void {
-    if (existsSync(`/run/netns/${this.netns}`)) return;
-    const { mac, name } = this.nic!;
+  private makeNic(): string {
+    const { mac } = this.nic!;
     const outside = `vb-${this.name}`.slice(0, 15);
-    must('ip', ['netns', 'add', this.netns]);
-    must('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', name, 'address', mac, 'netns', this.netns]);
+    const inside = `vh-${this.name}`.slice(0, 15);
+    sh('ip', ['link', 'del', outside]); // a pair left by a container that did not stop cleanly
+    must('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside, 'address', mac]);
     must('ip', ['link', 'set', outside, 'master', this.bridge, 'up']);
+    return inside;
   }
 
   /** Overlay of the cached root, seed, stand-ins and the binaries' paths of the golden image. */
@@ -160,11 +150,11 @@ export class Machine {
 
   /** Boots the container (systemd-nspawn --boot) on the lab bridge. */
   boot(): void {
-    this.ensureNic();
+    const nic = this.makeNic();
     const log = openSync(join(this.dir, 'console.log'), 'a');
     this.child = spawn('systemd-nspawn', [
       '--quiet', '--boot', '--register=no', '--keep-unit', `--directory=${this.merged}`, `--machine=${this.name}`,
-      `--network-namespace-path=/run/netns/${this.netns}`, '--console=read-only', '--timezone=off', '--resolv-conf=off', '--link-journal=no',
+      `--network-interface=${nic}`, '--console=read-only', '--timezone=off', '--resolv-conf=off', '--link-journal=no',
     ], { stdio: ['ignore', log, log], detached: false });
     this.nspawnPid = this.child.pid;
     this.initPid = undefined;

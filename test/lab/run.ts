@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createNetns, deleteHostNetns, deleteNetns, killRecorded, removeTree, sh, unmountUnder } from './machines.ts';
+import { createNetns, deleteNetns, killRecorded, removeTree, sh, unmountUnder } from './machines.ts';
 import { labRoot, labVmRoot } from './root.ts';
 import { goldenImage, mountGoldenImage, qemuSmoke } from './qemu.ts';
 import { libvirtBoot } from './libvirt.ts';
@@ -75,7 +75,6 @@ async function outer(): Promise<number> {
     cleaned = true;
     killRecorded(join(work, 'pids'));
     unmountUnder(work);
-    deleteHostNetns(work);
     deleteNetns(netns);
     if (!args.keep) removeTree(work);
     else console.log(`lab: work folder kept: ${work}`);
