@@ -8,7 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { Cluster } from '../model/types.ts';
-import { certifiedKey, hostsHolding } from './access.ts';
+import { certifiedKey, grantsFor } from './access.ts';
 import { CA_WARN_DAYS, LEAF_RENEW_DAYS } from './lifetimes.ts';
 import { CA_NAMES, CA_PROFILES, ROTATE_TARGETS, leafProfiles, type RotateTarget } from './profiles.ts';
 import type { PkiBundle } from './types.ts';
@@ -47,6 +47,16 @@ function rotateTargetOf(caName: string): RotateTarget {
 
 /** Every certificate of the bundle, soonest end first (the PKI's own order among equals). */
 export function expiryCalendar(cluster: Cluster, bundle: PkiBundle): CertificateExpiry[] {
+  // Who holds what, in one pass over the hosts (what hostsHolding() says item by item):
+  // asking it for each of one certificate per node would cost hosts x nodes.
+  const holders = new Map<string, string[]>();
+  for (const host of cluster.hosts) {
+    for (const grant of grantsFor(host)) {
+      const list = holders.get(grant.item) ?? [];
+      if (list.at(-1) !== host.name) list.push(host.name);
+      holders.set(grant.item, list);
+    }
+  }
   const entry = (name: string, windowDays: number, renewal: CertificateExpiry['renewal']): CertificateExpiry => {
     const cert = new X509Certificate(certifiedKey(bundle, name).certPem);
     const end = new Date(cert.validTo);
@@ -55,7 +65,7 @@ export function expiryCalendar(cluster: Cluster, bundle: PkiBundle): Certificate
       subject: subjectOf(cert),
       notAfter: end.toISOString(),
       renewBy: new Date(end.getTime() - windowDays * DAY_MS).toISOString(),
-      hosts: hostsHolding(cluster, new Set([name])),
+      hosts: holders.get(name) ?? [],
       renewal,
     };
   };

@@ -8,7 +8,16 @@ import type { CertifiedKey, PkiBundle } from './types.ts';
 
 const NONE: CertifiedKey = { certPem: '(no certificate: validation only)\n', keyPem: '(no key: validation only)\n' };
 
+const shapes = new WeakMap<Cluster, PkiBundle>();
+
+/** Made once per model: every host's check asks for it, and it lists every node. */
 export function shapeOnlyBundle(cluster: Cluster): PkiBundle {
+  let bundle = shapes.get(cluster);
+  if (!bundle) shapes.set(cluster, bundle = makeShapeOnlyBundle(cluster));
+  return bundle;
+}
+
+function makeShapeOnlyBundle(cluster: Cluster): PkiBundle {
   const perMember = Object.fromEntries(cluster.etcd.members.map((m) => [m.name, NONE]));
   return {
     ca: { kubernetes: NONE, etcd: NONE, frontProxy: NONE },

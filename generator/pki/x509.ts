@@ -143,9 +143,22 @@ function findExtension(cert: Certificate, oid: string): Extension | undefined {
   return cert.tbsCertificate.extensions?.find((e) => e.extnID === oid);
 }
 
+/** A CA signs many certificates in one run (a kubelet's per node): its key and certificate are parsed once. */
+const signingKeys = new Map<string, KeyObject>();
+const issuerCerts = new Map<string, Certificate>();
+function remembered<T>(cache: Map<string, T>, pem: string, make: () => T): T {
+  let value = cache.get(pem);
+  if (value === undefined) {
+    if (cache.size >= 16) cache.clear();
+    cache.set(pem, value = make());
+  }
+  return value;
+}
+
 export function issueCertificate(req: IssueRequest): string {
   const spki = AsnConvert.parse(createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
-  const signingKey = createPrivateKey(req.issuer ? req.issuer.keyPem : req.selfKeyPem!);
+  const signingKeyPem = req.issuer ? req.issuer.keyPem : req.selfKeyPem!;
+  const signingKey = remembered(signingKeys, signingKeyPem, () => createPrivateKey(signingKeyPem));
   const scheme = signatureScheme(signingKey);
   const shape = req.shape;
   const subject = subjectName(shape);
@@ -155,7 +168,8 @@ export function issueCertificate(req: IssueRequest): string {
   let issuer = subject;
   let authorityKeyId: ArrayBuffer | undefined;
   if (req.issuer) {
-    const ca = parseCertificate(req.issuer.certPem);
+    const caPem = req.issuer.certPem;
+    const ca = remembered(issuerCerts, caPem, () => parseCertificate(caPem));
     // The issuer's subject exactly as the CA encodes it: chain building compares the bytes.
     issuer = ca.tbsCertificate.subject;
     // A certificate never outlives its CA.
