@@ -55,8 +55,6 @@ export interface HostPrep {
   kubectl?: string;
   /** The MAC the host's network-config matches (model: network.macAddress). */
   mac: string;
-  /** The name network-config gives the NIC (model: network.interface). */
-  nic: string;
 }
 
 /** The seed files inside a cidata ISO, read the way a hypervisor's guest would (Rock Ridge names). */
@@ -77,7 +75,7 @@ export function seedFromIso(iso: string): Record<string, Buffer> {
  * of BIN: the stand-ins, Debian's etcd (3.4) at the etcd paths, a real kubectl;
  * without the unit Debian's etcd package enables, and with no machine-id yet.
  */
-export async function asGoldenImage(tree: string, p: Omit<HostPrep, 'name' | 'iso' | 'mac' | 'nic'>): Promise<void> {
+export async function asGoldenImage(tree: string, p: Omit<HostPrep, 'name' | 'iso' | 'mac'>): Promise<void> {
   await installStandins(tree, { version: p.kubernetesVersion, containerd: p.containerdVersion });
   for (const [bin, from] of [[BIN.etcd, '/usr/bin/etcd'], [BIN.etcdctl, '/usr/bin/etcdctl']] as const) {
     mkdirSync(dirname(join(tree, bin)), { recursive: true });
@@ -101,7 +99,6 @@ export class Machine {
   initPid?: number;
   bootedAt = 0;
   exited = false;
-  private nic?: { mac: string; name: string };
 
   constructor(readonly name: string, work: string, private readonly root: string, private readonly bridge: string, private readonly pidDir: string) {
     this.dir = join(work, 'hosts', name);
@@ -109,26 +106,35 @@ export class Machine {
   }
 
   /**
-   * The host's NIC, made the way a hypervisor makes a VM's: a veth pair in
-   * the lab's namespace whose container end carries the host's MAC and is
-   * moved into the container (systemd-nspawn's own --network-bridge picks
-   * the MAC itself); the other end joins the lab bridge. network-config finds
-   * the NIC by that MAC and cloud-init renames it. The pair goes away with
-   * the container, so every boot makes it again.
+   * The host's NIC as a hypervisor gives it: systemd-nspawn's --network-bridge
+   * makes the veth (host0 inside) but picks its MAC itself, so a unit of the
+   * lab's, ordered before cloud-init and networkd, sets host0 to the host's
+   * MAC, where network-config finds it. (Moving a veth of the lab's own in
+   * with --network-interface needs udev to have seen it, and no udev runs in
+   * the lab's namespace.) The only file the lab adds to a guest's boot.
    */
-  private makeNic(): string {
-    const { mac } = this.nic!;
-    const outside = `vb-${this.name}`.slice(0, 15);
-    const inside = `vh-${this.name}`.slice(0, 15);
-    sh('ip', ['link', 'del', outside]); // a pair left by a container that did not stop cleanly
-    must('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside, 'address', mac]);
-    must('ip', ['link', 'set', outside, 'master', this.bridge, 'up']);
-    return inside;
+  private writeNicUnit(m: string, mac: string): void {
+    const unit = 'ha-k8s-seed-lab-nic.service';
+    writeFileSync(join(m, 'etc/systemd/system', unit), [
+      '# boot lab only: the MAC a hypervisor would give this VM\'s NIC',
+      '[Unit]',
+      'Description=boot lab: host0 gets the host\'s MAC, as from a hypervisor',
+      'DefaultDependencies=no',
+      'Before=cloud-init-local.service systemd-networkd.service network-pre.target',
+      'Wants=network-pre.target',
+      '',
+      '[Service]',
+      'Type=oneshot',
+      `ExecStart=ip link set dev host0 address ${mac}`,
+      '',
+    ].join('\n'));
+    const wants = join(m, 'etc/systemd/system/sysinit.target.wants');
+    mkdirSync(wants, { recursive: true });
+    symlinkSync(`/etc/systemd/system/${unit}`, join(wants, unit));
   }
 
   /** Overlay of the cached root, seed, stand-ins and the binaries' paths of the golden image. */
   async prepare(p: HostPrep): Promise<void> {
-    this.nic = { mac: p.mac, name: p.nic };
     for (const d of ['upper', 'work', 'merged']) mkdirSync(join(this.dir, d), { recursive: true });
     must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.root},upperdir=${join(this.dir, 'upper')},workdir=${join(this.dir, 'work')}`, this.merged]);
     const m = this.merged;
@@ -137,6 +143,7 @@ export class Machine {
     mkdirSync(seedDir, { recursive: true });
     for (const [name, data] of Object.entries(seedFromIso(p.iso))) writeFileSync(join(seedDir, name), data, { mode: 0o600 });
     await asGoldenImage(m, p);
+    this.writeNicUnit(m, p.mac);
     // A container mounts no file system of its own (the golden image's fstab names its disk).
     writeFileSync(join(m, 'etc/fstab'), '# boot lab: a container has no disks of its own\n');
     // A container may set only its own network namespace's sysctls; the
@@ -150,11 +157,10 @@ export class Machine {
 
   /** Boots the container (systemd-nspawn --boot) on the lab bridge. */
   boot(): void {
-    const nic = this.makeNic();
     const log = openSync(join(this.dir, 'console.log'), 'a');
     this.child = spawn('systemd-nspawn', [
       '--quiet', '--boot', '--register=no', '--keep-unit', `--directory=${this.merged}`, `--machine=${this.name}`,
-      `--network-interface=${nic}`, '--console=read-only', '--timezone=off', '--resolv-conf=off', '--link-journal=no',
+      `--network-bridge=${this.bridge}`, '--console=read-only', '--timezone=off', '--resolv-conf=off', '--link-journal=no',
     ], { stdio: ['ignore', log, log], detached: false });
     this.nspawnPid = this.child.pid;
     this.initPid = undefined;
