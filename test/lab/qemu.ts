@@ -9,7 +9,8 @@
  * boots the golden image itself instead, through a copy-on-write disk of its
  * own, and its binaries are the image's: nothing is added to it.
  *
- * The VM has no network card: nothing leaves it, so a first boot that tried
+ * The VM's one NIC (with the host's MAC, which its network-config matches)
+ * is on qemu's user network with restrict=on: nothing leaves it, so a first boot that tried
  * to download would fail. The host defaults to etcd3, whose bootstrap (start
  * etcd without waiting for it) completes alone; the others need their peers,
  * which the container lab boots.
@@ -43,7 +44,9 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   must(process.execPath, ['--import', 'tsx', join(o.repo, 'generator/cli.ts'), 'generate', o.spec, '--out', out, '--state', join(o.work, 'state'), '--quiet'], 180);
   const clusterDir = join(out, (load(readFileSync(o.spec, 'utf8')) as { name: string }).name);
   const model = JSON.parse(readFileSync(join(clusterDir, 'model.json'), 'utf8')) as Cluster;
-  if (!model.hosts.some((h) => h.name === o.host)) throw new Error(`--qemu-host: no host ${o.host} in ${o.spec}`);
+  const host = model.hosts.find((h) => h.name === o.host);
+  if (!host) throw new Error(`--qemu-host: no host ${o.host} in ${o.spec}`);
+  const mac = host.network.macAddress;
   const iso = join(clusterDir, 'hosts', o.host, 'cidata.iso');
 
   const disk = o.image ? goldenImageDisk(o.image, o.work) : await rootDisk(o.root, o.work, model);
@@ -54,12 +57,14 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   const vm = spawn('qemu-system-x86_64', [
     '-machine', 'q35', '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', '1536',
     '-kernel', kernel, '-initrd', initrd,
-    // no network card: the seed's network-config has nothing to configure, so
-    // waiting for the network would only time out
+    // nothing to reach: waiting for the network would only time out
     '-append', KERNEL_CMDLINE,
     '-drive', `file=${disk.path},format=${disk.format},if=virtio`,
     '-drive', `file=${iso},format=raw,if=virtio,readonly=on`,
-    '-nic', 'none', '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
+    // The host's NIC, by the MAC its network-config matches, on a network that
+    // reaches nothing: restrict=on isolates the guest from the host and the outside.
+    '-netdev', 'user,id=n0,restrict=on', '-device', `virtio-net-pci,netdev=n0,mac=${mac}`,
+    '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
     '-qmp', `unix:${qmp},server=on,wait=off`, '-no-reboot',
   ], { stdio: ['ignore', 'inherit', 'inherit'] });
   let exited = false;
@@ -94,10 +99,10 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   try { errors = JSON.parse(cat('/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
   record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
   if (o.image) {
-    // First boot downloads nothing: no network card at all, and the bootstrap ran no install step.
+    // First boot downloads nothing: no route out at all, and the bootstrap ran no install step.
     const bootstrap = c.split('\n').filter((l) => l.includes('ha-k8s-seed:'));
     const steps = bootstrap.map((l) => l.match(/step (\S+)/)?.[1]).filter(Boolean);
-    record('first boot from the golden image downloads nothing: no NIC (-nic none), no install step or download in the bootstrap log',
+    record('first boot from the golden image downloads nothing: no route out (its NIC on a restrict=on user network), no install step or download in the bootstrap log',
       !/install-binaries|install-artifacts|downloading/.test(c) && steps.length > 0,
       `bootstrap steps: ${steps.join(', ') || 'none seen'}`);
     const etcd = cat(BIN.etcd);
