@@ -55,6 +55,8 @@ export interface HostPrep {
   kubectl?: string;
   /** The MAC the host's network-config matches (model: network.macAddress). */
   mac: string;
+  /** The host's address with its prefix length, for the lab's own networkd file. */
+  address: string;
 }
 
 /** The seed files inside a cidata ISO, read the way a hypervisor's guest would (Rock Ridge names). */
@@ -75,7 +77,7 @@ export function seedFromIso(iso: string): Record<string, Buffer> {
  * of BIN: the stand-ins, Debian's etcd (3.4) at the etcd paths, a real kubectl;
  * without the unit Debian's etcd package enables, and with no machine-id yet.
  */
-export async function asGoldenImage(tree: string, p: Omit<HostPrep, 'name' | 'iso' | 'mac'>): Promise<void> {
+export async function asGoldenImage(tree: string, p: Omit<HostPrep, 'name' | 'iso' | 'mac' | 'address'>): Promise<void> {
   await installStandins(tree, { version: p.kubernetesVersion, containerd: p.containerdVersion });
   for (const [bin, from] of [[BIN.etcd, '/usr/bin/etcd'], [BIN.etcdctl, '/usr/bin/etcdctl']] as const) {
     mkdirSync(dirname(join(tree, bin)), { recursive: true });
@@ -113,7 +115,7 @@ export class Machine {
    * with --network-interface needs udev to have seen it, and no udev runs in
    * the lab's namespace.) The only file the lab adds to a guest's boot.
    */
-  private writeNicUnit(m: string, mac: string): void {
+  private writeNicUnit(m: string, mac: string, address: string): void {
     const unit = 'ha-k8s-seed-lab-nic.service';
     writeFileSync(join(m, 'etc/systemd/system', unit), [
       '# boot lab only: the MAC a hypervisor would give this VM\'s NIC',
@@ -131,6 +133,22 @@ export class Machine {
     const wants = join(m, 'etc/systemd/system/sysinit.target.wants');
     mkdirSync(wants, { recursive: true });
     symlinkSync(`/etc/systemd/system/${unit}`, join(wants, unit));
+    // netplan matches `macaddress` as PermanentMACAddress=, which a veth does not
+    // have (a VM's virtio NIC does: the libvirt boot shows the seed's network-config
+    // matching it). So in the lab networkd gets host0's address from a file of the
+    // lab's, ahead of netplan's; the rest of network-config is applied as written.
+    const network = join(m, 'etc/systemd/network');
+    mkdirSync(network, { recursive: true });
+    writeFileSync(join(network, '05-ha-k8s-seed-lab-host0.network'), [
+      '# boot lab only: a veth has no permanent MAC for netplan\'s match to find',
+      '[Match]',
+      'Name=host0',
+      '',
+      '[Network]',
+      `Address=${address}`,
+      'LinkLocalAddressing=no',
+      '',
+    ].join('\n'));
   }
 
   /** Overlay of the cached root, seed, stand-ins and the binaries' paths of the golden image. */
@@ -143,7 +161,7 @@ export class Machine {
     mkdirSync(seedDir, { recursive: true });
     for (const [name, data] of Object.entries(seedFromIso(p.iso))) writeFileSync(join(seedDir, name), data, { mode: 0o600 });
     await asGoldenImage(m, p);
-    this.writeNicUnit(m, p.mac);
+    this.writeNicUnit(m, p.mac, p.address);
     // A container mounts no file system of its own (the golden image's fstab names its disk).
     writeFileSync(join(m, 'etc/fstab'), '# boot lab: a container has no disks of its own\n');
     // A container may set only its own network namespace's sysctls; the

@@ -132,7 +132,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     const m = new Machine(h.name, o.work, o.root, o.bridge.name, pidDir);
     machines.set(h.name, m);
     await m.prepare({
-      name: h.name, iso: join(clusterDir, 'hosts', h.name, 'cidata.iso'), mac: h.network.macAddress,
+      name: h.name, iso: join(clusterDir, 'hosts', h.name, 'cidata.iso'), mac: h.network.macAddress, address: `${h.address}/${h.network.prefixLength}`,
       kubernetesVersion: model.kubernetes.version, containerdVersion: model.containerd.version, kubectl,
     });
   }
