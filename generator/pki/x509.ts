@@ -266,18 +266,6 @@ function describeSubject(s: CertShape): string {
   return [...s.o.map((o) => `O=${o}`), `CN=${s.cn}`].join(',');
 }
 
-/** Whether `certPem` is signed by `caPem` (issuer name and signature). */
-export function issuedBy(certPem: string, caPem: string): boolean {
-  const cert = new X509Certificate(certPem);
-  const ca = new X509Certificate(caPem);
-  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
-}
-
-/** Whether the private key belongs to the certificate. */
-export function keyMatches(certPem: string, keyPem: string): boolean {
-  return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
-}
-
 export function notAfter(certPem: string): Date {
   return new Date(new X509Certificate(certPem).validTo);
 }
