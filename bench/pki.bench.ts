@@ -18,7 +18,7 @@ import { writeTree } from '../generator/output/tree.ts';
 import { STATE_WRITE } from '../generator/state/state.ts';
 import { ensurePki, generateKeys } from '../generator/pki/index.ts';
 import type { KeyAlgorithm } from '../generator/model/types.ts';
-import { loadCluster } from '../generator/spec/validate.ts';
+import { loadCluster } from '../generator/input/validate.ts';
 
 export interface KeygenFigure {
   tool: string;

@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import type { KeyAlgorithm } from '../generator/model/types.ts';
 import { ensurePki, leafProfiles } from '../generator/pki/index.ts';
 import { USER_DATA_LIMIT } from '../generator/render/hosts.ts';
-import { loadCluster } from '../generator/spec/validate.ts';
+import { loadCluster } from '../generator/input/validate.ts';
 import { benchCfssl } from './cfssl.bench.ts';
 import { benchReference, benchScale } from './cluster.bench.ts';
 import { machine, median, runCli, runFloor, table } from './lib.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ensurePki } from '../generator/pki/index.ts';
 import { renderHosts } from '../generator/render/hosts.ts';
-import { loadCluster } from '../generator/spec/validate.ts';
+import { loadCluster } from '../generator/input/validate.ts';
 
 export interface SeedSizeFigure { spec: string; host: string; roles: string; rawBytes: number; gzipBase64Bytes: number }
 

@@ -10,7 +10,7 @@ import Handlebars from 'handlebars';
 import { PROJECT_ROOT } from './assets.ts';
 import { COMPILE_OPTIONS } from './render/templates.ts';
 
-export { standaloneSpecValidator } from './spec/ajv.ts';
+export { standaloneSpecValidator } from './input/ajv.ts';
 
 /** The folders renderTemplate() reads, and which of their files are templates. */
 const TEMPLATE_FOLDERS: [string, RegExp][] = [['templates', /\.hbs$/], ['cloud-init', /\.yaml$/], ['packer', /\.hbs$/]];

@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { assetPath } from './assets.ts';
 import { describeFsError } from './output/fs-errors.ts';
 import { ROTATE_ALL_CAS, ROTATE_TARGETS, isRotateTarget, type RotateTarget } from './pki/profiles.ts';
-import { SpecError } from './spec/problems.ts';
-import { loadCluster } from './spec/validate.ts';
+import { SpecError } from './input/problems.ts';
+import { loadCluster } from './input/validate.ts';
 import { LockHeldError } from './state/lock.ts';
 
 const USAGE = `Usage:

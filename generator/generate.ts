@@ -18,7 +18,7 @@ import { describeSeeds, seedSize, streamHosts, streamSeeds, type SeedSize } from
 import { describeHostActions, SeedComparison, type Plan } from './plan/plan.ts';
 import { renderPacker } from './render/packer.ts';
 import { platformSeedFiles, renderPlatform, type SeedFact, type SeedFacts } from './render/platforms/index.ts';
-import { loadCluster } from './spec/validate.ts';
+import { loadCluster } from './input/validate.ts';
 import { STATE_WRITE, defaultStateDir, openState, peekState, stateHolds } from './state/state.ts';
 
 export interface GenerateOptions {

@@ -23,7 +23,7 @@ import { HOST_PKI } from '../generator/pki/types.ts';
 import { renderHosts, USER_DATA_LIMIT } from '../generator/render/hosts.ts';
 import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
 import { shapeOnlyBundle } from '../generator/pki/shape.ts';
-import { clusterFromText } from '../generator/spec/validate.ts';
+import { clusterFromText } from '../generator/input/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
 import { EXAMPLE_SPECS, exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
 

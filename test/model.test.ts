@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
-import { loadCluster } from '../generator/spec/validate.ts';
-import { clusterFromText } from '../generator/spec/validate.ts';
+import { loadCluster } from '../generator/input/validate.ts';
+import { clusterFromText } from '../generator/input/validate.ts';
 import { hostsWithRole, isNode } from '../generator/model/types.ts';
 import { defaultKubernetesVersion } from '../generator/versions/versions.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';

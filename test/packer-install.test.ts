@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
 import { INSTALLED_FILES, containerImages, renderPacker } from '../generator/render/packer.ts';
-import { clusterFromText } from '../generator/spec/validate.ts';
+import { clusterFromText } from '../generator/input/validate.ts';
 import { debianRoot, throwawayCopy } from './lib/debian-root.ts';
 import { buildStandInMirror, etcdReleaseDir, imageArchivePath, mirrorPath, sha, type StandInFile, type StandInReleases } from './lib/stand-in-mirror.ts';
 

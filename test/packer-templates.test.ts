@@ -21,7 +21,7 @@ import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
 import type { OutputFile } from '../generator/output/tree.ts';
 import { INSTALLED_FILES, containerImages, imageArchiveUrl, installScript, renderPacker } from '../generator/render/packer.ts';
-import { clusterFromText, loadCluster } from '../generator/spec/validate.ts';
+import { clusterFromText, loadCluster } from '../generator/input/validate.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-packer-'));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generate } from '../generator/generate.ts';
 import { writeTree } from '../generator/output/tree.ts';
 import { ensurePki, PkiError } from '../generator/pki/index.ts';
-import { clusterFromText } from '../generator/spec/validate.ts';
+import { clusterFromText } from '../generator/input/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
 import { makePki, rerun, run, sharedPki, snapshot, type PkiFixture } from './lib/pki-fixture.ts';
 import { STATE_WRITE } from '../generator/state/state.ts';

@@ -14,7 +14,7 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePki, PkiError } from '../generator/pki/index.ts';
-import { clusterFromText } from '../generator/spec/validate.ts';
+import { clusterFromText } from '../generator/input/validate.ts';
 import { BASE_SPEC, problemsOf } from './lib/spec-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-state-'));

@@ -1,6 +1,6 @@
 /**
  * etcd.backup.schedule lands in a timer's OnCalendar=: the generator's check
- * (generator/spec/oncalendar.ts) is held to `systemd-analyze calendar`, the
+ * (generator/input/oncalendar.ts) is held to `systemd-analyze calendar`, the
  * parser systemd itself uses. Everything the check accepts, systemd parses and
  * will fire ("Next elapse" is a date); everything systemd refuses or would
  * never fire, the check refuses; the forms it refuses on purpose though
@@ -9,8 +9,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { DEFAULTS } from '../generator/spec/types.ts';
-import { onCalendarProblem } from '../generator/spec/oncalendar.ts';
+import { DEFAULTS } from '../generator/input/types.ts';
+import { onCalendarProblem } from '../generator/input/oncalendar.ts';
 
 function systemd(expression: string): { parsed: boolean; fires: boolean; out: string } {
   const r = spawnSync('systemd-analyze', ['calendar', expression], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
-import { formatProblem } from '../generator/spec/problems.ts';
+import { formatProblem } from '../generator/input/problems.ts';
 import { derivedMac } from '../generator/model/mac.ts';
 import { BASE_SPEC, insertAfter, problemsOf, withLine } from './lib/spec-fixtures.ts';
 

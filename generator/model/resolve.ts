@@ -4,8 +4,8 @@
  * not check again; it only decides.
  */
 import { posix } from 'node:path';
-import type { ClusterSpec, FileSpec, HostSpec } from '../spec/types.ts';
-import { DEFAULTS, DEFAULT_VM_SIZES, PLATFORM_DEFAULTS } from '../spec/types.ts';
+import type { ClusterSpec, FileSpec, HostSpec } from '../input/types.ts';
+import { DEFAULTS, DEFAULT_VM_SIZES, PLATFORM_DEFAULTS } from '../input/types.ts';
 import { artifactsFor, cniImages, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
 import * as ip from './ipv4.ts';
 import { derivedMac } from './mac.ts';

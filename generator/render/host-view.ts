@@ -93,7 +93,7 @@ function controlPlaneParts(cluster: Cluster, host: Host, bundle: PkiBundle) {
         image: cluster.images.coredns,
         clusterDNS: cluster.kubernetes.clusterDNS,
         clusterDomain: cluster.kubernetes.clusterDomain,
-        // Validation lets every node have resolvers, or none (spec/checks.ts, checkResolvers).
+        // Validation lets every node have resolvers, or none (input/checks.ts, checkResolvers).
         forward: cluster.hosts.some((h) => isNode(h) && h.network.nameservers.length > 0),
       },
       cni: {

@@ -28,7 +28,7 @@ import { load } from 'js-yaml';
 import { BIN } from '../../generator/model/paths.ts';
 import type { Cluster } from '../../generator/model/types.ts';
 import { INSTALLED_FILES, containerImages } from '../../generator/render/packer.ts';
-import { clusterFromText } from '../../generator/spec/validate.ts';
+import { clusterFromText } from '../../generator/input/validate.ts';
 import { must, removeTree, sh, unmountUnder } from '../lab/machines.ts';
 import { labVmRoot } from '../lab/root.ts';
 import { buildStandInMirror, imageArchivePath, mirrorPath, sha } from '../lib/stand-in-mirror.ts';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { Cluster } from '../../generator/model/types.ts';
 import { writeTree } from '../../generator/output/tree.ts';
 import { ensurePki, type EnsurePkiOptions, type EnsurePkiResult } from '../../generator/pki/index.ts';
-import { clusterFromText } from '../../generator/spec/validate.ts';
+import { clusterFromText } from '../../generator/input/validate.ts';
 import { STATE_WRITE } from '../../generator/state/state.ts';
 
 const execFileAsync = promisify(execFile);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Cluster } from '../../generator/model/types.ts';
 import { ensurePki, type PkiBundle } from '../../generator/pki/index.ts';
 import { renderHosts, type RenderedHosts } from '../../generator/render/hosts.ts';
-import { loadCluster } from '../../generator/spec/validate.ts';
+import { loadCluster } from '../../generator/input/validate.ts';
 
 export const EXAMPLE_SPECS = ['cluster.yaml', ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort().map((f) => `examples/${f}`)];
 

@@ -2,8 +2,8 @@
  * Small specs for tests, written so that line numbers are easy to read off:
  * BASE_SPEC's host i is on line 10 + i.
  */
-import { SpecError, type Problem } from '../../generator/spec/problems.ts';
-import { clusterFromText } from '../../generator/spec/validate.ts';
+import { SpecError, type Problem } from '../../generator/input/problems.ts';
+import { clusterFromText } from '../../generator/input/validate.ts';
 
 export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGkyzZ9VSSD3SfMSztbNsk72/OXEltz6Y/jDp3R219OF test@example';
 
