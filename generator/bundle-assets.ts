@@ -13,7 +13,7 @@ import { COMPILE_OPTIONS } from './render/templates.ts';
 export { standaloneSpecValidator } from './input/ajv.ts';
 
 /** The folders renderTemplate() reads, and which of their files are templates. */
-const TEMPLATE_FOLDERS: [string, RegExp][] = [['templates', /\.hbs$/], ['cloud-init', /\.yaml$/], ['packer', /\.hbs$/]];
+const TEMPLATE_FOLDERS: [string, RegExp][] = [['templates', /\.hbs$/], ['cloud-init', /\.hbs$/], ['packer', /\.hbs$/]];
 
 /** The source of an ES module whose default export maps each template's path under the project root to its precompiled form. */
 export function precompiledTemplatesModule(): string {

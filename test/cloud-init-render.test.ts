@@ -16,9 +16,10 @@ import { gunzipSync } from 'node:zlib';
 import { load, loadAll } from 'js-yaml';
 import { hasRole, isNode } from '../generator/model/types.ts';
 import { renderCloudConfig } from '../generator/render/cloud-config.ts';
-import { etcdUnit } from '../generator/render/components.ts';
+import { etcdUnit } from '../generator/roles/etcd.ts';
 import { renderFlags, UnknownFlagError } from '../generator/render/flags.ts';
-import { FILES, PKI, SEED } from '../generator/render/host-paths.ts';
+import { FILES, SEED } from '../generator/render/host-paths.ts';
+import { CATALOGUE, ON_HOST } from '../generator/pki/on-host.ts';
 import { HOST_PKI } from '../generator/pki/types.ts';
 import { renderHosts, USER_DATA_LIMIT } from '../generator/render/hosts.ts';
 import { supportedKubernetesVersions } from '../generator/versions/versions.ts';
@@ -217,7 +218,7 @@ test('control planes: apiserver with bootstrap tokens, Node+RBAC, secretbox, aud
     const api = execStart(fileAt(parsed, '/etc/systemd/system/kube-apiserver.service')!.content).flags;
     assert.is(api.get('--authorization-mode'), 'Node,RBAC');
     assert.is(api.get('--enable-bootstrap-token-auth'), 'true');
-    assert.is(api.get('--kubelet-certificate-authority'), PKI.ca, 'the apiserver verifies kubelets');
+    assert.is(api.get('--kubelet-certificate-authority'), ON_HOST.kubernetesCa.cert.path, 'the apiserver verifies kubelets');
     assert.is(api.get('--etcd-servers'), ex.cluster.etcd.members.map((m) => m.clientUrl).join(','));
     for (const flag of ['--encryption-provider-config', '--audit-policy-file', '--service-account-issuer', '--service-account-key-file',
       '--service-account-signing-key-file', '--requestheader-client-ca-file', '--proxy-client-cert-file']) assert.ok(api.has(flag), flag);
@@ -235,7 +236,7 @@ test('control planes: apiserver with bootstrap tokens, Node+RBAC, secretbox, aud
     const delivered = new Set(parsed.files.map((f) => f.path));
     for (const unit of parsed.files.filter((f) => f.path.endsWith('.service'))) {
       for (const value of execStart(unit.content).flags.values()) {
-        if (Object.values(PKI).includes(value as never)) assert.ok(delivered.has(value), `${seed.host}: ${value} referenced but not delivered`);
+        if (CATALOGUE.some((g) => g.path === value)) assert.ok(delivered.has(value), `${seed.host}: ${value} referenced but not delivered`);
       }
     }
   }
@@ -253,7 +254,7 @@ test('credentials land once: kubeconfigs name files the host holds, embed no cer
     }
     // Nothing more: each certificate or key on the host is named by a unit, a kubeconfig, a config or a script there.
     // The one exception: etcd's health-check client pair, there for the operator's etcdctl on the member (as kubeadm ships it).
-    const forTheOperator = new Set<string>([PKI.etcdHealthcheckCert, PKI.etcdHealthcheckKey]);
+    const forTheOperator = new Set<string>([ON_HOST.etcdHealthcheckClient.cert.path, ON_HOST.etcdHealthcheckClient.key.path]);
     for (const [path] of delivered) {
       if (!path.startsWith(HOST_PKI.dir) || forTheOperator.has(path)) continue;
       const namedBy = parsed.files.filter((f) => f.path !== path && f.content.includes(path)).map((f) => f.path);
@@ -277,11 +278,11 @@ test('nodes: containerd 2 config, KubeletConfiguration, bootstrap and kube-proxy
     assert.match(kubelet, /rotateCertificates: true/);
     assert.ok(kubelet.includes(`- ${ex.cluster.kubernetes.clusterDNS}`));
     // its own serving certificate, for its node name and address, signed by the cluster CA
-    assert.ok(kubelet.includes(`tlsCertFile: ${PKI.kubeletServingCert}\ntlsPrivateKeyFile: ${PKI.kubeletServingKey}\n`), seed.host);
-    const serving = new X509Certificate(fileAt(parsed, PKI.kubeletServingCert)!.content);
+    assert.ok(kubelet.includes(`tlsCertFile: ${ON_HOST.kubeletServing.cert.path}\ntlsPrivateKeyFile: ${ON_HOST.kubeletServing.key.path}\n`), seed.host);
+    const serving = new X509Certificate(fileAt(parsed, ON_HOST.kubeletServing.cert.path)!.content);
     assert.is(serving.subjectAltName, `DNS:${host.name}, IP Address:${host.address}`, seed.host);
     assert.ok(serving.verify(new X509Certificate(ex.bundle.ca.kubernetes.certPem).publicKey), `${seed.host}: signed by the cluster CA`);
-    assert.is(fileAt(parsed, PKI.kubeletServingKey)!.permissions, '0600');
+    assert.is(fileAt(parsed, ON_HOST.kubeletServing.key.path)!.permissions, '0600');
     const bootstrap = fileAt(parsed, FILES.bootstrapKubeconfig)!;
     const token = ex.bundle.secrets.bootstrapToken;
     assert.ok(bootstrap.content.includes(`server: ${endpoint}`) && bootstrap.content.includes(`token: ${token.id}.${token.secret}`), seed.host);
@@ -393,7 +394,7 @@ test('Rocky/Alma load balancers: the keepalived check script gets its own SELinu
     for (const tool of ['selinuxenabled', 'setsebool', 'semanage', 'restorecon', 'chcon', 'nginx', 'systemctl']) {
       writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> ${bin}/calls\n`, { mode: 0o755 });
     }
-    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', step.run], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', step.script], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
     assert.is(r.status, 0, r.stderr);
     const calls = readFileSync(join(bin, 'calls'), 'utf8');
     assert.match(calls, new RegExp(`semanage fcontext -a -t keepalived_unconfined_script_exec_t ${FILES.keepalivedCheck.replace(/[.]/g, '\\.')}`));
@@ -455,7 +456,7 @@ test('etcd.backup: on by default on every etcd member and on no other host; enab
   const member = off.hosts.find((h) => hasRole(h, 'etcd'))!;
   const rendered = renderCloudConfig(off, member, ex.bundle);
   assert.equal(rendered.files.filter((f) => /etcd-backup/.test(f.path)), []);
-  assert.not.match(rendered.steps.map((s) => s.run).join('\n'), /etcd-backup/);
+  assert.not.match(rendered.steps.map((s) => s.script).join('\n'), /etcd-backup/);
 });
 
 test.run();

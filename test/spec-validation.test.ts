@@ -111,7 +111,7 @@ const cases: Case[] = [
   { rule: 'file on a path the tool writes, under another spelling', spec: insertAfter(8, 'files:\n  - { path: "/etc/kubernetes//pki/../pki/ca.key", content: x }'),
     path: 'files[0].path', line: 10, message: /^\/etc\/kubernetes\/pki\/ca\.key \(written ".*"\) is written by the tool itself on cp1, cp2: it belongs to the PKI/ },
   { rule: "host file on a role's generated config", spec: withLine(hostLine(2), '  - { name: w1, address: 192.168.1.21, roles: [worker, etcd], files: [{ path: /etc/containerd/config.toml, content: x }] }'),
-    path: 'hosts[2].files[0].path', line: 12, message: /\/etc\/containerd\/config\.toml is written by the tool itself on w1: it belongs to cloud-init\/node\.yaml \(templates\/kubernetes\/containerd-config\.toml\.hbs\)/ },
+    path: 'hosts[2].files[0].path', line: 12, message: /\/etc\/containerd\/config\.toml is written by the tool itself on w1: it belongs to the node recipe \(templates\/node\/containerd-config\.toml\.hbs\)/ },
   { rule: 'file on a folder the tool writes into', spec: insertAfter(8, 'files:\n  - { path: /etc/kubernetes/pki, content: x }'),
     path: 'files[0].path', line: 10, message: /\/etc\/kubernetes\/pki is a folder of \/etc\/kubernetes\/pki\/.*, which the tool writes/ },
   { rule: 'NTP server carrying a chrony directive', spec: insertAfter(8, 'ntp:\n  servers: ["a iburst\\nserver 6.6.6.6 iburst"]'),

@@ -226,8 +226,11 @@ export function hasRole(host: Pick<Host, 'roles'>, role: Role): boolean {
 }
 
 /** A host that runs kubelet and kube-proxy: every worker and every control plane. */
+/** The roles that make a host a Kubernetes node: containerd, kubelet and kube-proxy run there. */
+export const NODE_ROLES: readonly Role[] = ['control-plane', 'worker'];
+
 export function isNode(host: Pick<Host, 'roles'>): boolean {
-  return hasRole(host, 'worker') || hasRole(host, 'control-plane');
+  return NODE_ROLES.some((role) => hasRole(host, role));
 }
 
 export function hostsWithRole(cluster: Pick<Cluster, 'hosts'>, role: Role): Host[] {

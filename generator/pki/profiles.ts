@@ -74,6 +74,22 @@ export function apiserverSans(cluster: Cluster, host: Pick<Host, 'name' | 'addre
   };
 }
 
+/**
+ * The subject names (CN) of the cluster-wide client certificates: what RBAC,
+ * the apiserver's flags and the kubeconfigs call each user.
+ */
+export const SUBJECTS = {
+  etcdHealthcheckClient: 'kube-etcd-healthcheck-client',
+  apiserver: 'kube-apiserver',
+  apiserverKubeletClient: 'kube-apiserver-kubelet-client',
+  apiserverEtcdClient: 'kube-apiserver-etcd-client',
+  frontProxyClient: 'front-proxy-client',
+  controllerManager: 'system:kube-controller-manager',
+  scheduler: 'system:kube-scheduler',
+  admin: 'kubernetes-admin',
+  kubeProxy: 'system:kube-proxy',
+} as const;
+
 const profilesOf = new WeakMap<Cluster, LeafProfile[]>();
 
 /**
@@ -97,17 +113,17 @@ function makeLeafProfiles(cluster: Cluster): LeafProfile[] {
   });
   return [
     ...etcd,
-    leaf('etcd-healthcheck-client', 'etcd', 'kube-etcd-healthcheck-client', { client: true, file: 'etcd/healthcheck-client' }),
+    leaf('etcd-healthcheck-client', 'etcd', SUBJECTS.etcdHealthcheckClient, { client: true, file: 'etcd/healthcheck-client' }),
     ...hostsWithRole(cluster, 'control-plane').map((h) =>
-      leaf(`apiserver/${h.name}`, 'kubernetes', 'kube-apiserver', { server: true, file: `apiserver-${h.name}`, ...apiserverSans(cluster, h) })),
-    leaf('apiserver-kubelet-client', 'kubernetes', 'kube-apiserver-kubelet-client', { client: true, o: ['system:masters'] }),
-    leaf('apiserver-etcd-client', 'etcd', 'kube-apiserver-etcd-client', { client: true }),
-    leaf('front-proxy-client', 'front-proxy', 'front-proxy-client', { client: true }),
-    leaf('controller-manager', 'kubernetes', 'system:kube-controller-manager', { client: true }),
-    leaf('scheduler', 'kubernetes', 'system:kube-scheduler', { client: true }),
+      leaf(`apiserver/${h.name}`, 'kubernetes', SUBJECTS.apiserver, { server: true, file: `apiserver-${h.name}`, ...apiserverSans(cluster, h) })),
+    leaf('apiserver-kubelet-client', 'kubernetes', SUBJECTS.apiserverKubeletClient, { client: true, o: ['system:masters'] }),
+    leaf('apiserver-etcd-client', 'etcd', SUBJECTS.apiserverEtcdClient, { client: true }),
+    leaf('front-proxy-client', 'front-proxy', SUBJECTS.frontProxyClient, { client: true }),
+    leaf('controller-manager', 'kubernetes', SUBJECTS.controllerManager, { client: true }),
+    leaf('scheduler', 'kubernetes', SUBJECTS.scheduler, { client: true }),
     // A binary cluster has no kubeadm to bind kubeadm:cluster-admins: system:masters is what works from the first boot.
-    leaf('admin', 'kubernetes', 'kubernetes-admin', { client: true, o: ['system:masters'] }),
-    leaf('kube-proxy', 'kubernetes', 'system:kube-proxy', { client: true, o: ['system:node-proxier'] }),
+    leaf('admin', 'kubernetes', SUBJECTS.admin, { client: true, o: ['system:masters'] }),
+    leaf('kube-proxy', 'kubernetes', SUBJECTS.kubeProxy, { client: true, o: ['system:node-proxier'] }),
     // Each kubelet's serving certificate, for exactly its node name and address: the
     // apiserver verifies kubelets (--kubelet-certificate-authority) with no CSR to approve.
     ...cluster.hosts.filter(isNode).map((h) => leaf(`kubelet-serving/${h.name}`, 'kubernetes', `system:node:${h.name}`,

@@ -1,36 +1,19 @@
 /**
- * A host's cloud-config: common.yaml and its roles' documents (cloud-init/)
- * rendered with the host's view, merged, their files rendered from
- * templates/, then the credentials and the operator's own files added.
+ * A host's cloud-config: the role recipes that apply to it (generator/roles/)
+ * combined in order (their kernel settings and bootstrap steps, then their
+ * files rendered from templates/), the credentials its roles hold, then the
+ * operator's own files.
  */
-import { dump, load } from 'js-yaml';
+import { dump } from 'js-yaml';
 import { gzipSync } from 'node:zlib';
-import { hasRole, type Cluster, type Host } from '../model/types.ts';
+import type { Cluster, Host } from '../model/types.ts';
 import { credentialsFor } from '../pki/access.ts';
 import { shapeOnlyBundle } from '../pki/shape.ts';
 import type { PkiBundle } from '../pki/types.ts';
+import { recipesFor } from '../roles/index.ts';
+import type { HostAssembly, RoleRecipe } from '../roles/recipe.ts';
 import { SEED } from './host-paths.ts';
-import { hostView, type HostView } from './host-view.ts';
-import { renderTemplate } from './templates.ts';
-import { assetPath } from '../assets.ts';
-
-const ROLE_DOCUMENTS = `${assetPath('cloud-init')}/`;
-
-interface DocumentFile {
-  path: string;
-  template: string;
-  view?: string;
-  permissions?: string;
-  append?: boolean;
-  /** A large static file: sent gzipped and base64-encoded when that is smaller (cloud-init decodes it). */
-  encoding?: 'gz+b64';
-}
-interface Step { name: string; run: string }
-interface RoleDocument {
-  files?: DocumentFile[];
-  kernel?: { modules?: string[]; sysctls?: Record<string, string | number> };
-  steps?: Step[];
-}
+import { CLOUD_INIT_DIR, renderTemplate } from './templates.ts';
 
 /** One write_files entry: `content` is what lands on the host, before any encoding. */
 export interface WriteFile {
@@ -69,25 +52,6 @@ function carried(f: WriteFile): Record<string, unknown> {
   return packed.length < plainCost ? { ...plain, encoding: 'gz+b64', content: packed } : plain;
 }
 
-/** The documents a host's cloud-config is made of, in order (cloud-init/README.md). */
-export function roleDocuments(cluster: Cluster, host: Host): string[] {
-  const docs = ['common.yaml'];
-  if (cluster.image.binaries === 'download') docs.push('download.yaml');
-  if (hasRole(host, 'etcd')) docs.push('etcd.yaml');
-  if (hasRole(host, 'control-plane')) docs.push('control-plane.yaml');
-  if (hasRole(host, 'control-plane') || hasRole(host, 'worker')) docs.push('node.yaml');
-  if (hasRole(host, 'load-balancer')) docs.push('load-balancer.yaml');
-  if (hasRole(host, 'control-plane')) docs.push('addons.yaml');
-  return docs;
-}
-
-function lookup(view: object, dotted: string): object {
-  let value: unknown = view;
-  for (const key of dotted.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
-  if (typeof value !== 'object' || value === null) throw new Error(`view has no part ${dotted}`);
-  return value;
-}
-
 /** seqNoIndent: list items at their key's column, two spaces less on every line of every file. */
 function yaml(value: unknown): string {
   return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true });
@@ -111,76 +75,50 @@ function writeFileYaml(f: WriteFile): string {
   return text;
 }
 
-/**
- * Parsed role documents by their rendered text. A role's document reads only
- * what hosts of that role share (paths, templates, steps), so a thousand
- * workers render one text and it is parsed once. The parsed documents are only
- * read, never changed.
- */
-const parsedDocuments = new Map<string, RoleDocument>();
-
-function parseRoleDocument(name: string, text: string, host: Host): RoleDocument {
-  let doc = parsedDocuments.get(text);
-  if (doc) return doc;
-  try {
-    doc = (load(text) ?? {}) as RoleDocument;
-  } catch (error) {
-    throw new Error(`cloud-init/${name} for ${host.name}: ${(error as Error).message}`);
-  }
-  // Bounded: a text specific to each host (a control plane's) would otherwise grow it without end.
-  if (parsedDocuments.size < 256) parsedDocuments.set(text, doc);
-  return doc;
-}
-
 export interface HostCloudConfig {
   /** The user-data text (#cloud-config). */
   userData: string;
   files: WriteFile[];
-  steps: Step[];
+  /** The bootstrap steps, in the order the script runs them. */
+  steps: HostAssembly['steps'];
 }
 
 /** A file the tool itself writes on a host, with what it belongs to (named in spec errors). */
 export interface GeneratedFile extends WriteFile {
-  /** `cloud-init/load-balancer.yaml (templates/lb/nginx.conf.hbs)`, `the PKI (apiserver cert)`. */
+  /** `the load-balancer recipe (templates/load-balancer/nginx.conf.hbs)`, `the PKI (...)`. */
   source: string;
 }
 
-interface ToolOutput { view: HostView; files: GeneratedFile[]; steps: Step[] }
+/**
+ * What the recipes' kernel settings and bootstrap steps add up to on a host:
+ * the common recipe's modules-load, sysctl and bootstrap files are made of it.
+ */
+function assemble(cluster: Cluster, host: Host, recipes: readonly RoleRecipe[]): HostAssembly {
+  const modules = [...new Set(recipes.flatMap((r) => r.kernel?.modules ?? []))];
+  const sysctls = Object.entries(Object.assign({}, ...recipes.map((r) => r.kernel?.sysctls ?? {})) as Record<string, string | number>)
+    .map(([key, value]) => ({ key, value }));
+  const steps = recipes.flatMap((r) => r.steps?.(cluster, host) ?? [])
+    .map((s) => ({ name: s.name, script: renderTemplate(s.template, s.view, CLOUD_INIT_DIR).trimEnd() }));
+  return { modules, sysctls, steps };
+}
 
 /** What the tool writes on a host for its roles, before the operator's own files. */
-function toolFiles(cluster: Cluster, host: Host, bundle: PkiBundle): ToolOutput {
-  const view: HostView = hostView(cluster, host, bundle);
-  const names = roleDocuments(cluster, host);
-  const docs = names.map((name) => parseRoleDocument(name, renderTemplate(name, view, ROLE_DOCUMENTS), host));
-
-  const modules = [...new Set(docs.flatMap((d) => d.kernel?.modules ?? []))];
-  const sysctls = Object.entries(Object.assign({}, ...docs.map((d) => d.kernel?.sysctls ?? {})) as Record<string, string | number>)
-    .map(([key, value]) => ({ key, value }));
-  const steps = docs.flatMap((d) => d.steps ?? []).map((s) => ({ name: s.name, run: s.run.trimEnd() }));
-  const fullView = {
-    ...view,
-    modules,
-    sysctls,
-    steps: steps.map((s) => ({ name: s.name, script: s.run })),
-    scriptPath: SEED.bootstrapScript,
-    stateDir: SEED.stateDir,
-    doneMarker: SEED.doneMarker,
-    failedMarker: SEED.failedMarker,
-  };
-
-  const files: GeneratedFile[] = docs.flatMap((d, i) => (d.files ?? []).map((f) => ({
+function toolFiles(cluster: Cluster, host: Host, bundle: PkiBundle): { files: GeneratedFile[]; steps: HostAssembly['steps'] } {
+  const recipes = recipesFor(cluster, host);
+  const assembly = assemble(cluster, host, recipes);
+  const files: GeneratedFile[] = recipes.flatMap((recipe) => recipe.files({ cluster, host, bundle, assembly }).map((f) => ({
     path: f.path,
-    content: renderTemplate(f.template, f.view ? lookup(fullView, f.view) : fullView),
+    content: renderTemplate(f.template, f.view),
     owner: 'root:root',
     permissions: f.permissions ?? '0644',
     ...(f.append ? { append: true } : {}),
     ...(f.encoding ? { encoding: f.encoding } : {}),
-    source: `cloud-init/${names[i]} (templates/${f.template})`,
+    source: `${recipe.name} (templates/${f.template})`,
   })));
   for (const c of credentialsFor(cluster, host, bundle)) {
     files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions, source: 'the PKI (README: "Who gets what")' });
   }
-  return { view, files, steps };
+  return { files, steps: assembly.steps };
 }
 
 /**
@@ -193,7 +131,7 @@ export function generatedPaths(cluster: Cluster, host: Host): { path: string; so
 }
 
 export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundle): HostCloudConfig {
-  const { view, files: generated, steps } = toolFiles(cluster, host, bundle);
+  const { files: generated, steps } = toolFiles(cluster, host, bundle);
   const files: WriteFile[] = generated.map(({ source: _source, ...f }) => f);
   for (const f of host.files) {
     files.push({ path: f.path, content: f.content, owner: f.owner, permissions: f.permissions });
@@ -224,14 +162,14 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
   ];
   // The same YAML as one dump of { ...config, write_files, runcmd }, with each entry's text reused across hosts.
   const body = `${yaml(config)}write_files:\n${files.map(writeFileYaml).join('')}${yaml({ runcmd })}`;
-  const userData = renderTemplate('cloud-init/user-data.hbs', {
+  const userData = renderTemplate('user-data.hbs', {
     host: host.name,
-    roles: view.roles,
+    roles: host.roles.join(', '),
     cluster: cluster.name,
     bootstrapUnit: SEED.bootstrapUnit,
     doneMarker: SEED.doneMarker,
     failedMarker: SEED.failedMarker,
     body: body.trimEnd(),
-  });
+  }, CLOUD_INIT_DIR);
   return { userData, files, steps };
 }

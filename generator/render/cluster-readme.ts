@@ -6,7 +6,7 @@ import { BIN, CONFIG } from '../model/paths.ts';
 import { hostsWithRole, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import type { CertificateExpiry } from '../pki/calendar.ts';
-import { PKI } from './host-paths.ts';
+import { ON_HOST } from '../pki/on-host.ts';
 import { renderPlatformSteps } from './platforms/steps.ts';
 import type { SeedFacts } from './platforms/index.ts';
 import { renderTemplate } from './templates.ts';
@@ -44,7 +44,7 @@ function etcdBackupReadme(cluster: Cluster) {
   return {
     ...(backup ? { enabled: true, ...backup } : { enabled: false }),
     tools: { etcdutl: BIN.etcdutl, etcdctl: BIN.etcdctl },
-    pki: { ca: PKI.etcdCa, cert: PKI.etcdHealthcheckCert, key: PKI.etcdHealthcheckKey },
+    pki: { ca: ON_HOST.etcdCa.cert.path, cert: ON_HOST.etcdHealthcheckClient.cert.path, key: ON_HOST.etcdHealthcheckClient.key.path },
     dataDir: CONFIG.etcdDataDir,
     endpoints: etcd.members.map((m) => m.clientUrl).join(','),
     members: etcd.members.map((m) => ({ name: m.name, peerUrl: m.peerUrl, initialCluster: etcd.initialCluster, token: etcd.initialClusterToken })),

@@ -1,9 +1,8 @@
 /**
- * Where the files this renderer writes land on a host. Binaries come from
- * model/paths.ts (the image installs them there); certificates and keys from
- * the PKI's grants (pki/access.ts), in kubeadm's layout under HOST_PKI.
+ * Where the files the role recipes write land on a host. Binaries come from
+ * model/paths.ts (the image installs them there); each certificate and key
+ * carries its own path (pki/on-host.ts).
  */
-import { HOST_PKI } from '../pki/types.ts';
 
 const K = '/etc/kubernetes';
 
@@ -22,40 +21,6 @@ export const SEED = {
 } as const;
 
 export const UNIT_DIR = '/etc/systemd/system';
-
-/** Certificates and keys, at the paths credentialsFor() writes them. */
-export const PKI = {
-  ca: `${HOST_PKI.dir}/ca.crt`,
-  caKey: `${HOST_PKI.dir}/ca.key`,
-  apiserverCert: `${HOST_PKI.dir}/apiserver.crt`,
-  apiserverKey: `${HOST_PKI.dir}/apiserver.key`,
-  apiserverKubeletClientCert: `${HOST_PKI.dir}/apiserver-kubelet-client.crt`,
-  apiserverKubeletClientKey: `${HOST_PKI.dir}/apiserver-kubelet-client.key`,
-  apiserverEtcdClientCert: `${HOST_PKI.dir}/apiserver-etcd-client.crt`,
-  apiserverEtcdClientKey: `${HOST_PKI.dir}/apiserver-etcd-client.key`,
-  frontProxyCa: `${HOST_PKI.dir}/front-proxy-ca.crt`,
-  frontProxyClientCert: `${HOST_PKI.dir}/front-proxy-client.crt`,
-  frontProxyClientKey: `${HOST_PKI.dir}/front-proxy-client.key`,
-  serviceAccountPub: `${HOST_PKI.dir}/sa.pub`,
-  serviceAccountKey: `${HOST_PKI.dir}/sa.key`,
-  kubeletServingCert: `${HOST_PKI.dir}/kubelet.crt`,
-  kubeletServingKey: `${HOST_PKI.dir}/kubelet.key`,
-  etcdCa: `${HOST_PKI.etcdDir}/ca.crt`,
-  etcdServerCert: `${HOST_PKI.etcdDir}/server.crt`,
-  etcdServerKey: `${HOST_PKI.etcdDir}/server.key`,
-  etcdPeerCert: `${HOST_PKI.etcdDir}/peer.crt`,
-  etcdPeerKey: `${HOST_PKI.etcdDir}/peer.key`,
-  etcdHealthcheckCert: `${HOST_PKI.etcdDir}/healthcheck-client.crt`,
-  etcdHealthcheckKey: `${HOST_PKI.etcdDir}/healthcheck-client.key`,
-  controllerManagerCert: `${HOST_PKI.dir}/controller-manager.crt`,
-  controllerManagerKey: `${HOST_PKI.dir}/controller-manager.key`,
-  schedulerCert: `${HOST_PKI.dir}/scheduler.crt`,
-  schedulerKey: `${HOST_PKI.dir}/scheduler.key`,
-  adminCert: `${HOST_PKI.dir}/admin.crt`,
-  adminKey: `${HOST_PKI.dir}/admin.key`,
-  kubeProxyCert: `${HOST_PKI.dir}/kube-proxy.crt`,
-  kubeProxyKey: `${HOST_PKI.dir}/kube-proxy.key`,
-} as const;
 
 /** Configs and kubeconfigs this renderer makes (the configs holding a secret named as in the PKI's grants, `embeddedIn`). */
 export const FILES = {

@@ -9,8 +9,9 @@ import { buildCidataIso } from '../output/iso9660.ts';
 import type { OutputFile } from '../output/tree.ts';
 import type { PkiBundle } from '../pki/types.ts';
 import { renderCloudConfig } from './cloud-config.ts';
-import { adminKubeconfig } from './host-view.ts';
-import { renderTemplate } from './templates.ts';
+import { adminKubeconfig } from '../roles/control-plane.ts';
+import { KUBECONFIG_TEMPLATE } from '../roles/kubeconfig.ts';
+import { CLOUD_INIT_DIR, renderTemplate } from './templates.ts';
 
 /**
  * The user-data ceiling this project checks against: 64 KiB, VMware's
@@ -31,7 +32,7 @@ export interface HostSeed {
 }
 
 export function renderNetworkConfig(host: Host): string {
-  return renderTemplate('cloud-init/network-config.hbs', { host: host.name, address: host.address, ...host.network });
+  return renderTemplate('network-config.hbs', { host: host.name, address: host.address, ...host.network }, CLOUD_INIT_DIR);
 }
 
 /** Stable while the host's rendered seed is unchanged; any byte changed gives a new id. */
@@ -43,10 +44,10 @@ export function instanceId(host: Host, userData: string, networkConfig: string):
 export function renderHostSeed(cluster: Cluster, host: Host, bundle: PkiBundle): HostSeed {
   const { userData } = renderCloudConfig(cluster, host, bundle);
   const networkConfig = renderNetworkConfig(host);
-  const metaData = renderTemplate('cloud-init/meta-data.hbs', {
+  const metaData = renderTemplate('meta-data.hbs', {
     host: host.name,
     instanceId: instanceId(host, userData, networkConfig),
-  });
+  }, CLOUD_INIT_DIR);
   const big = Buffer.byteLength(userData) > USER_DATA_LIMIT;
   return {
     host: host.name,
@@ -106,7 +107,7 @@ function seedFiles(s: HostSeed): OutputFile[] {
 }
 
 function adminKubeconfigFile(cluster: Cluster, bundle: PkiBundle): OutputFile {
-  return { path: 'admin.kubeconfig', content: renderTemplate('kubernetes/kubeconfig.hbs', adminKubeconfig(cluster, bundle)), mode: 0o600 };
+  return { path: 'admin.kubeconfig', content: renderTemplate(KUBECONFIG_TEMPLATE, adminKubeconfig(cluster, bundle)), mode: 0o600 };
 }
 
 /** Every host's seed, rendered one host at a time as the caller asks for it. */

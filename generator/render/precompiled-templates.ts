@@ -1,6 +1,6 @@
 /**
  * Templates compiled ahead of time, by path under the project root
- * (`templates/units/component.service.hbs`). Empty in the sources, where
+ * (`templates/common/component.service.hbs`). Empty in the sources, where
  * templates.ts compiles each file the first time it is used; the bundle
  * bin/ha-k8s-seed.mjs builds replaces this module with every template of
  * templates/, cloud-init/ and packer/ precompiled by Handlebars.

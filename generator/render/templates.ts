@@ -10,6 +10,8 @@ import { assetPath, PROJECT_ROOT } from '../assets.ts';
 import precompiled from './precompiled-templates.ts';
 
 const templatesDir = `${assetPath('templates')}/`;
+/** cloud-init/: the seed's own documents and each role's bootstrap steps. */
+export const CLOUD_INIT_DIR = `${assetPath('cloud-init')}/`;
 const handlebars = Handlebars.create();
 
 handlebars.registerHelper('join', (list: unknown[], separator: unknown) =>

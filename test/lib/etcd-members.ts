@@ -17,7 +17,7 @@ import { hasRole } from '../../generator/model/types.ts';
 import type { PkiBundle } from '../../generator/pki/types.ts';
 import { HOST_PKI } from '../../generator/pki/types.ts';
 import { renderCloudConfig, type WriteFile } from '../../generator/render/cloud-config.ts';
-import { PKI } from '../../generator/render/host-paths.ts';
+import { ON_HOST } from '../../generator/pki/on-host.ts';
 
 export const debianEtcdVersion = /etcd Version: (\S+)/.exec(spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout)![1]!;
 
@@ -101,8 +101,8 @@ export class EtcdLab {
   etcdctl(args: string[], options: { endpoints?: string; withCert?: boolean } = {}) {
     const m = this.members[0]!;
     const endpoints = options.endpoints ?? this.members.map((x) => x.host.address).map((a) => `https://${a}:2379`).join(',');
-    const cert = options.withCert === false ? [] : [`--cert=${m.local(PKI.etcdHealthcheckCert)}`, `--key=${m.local(PKI.etcdHealthcheckKey)}`];
-    return this.inNamespace('etcdctl', [`--endpoints=${endpoints}`, `--cacert=${m.local(PKI.etcdCa)}`, ...cert,
+    const cert = options.withCert === false ? [] : [`--cert=${m.local(ON_HOST.etcdHealthcheckClient.cert.path)}`, `--key=${m.local(ON_HOST.etcdHealthcheckClient.key.path)}`];
+    return this.inNamespace('etcdctl', [`--endpoints=${endpoints}`, `--cacert=${m.local(ON_HOST.etcdCa.cert.path)}`, ...cert,
       '--dial-timeout=2s', '--command-timeout=5s', ...args]);
   }
 
