@@ -2,7 +2,7 @@
  * The README at the top of a generated cluster folder: what is there and
  * which file goes to which VM, for the operator who opens the folder later.
  */
-import { BIN, CONFIG } from '../model/paths.ts';
+import { BIN, CONFIG, PORTS } from '../model/paths.ts';
 import { hostsWithRole, type Cluster, type Role } from '../model/types.ts';
 import type { OutputFile } from '../output/tree.ts';
 import type { CertificateExpiry } from '../pki/calendar.ts';
@@ -11,30 +11,23 @@ import { renderPlatformSteps } from './platforms/steps.ts';
 import type { SeedFacts } from './platforms/index.ts';
 import { renderTemplate } from './templates.ts';
 
-/** A plain-text diagram: clients -> VIP -> apiservers -> etcd, nodes beside. */
-function topologyDiagram(cluster: Cluster): string {
+/** What the plain-text diagram shows: clients -> VIP -> apiservers -> etcd, nodes beside. */
+function topology(cluster: Cluster) {
   const names = (role: Role) => hostsWithRole(cluster, role).map((h) => `${h.name} ${h.address}`);
-  const lines: string[] = [];
   const lb = cluster.loadBalancer;
-  lines.push('kubectl, kubelets, kube-proxies');
-  lines.push('        |');
-  if (lb) {
-    lines.push(`   VIP ${lb.vip}:${lb.port}   (keepalived VRRP id ${lb.virtualRouterId})`);
-    for (const m of lb.members) lines.push(`   +-- nginx on ${m.host} ${m.address}${m.initialState === 'MASTER' ? '  [preferred]' : ''}`);
-    lines.push('        |');
-  }
-  lines.push(`   kube-apiserver :${cluster.kubernetes.apiserverPort}`);
-  for (const n of names('control-plane')) lines.push(`   +-- ${n}`);
-  lines.push('        |  (TLS, client certificates)');
-  lines.push('   etcd :2379');
-  for (const n of names('etcd')) lines.push(`   +-- ${n}`);
-  const workers = names('worker');
-  if (workers.length) {
-    lines.push('');
-    lines.push('   workers (kubelet, kube-proxy, containerd)');
-    for (const n of workers) lines.push(`   +-- ${n}`);
-  }
-  return lines.join('\n');
+  return {
+    lb: lb ? {
+      vip: lb.vip,
+      port: lb.port,
+      virtualRouterId: lb.virtualRouterId,
+      members: lb.members.map((m) => ({ host: m.host, address: m.address, preferred: m.initialState === 'MASTER' })),
+    } : null,
+    apiserverPort: cluster.kubernetes.apiserverPort,
+    controlPlanes: names('control-plane'),
+    etcdPort: PORTS.etcdClient,
+    etcd: names('etcd'),
+    workers: names('worker'),
+  };
 }
 
 /** The backup settings and, per member, the restore command of the project README's procedure with this cluster's values. */
@@ -58,7 +51,7 @@ export function renderClusterReadme(cluster: Cluster, specFile: string, calendar
   const content = renderTemplate('cluster-README.md.hbs', {
     ...cluster,
     specFile,
-    diagram: topologyDiagram(cluster),
+    topology: topology(cluster),
     hosts: cluster.hosts.map((h) => ({ name: h.name, address: h.address, roles: h.roles.join(', ') })),
     imageNote: cluster.image.binaries === 'golden-image'
       ? 'the golden image built from packer/'
