@@ -406,6 +406,19 @@ test('Rocky/Alma load balancers: the keepalived check script gets its own SELinu
   }
 });
 
+test('Debian and Ubuntu load balancers carry no SELinux commands: the distribution is known when the seed is made', () => {
+  let checked = 0;
+  for (const ex of examples.filter((e) => e.cluster.image.os !== 'rocky-9' && e.cluster.loadBalancer)) {
+    for (const lb of ex.cluster.hosts.filter((h) => hasRole(h, 'load-balancer'))) {
+      const step = renderCloudConfig(ex.cluster, lb, ex.bundle).steps.find((s) => s.name === 'start-load-balancer')!;
+      assert.not.match(step.script, /selinux|semanage|setsebool|chcon|restorecon/, `${ex.spec} ${lb.name}`);
+      assert.match(step.script, /^nginx -t -q$/m, `${ex.spec} ${lb.name}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 0, 'some example has a Debian or Ubuntu load balancer');
+});
+
 test('every host of every example fits the 64 KiB guestinfo limit raw: no gzip+base64 twin needed', () => {
   for (const ex of examples) {
     for (const seed of ex.rendered.seeds) {

@@ -25,7 +25,12 @@ export const loadBalancer: RoleRecipe = {
     sysctls: { 'net.ipv4.ip_nonlocal_bind': 1 },
   },
   steps: (cluster) => [
-    { name: 'start-load-balancer', template: 'load-balancer/start-load-balancer.sh.hbs', view: { port: cluster.loadBalancer!.port, checkScript: FILES.keepalivedCheck } },
+    { name: 'start-load-balancer', template: 'load-balancer/start-load-balancer.sh.hbs', view: {
+      port: cluster.loadBalancer!.port,
+      checkScript: FILES.keepalivedCheck,
+      // Red Hat's family ships SELinux; Debian's and Ubuntu's images do not: known now, not probed at boot.
+      selinux: OS_FAMILY[cluster.image.os] === 'redhat',
+    } },
   ],
   files: ({ cluster, host, bundle }) => {
     const lb = cluster.loadBalancer!;
