@@ -129,12 +129,15 @@ test('etcd: three members with client and peer certificate auth form a cluster a
     // kube-apiserver's client certificate writes and reads.
     await etcdctl(endpoints, 'apiserver-etcd-client', 'put', '/registry/pki-test', 'ok');
     assert.is(await etcdctl([endpoints[2]!], 'apiserver-etcd-client', 'get', '--print-value-only', '/registry/pki-test'), 'ok\n');
+    // Until the deliberate bad client below, no member refused anyone's certificate: the
+    // peers took each other's. (A client hanging up mid-handshake, "connection reset by
+    // peer" under load, is not a refusal.)
+    for (const name of members) assert.not.match(logs.get(name)!, /rejected connection from [^\n]*(x509:|tls: (?!.*connection reset))/, `${name}: a certificate was refused`);
     // A client certificate from the kubernetes CA is refused by etcd.
     await etcdctl(endpoints, 'admin', 'get', '/registry/pki-test').then(
       () => assert.unreachable('etcd accepted a certificate of the kubernetes CA'),
       (err: { stderr?: string }) => assert.match(String(err.stderr), /bad certificate|unknown certificate authority|certificate required|context deadline exceeded/),
     );
-    for (const name of members) assert.not.match(logs.get(name)!, /rejected connection from .*peer/, `${name}: a peer was rejected`);
   } catch (err) {
     for (const [name, log] of logs) process.stderr.write(`--- etcd ${name} (last lines)\n${log.split('\n').slice(-15).join('\n')}\n`);
     throw err;
