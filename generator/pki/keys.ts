@@ -71,3 +71,31 @@ export function keyAlgorithmOf(privateKeyPem: string): KeyAlgorithm | undefined 
     : key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1' ? 'ecdsa-p256' : undefined;
   return (KEY_ALGORITHMS as readonly string[]).includes(name ?? '') ? name as KeyAlgorithm : undefined;
 }
+
+/** A private key a run needs: `kept`, an existing key that still fits, or else a new one of `algorithm`. */
+export interface KeyNeed {
+  readonly algorithm: KeyAlgorithm;
+  readonly kept?: string;
+}
+
+/** The private key PEM of a need given to provideKeys(). */
+export type KeyOf = (need: KeyNeed) => string;
+
+/**
+ * The key of every need: kept ones as they are, the others made all at once,
+ * one parallel batch per algorithm (in the order the needs first name them):
+ * key generation is most of a new cluster's run time.
+ */
+export async function provideKeys(needs: readonly KeyNeed[], parallelism?: number): Promise<KeyOf> {
+  const made = new Map<KeyNeed, string>();
+  for (const algorithm of new Set(needs.map((n) => n.algorithm))) {
+    const missing = needs.filter((n) => n.algorithm === algorithm && n.kept === undefined);
+    const keys = await generateKeys(missing.length, algorithm, parallelism);
+    missing.forEach((n, i) => made.set(n, keys[i]!.privateKeyPem));
+  }
+  return (need) => {
+    const pem = need.kept ?? made.get(need);
+    if (pem === undefined) throw new Error('provideKeys: a key was asked for that was not among the needs');
+    return pem;
+  };
+}

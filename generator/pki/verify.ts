@@ -35,7 +35,12 @@ function ecProblem(jwk: Record<string, string>): string | undefined {
   return derived.equals(stored) ? undefined : 'EC key check failed: the public point does not match the private key';
 }
 
-export const KEY_NOT_OF_CERTIFICATE = 'is not the key of its certificate';
+const KEY_NOT_OF_CERTIFICATE = 'is not the key of its certificate';
+
+/** privateKeyProblem()'s words for a key beside `certFile`, naming the certificate when the key is simply not its key. */
+export function keyProblemWords(problem: string, certFile: string): string {
+  return problem === KEY_NOT_OF_CERTIFICATE ? `does not match ${certFile}` : problem;
+}
 
 function signatureProblem(privateKey: KeyObject, publicKey: KeyObject): string | undefined {
   const message = randomBytes(32);

@@ -269,3 +269,8 @@ function describeSubject(s: CertShape): string {
 export function notAfter(certPem: string): Date {
   return new Date(new X509Certificate(certPem).validTo);
 }
+
+/** Days from `now` to a certificate's end, with fractions; 0 or less once it has ended. */
+export function daysLeft(certPem: string, now: Date): number {
+  return (notAfter(certPem).getTime() - now.getTime()) / DAY_MS;
+}
