@@ -7,6 +7,9 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { loadCluster } from '../generator/input/validate.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
+import { hostNetworkSettings, kubernetesSettings, loadBalancerSettings, macAddressOf, vmSizeSettings } from '../generator/input/effective.ts';
+import { parseSpec } from '../generator/input/source.ts';
+import type { ClusterSpec } from '../generator/input/types.ts';
 import { hostsWithRole, isNode } from '../generator/model/types.ts';
 import { defaultKubernetesVersion } from '../generator/versions/versions.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
@@ -174,6 +177,32 @@ test('etcd.backup: defaults, overrides, and enabled: false removes it from the m
   const off = clusterFromText(BASE_SPEC.replace('ssh:', 'etcd:\n  backup: { enabled: false }\nssh:'));
   assert.is(off.etcd.backup, undefined);
   assert.is(off.etcd.initialClusterToken, 't-etcd');
+});
+
+test('settings in effect say where they were written: the host, network:, resources:, or nowhere for a default', () => {
+  const text = BASE_SPEC
+    .replace('hosts:\n', 'kubernetes:\n  podCIDR: 10.200.0.0/16\nresources:\n  worker: { cpus: 4 }\nhosts:\n')
+    .replace('roles: [worker, etcd] }', 'roles: [worker, etcd], gateway: 192.168.1.254, macAddress: "52:54:00:AB:00:01" }');
+  const spec = parseSpec('spec.yaml', text).data as ClusterSpec;
+  const w1 = spec.hosts.findIndex((h) => h.name === 'w1');
+  const cp1 = spec.hosts.findIndex((h) => h.name === 'cp1');
+  assert.equal(hostNetworkSettings(spec, w1).gateway, { value: '192.168.1.254', writtenAt: ['hosts', w1, 'gateway'] });
+  assert.equal(hostNetworkSettings(spec, cp1).gateway, { value: '192.168.1.1', writtenAt: ['network', 'gateway'] });
+  assert.equal(hostNetworkSettings(spec, cp1).prefixLength, { value: 24 });
+  assert.equal(macAddressOf(spec, w1), { value: '52:54:00:ab:00:01', writtenAt: ['hosts', w1, 'macAddress'] });
+  assert.is(macAddressOf(spec, cp1).writtenAt, undefined);
+  assert.equal(vmSizeSettings(spec, w1).cpus, { value: 4, writtenAt: ['resources', 'worker', 'cpus'] });
+  assert.equal(vmSizeSettings(spec, cp1).cpus, { value: 2 });
+  const k8s = kubernetesSettings(spec);
+  assert.equal(k8s.podCIDR, { value: '10.200.0.0/16', writtenAt: ['kubernetes', 'podCIDR'] });
+  assert.equal(k8s.serviceCIDR, { value: '10.0.0.0/24' });
+  assert.equal(loadBalancerSettings(spec)!.port, { value: 6443 });
+  // The model holds exactly these values.
+  const c = clusterFromText(text);
+  assert.equal(c.hosts.map((h) => h.network.macAddress), spec.hosts.map((_, i) => macAddressOf(spec, i).value));
+  assert.is(c.hosts[w1]!.network.gateway, '192.168.1.254');
+  assert.is(c.hosts[w1]!.vm.cpus, 4);
+  assert.is(c.kubernetes.podCIDR, '10.200.0.0/16');
 });
 
 test.run();

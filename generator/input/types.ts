@@ -1,7 +1,8 @@
 /**
  * The spec as the user writes it: the shape of cluster.schema.json, every
- * optional key still optional. Only validate.ts and resolve.ts read this type;
- * everything downstream reads the resolved model (model/types.ts).
+ * optional key still optional. Only the spec's readers (input/) and
+ * resolve.ts read this type; everything downstream reads the resolved model
+ * (model/types.ts).
  */
 import type { Architecture, BinarySource, CniPlugin, KeyAlgorithm, KeySize, OperatingSystem, PlatformType, Role } from '../model/types.ts';
 
@@ -54,7 +55,7 @@ export interface ClusterSpec {
   hosts: HostSpec[];
 }
 
-/** Defaults that are plain constants. Defaults derived from other fields live in resolve.ts. */
+/** Defaults that are plain constants: effective.ts applies them, the one place that does. */
 export const DEFAULTS = {
   serviceCIDR: '10.0.0.0/24',
   podCIDR: '10.244.0.0/16',

@@ -5,7 +5,7 @@
 import { resolve } from '../model/resolve.ts';
 import type { Cluster } from '../model/types.ts';
 import { generatedPaths } from '../render/cloud-config.ts';
-import { checkEtcdBackup, checkFileCollisions, checkPlatform, checkSemantics } from './checks.ts';
+import { checkResolved, checkSemantics } from './checks.ts';
 import { SpecError } from './problems.ts';
 import { checkSchema, dedupe } from './schema.ts';
 import { parseSpec, readSpec, type SpecSource } from './source.ts';
@@ -15,10 +15,10 @@ export function validateSource(source: SpecSource): Cluster {
   const structural = checkSchema(source);
   if (structural.length > 0) throw new SpecError(structural);
   const spec = source.data as ClusterSpec;
-  const semantic = dedupe([...checkSemantics(source, spec), ...checkEtcdBackup(source, spec), ...checkPlatform(source, spec)]);
+  const semantic = dedupe(checkSemantics(source, spec));
   if (semantic.length > 0) throw new SpecError(semantic);
   const cluster = resolve(spec);
-  const collisions = dedupe(checkFileCollisions(source, spec, cluster, (host) => generatedPaths(cluster, host)));
+  const collisions = dedupe(checkResolved(source, spec, cluster, (host) => generatedPaths(cluster, host)));
   if (collisions.length > 0) throw new SpecError(collisions);
   return cluster;
 }

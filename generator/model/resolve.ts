@@ -1,38 +1,25 @@
 /**
- * spec -> model: fills every default and derives every value that more than
- * one renderer needs. Runs only on a spec that passed validation, so it does
- * not check again; it only decides.
+ * spec -> model: reads every setting as in effect (input/effective.ts, where
+ * the defaults are applied) and derives every value that more than one
+ * renderer needs. Runs only on a spec that passed validation, so it does not
+ * check again; it only decides.
  */
-import { posix } from 'node:path';
-import type { ClusterSpec, FileSpec, HostSpec } from '../input/types.ts';
-import { DEFAULTS, DEFAULT_VM_SIZES, PLATFORM_DEFAULTS } from '../input/types.ts';
-import { artifactsFor, cniImages, defaultContainerdVersion, defaultKubernetesVersion, kubernetesRelease } from '../versions/versions.ts';
-import * as ip from './ipv4.ts';
-import { derivedMac } from './mac.ts';
+import {
+  etcdBackupSettings, fileModeOf, filesOf, hostNetworkSettings, imageSettings, kubernetesServiceIP, kubernetesSettings, libvirtSettings,
+  loadBalancerSettings, macAddressOf, normalFilePath, pkiSettings, platformOf, proxmoxSettings, runtimeSettings, valuesOf, vmSizeSettings, vsphereNetwork,
+} from '../input/effective.ts';
+import type { ClusterSpec, FileSpec } from '../input/types.ts';
+import { artifactsFor, cniImages, kubernetesRelease } from '../versions/versions.ts';
 import { PORTS } from './paths.ts';
 import {
-  ROLES, hasRole, type Cluster, type EtcdBackup, type ExtraFile, type Host, type LoadBalancer, type Platform, type PlatformType, type Role, type VmSize,
+  ROLES, hasRole, type Cluster, type EtcdBackup, type ExtraFile, type Host, type LoadBalancer, type Platform, type Role,
 } from './types.ts';
 
-/** /etc//x, /etc/./x and /etc/y/../x are all /etc/x on the host: one spelling, so every comparison sees it. */
-export function normalFilePath(path: string): string {
-  return posix.normalize(path).replace(/\/+$/, '');
-}
+export { normalFilePath } from '../input/effective.ts';
 
-function extraFiles(files: FileSpec[] | undefined): ExtraFile[] {
-  return (files ?? []).map((f) => ({
-    path: normalFilePath(f.path),
-    content: f.content,
-    permissions: (f.permissions ?? DEFAULTS.filePermissions).padStart(4, '0'),
-    owner: f.owner ?? DEFAULTS.fileOwner,
-  }));
-}
-
-/** A host's VM: its own values, else the largest its roles ask for. */
-function vmSize(spec: ClusterSpec, host: HostSpec, roles: readonly Role[]): VmSize {
-  const pick = (key: keyof VmSize) =>
-    host[key] ?? Math.max(...roles.map((r) => spec.resources?.[r]?.[key] ?? DEFAULT_VM_SIZES[r][key]));
-  return { cpus: pick('cpus'), memoryMiB: pick('memoryMiB'), diskGiB: pick('diskGiB') };
+function extraFile(f: FileSpec): ExtraFile {
+  const mode = fileModeOf(f);
+  return { path: normalFilePath(f.path), content: f.content, permissions: mode.permissions.padStart(4, '0'), owner: mode.owner };
 }
 
 /** The golden image's name, as packer/variables.pkr.hcl builds it (local.image_name). */
@@ -41,38 +28,28 @@ export function goldenImageName(cluster: string, kubernetesVersion: string, os: 
 }
 
 function resolvePlatform(spec: ClusterSpec, imageName: string): Platform {
-  const type: PlatformType = spec.platform ?? DEFAULTS.platform;
+  const type = platformOf(spec).value;
   switch (type) {
     case 'libvirt': {
       const s = spec.libvirt ?? {};
-      const d = PLATFORM_DEFAULTS.libvirt;
-      const imagesDir = (s.imagesDir ?? d.imagesDir).replace(/(?<=.)\/+$/, '');
+      const libvirt = valuesOf(libvirtSettings(spec));
+      const imagesDir = libvirt.imagesDir.replace(/(?<=.)\/+$/, '');
       return {
         type,
-        uri: s.uri ?? d.uri,
-        attach: s.bridge ? { kind: 'bridge', name: s.bridge } : { kind: 'network', name: s.network ?? d.network },
+        uri: libvirt.uri,
+        attach: s.bridge ? { kind: 'bridge', name: s.bridge } : { kind: 'network', name: libvirt.network },
         imagesDir,
         goldenImage: s.goldenImage ?? `${imagesDir}/${imageName}.qcow2`,
       };
     }
-    case 'proxmox': {
-      const s = spec.proxmox!;
-      const d = PLATFORM_DEFAULTS.proxmox;
-      return {
-        type,
-        templateId: s.templateId,
-        firstVmId: s.firstVmId ?? d.firstVmId,
-        bridge: s.bridge ?? d.bridge,
-        storage: s.storage ?? d.storage,
-        isoStorage: s.isoStorage ?? d.isoStorage,
-      };
-    }
+    case 'proxmox':
+      return { type, ...valuesOf(proxmoxSettings(spec.proxmox!)) };
     case 'vsphere': {
       const s = spec.vsphere ?? {};
       return {
         type,
         template: s.template ?? imageName,
-        network: s.network ?? PLATFORM_DEFAULTS.vsphere.network,
+        network: vsphereNetwork(spec).value,
         ...(s.datacenter ? { datacenter: s.datacenter } : {}),
         ...(s.datastore ? { datastore: s.datastore } : {}),
         ...(s.folder ? { folder: s.folder } : {}),
@@ -83,42 +60,34 @@ function resolvePlatform(spec: ClusterSpec, imageName: string): Platform {
 }
 
 function resolveHosts(spec: ClusterSpec): Host[] {
-  const platform = spec.platform ?? DEFAULTS.platform;
   const counters: Partial<Record<Role, number>> = {};
-  return spec.hosts.map((h) => {
+  return spec.hosts.map((h, i) => {
     const roles = ROLES.filter((r) => h.roles.includes(r));
     const index: Host['index'] = {};
     for (const r of roles) index[r] = (counters[r] = (counters[r] ?? -1) + 1);
-    // Files given on the host replace a cluster-wide file at the same path.
-    const hostFiles = extraFiles(h.files);
-    const files = [...extraFiles(spec.files).filter((f) => !hostFiles.some((o) => o.path === f.path)), ...hostFiles];
     return {
       name: h.name,
       address: h.address,
       roles,
       index,
-      network: {
-        interface: h.interface ?? spec.network?.interface ?? DEFAULTS.interface,
-        prefixLength: h.prefixLength ?? spec.network?.prefixLength ?? DEFAULTS.prefixLength,
-        gateway: h.gateway ?? spec.network?.gateway,
-        nameservers: h.nameservers ?? spec.network?.nameservers ?? [],
-        macAddress: h.macAddress?.toLowerCase() ?? derivedMac(spec.name, h.name, platform),
-      },
-      vm: vmSize(spec, h, roles),
+      network: { ...valuesOf(hostNetworkSettings(spec, i)), macAddress: macAddressOf(spec, i).value },
+      vm: valuesOf(vmSizeSettings(spec, i)),
       packages: [...new Set([...(spec.packages ?? []), ...(h.packages ?? [])])],
-      files,
+      files: filesOf(spec, i).map(extraFile),
     };
   });
 }
 
 function resolveLoadBalancer(spec: ClusterSpec, hosts: Host[], apiserverPort: number): LoadBalancer | undefined {
-  if (!spec.loadBalancer) return undefined;
+  const settings = loadBalancerSettings(spec);
+  if (!settings) return undefined;
+  const { vip, port, virtualRouterId } = valuesOf(settings);
   const lbHosts = hosts.filter((h) => hasRole(h, 'load-balancer'));
   return {
-    vip: spec.loadBalancer.vip,
+    vip,
     vipPrefixLength: lbHosts[0]!.network.prefixLength,
-    port: spec.loadBalancer.port ?? DEFAULTS.loadBalancerPort,
-    virtualRouterId: spec.loadBalancer.virtualRouterId ?? DEFAULTS.virtualRouterId,
+    port,
+    virtualRouterId,
     // Spec order is preference order: the first load balancer holds the VIP while it is healthy.
     // Preemption stays on (no `nopreempt`): nopreempt needs every instance in
     // state BACKUP and stops a healthier peer from taking over a holder whose
@@ -138,16 +107,15 @@ function resolveLoadBalancer(spec: ClusterSpec, hosts: Host[], apiserverPort: nu
 }
 
 function resolveEtcdBackup(spec: ClusterSpec): EtcdBackup | undefined {
-  const backup = { ...DEFAULTS.etcdBackup, ...spec.etcd?.backup };
+  const backup = valuesOf(etcdBackupSettings(spec));
   return backup.enabled ? { schedule: backup.schedule, keep: backup.keep, directory: backup.directory } : undefined;
 }
 
 export function resolve(spec: ClusterSpec): Cluster {
   const hosts = resolveHosts(spec);
-  const k8s = spec.kubernetes ?? {};
-  const release = kubernetesRelease(k8s.version ?? defaultKubernetesVersion)!;
-  const serviceCIDR = k8s.serviceCIDR ?? DEFAULTS.serviceCIDR;
-  const apiserverPort = k8s.apiserverPort ?? DEFAULTS.apiserverPort;
+  const k8s = valuesOf(kubernetesSettings(spec));
+  const release = kubernetesRelease(k8s.version)!;
+  const { serviceCIDR, apiserverPort } = k8s;
   const loadBalancer = resolveLoadBalancer(spec, hosts, apiserverPort);
   const firstControlPlane = hosts.find((h) => hasRole(h, 'control-plane'))!;
   const endpoint = loadBalancer
@@ -162,12 +130,13 @@ export function resolve(spec: ClusterSpec): Cluster {
   }));
   const etcdVersion = spec.etcd?.version ?? release.etcdVersion;
   const backup = resolveEtcdBackup(spec);
-  const containerdVersion = spec.containerd?.version ?? defaultContainerdVersion;
+  const { containerdVersion, cni } = valuesOf(runtimeSettings(spec));
+  const { os, arch, binaries } = valuesOf(imageSettings(spec));
   const image = {
-    os: spec.image?.os ?? DEFAULTS.os,
-    arch: spec.image?.arch ?? DEFAULTS.arch,
-    binaries: spec.image?.binaries ?? DEFAULTS.binaries,
-    name: goldenImageName(spec.name, release.version, spec.image?.os ?? DEFAULTS.os, spec.image?.arch ?? DEFAULTS.arch),
+    os,
+    arch,
+    binaries,
+    name: goldenImageName(spec.name, release.version, os, arch),
     ...(spec.image?.mirror ? { mirror: spec.image.mirror.replace(/\/+$/, '') } : {}),
   };
 
@@ -177,10 +146,10 @@ export function resolve(spec: ClusterSpec): Cluster {
       version: release.version,
       minor: release.minor,
       serviceCIDR,
-      podCIDR: k8s.podCIDR ?? DEFAULTS.podCIDR,
-      clusterDomain: k8s.clusterDomain ?? DEFAULTS.clusterDomain,
-      clusterDNS: k8s.clusterDNS ?? ip.nthAddress(serviceCIDR, DEFAULTS.clusterDNSOffset),
-      kubernetesServiceIP: ip.nthAddress(serviceCIDR, 1),
+      podCIDR: k8s.podCIDR,
+      clusterDomain: k8s.clusterDomain,
+      clusterDNS: k8s.clusterDNS,
+      kubernetesServiceIP: kubernetesServiceIP(serviceCIDR),
       apiserverPort,
       endpoint: { ...endpoint, url: `https://${endpoint.host}:${endpoint.port}` },
     },
@@ -192,16 +161,12 @@ export function resolve(spec: ClusterSpec): Cluster {
       ...(backup ? { backup } : {}),
     },
     containerd: { version: containerdVersion },
-    cni: { plugin: spec.cni?.plugin ?? DEFAULTS.cni },
-    images: { ...release.images, cni: cniImages(spec.cni?.plugin ?? DEFAULTS.cni) },
+    cni: { plugin: cni },
+    images: { ...release.images, cni: cniImages(cni) },
     image,
     artifacts: artifactsFor({ kubernetes: release, etcdVersion, containerdVersion, arch: image.arch, mirror: image.mirror }),
     platform: resolvePlatform(spec, image.name),
-    pki: {
-      keyAlgorithm: spec.pki?.keyAlgorithm ?? (spec.pki?.keySize ? `rsa-${spec.pki.keySize}` : DEFAULTS.keyAlgorithm),
-      caValidityDays: spec.pki?.caValidityDays ?? DEFAULTS.caValidityDays,
-      certValidityDays: spec.pki?.certValidityDays ?? DEFAULTS.certValidityDays,
-    },
+    pki: valuesOf(pkiSettings(spec)),
     ssh: { authorizedKeys: [...spec.ssh.authorizedKeys] },
     ntp: { servers: spec.ntp?.servers ?? [] },
     ...(loadBalancer ? { loadBalancer } : {}),

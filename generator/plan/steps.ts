@@ -6,7 +6,7 @@
  * a time; removals after everything else, workers first and etcd members last.
  */
 import { join } from 'node:path';
-import type { Cluster, Role } from '../model/types.ts';
+import { isNode, type Cluster, type Role } from '../model/types.ts';
 import { HOST_PKI } from '../pki/types.ts';
 import type { HostAction, HostPlan } from './plan.ts';
 
@@ -60,10 +60,6 @@ function etcdctl(ctx: Context, notOn: string): string | undefined {
     + `--cacert=${HOST_PKI.etcdDir}/ca.crt --cert=${HOST_PKI.etcdDir}/healthcheck-client.crt --key=${HOST_PKI.etcdDir}/healthcheck-client.key`;
 }
 
-function isNodeRoles(roles: readonly Role[]): boolean {
-  return roles.includes('control-plane') || roles.includes('worker');
-}
-
 function bootCommands(name: string, fresh: boolean, etcd: boolean): string[] {
   return [
     fresh
@@ -88,7 +84,7 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, e
   const kubectl = endpointPending && isCp
     ? `${ctx.kubectl} --server=https://${host.address}:${ctx.cluster.kubernetes.apiserverPort}`
     : ctx.kubectl;
-  const node = isNodeRoles(host.roles);
+  const node = isNode(host);
   const etcd = host.roles.includes('etcd');
   const lb = host.roles.includes('load-balancer');
   const ctl = etcd ? etcdctl(ctx, name) : undefined;
