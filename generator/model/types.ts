@@ -225,13 +225,10 @@ export function hasRole(host: Pick<Host, 'roles'>, role: Role): boolean {
   return host.roles.includes(role);
 }
 
-/** The roles that make a host a Kubernetes node: it runs kubelet and kube-proxy. */
-export const NODE_ROLES: readonly Role[] = ['control-plane', 'worker'];
-
-/** A host that runs kubelet and kube-proxy: every worker and every control plane. */
 /** The roles that make a host a Kubernetes node: containerd, kubelet and kube-proxy run there. */
 export const NODE_ROLES: readonly Role[] = ['control-plane', 'worker'];
 
+/** A host that runs kubelet and kube-proxy: every worker and every control plane. */
 export function isNode(host: Pick<Host, 'roles'>): boolean {
   return NODE_ROLES.some((role) => hasRole(host, role));
 }
