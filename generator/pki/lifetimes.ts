@@ -1,6 +1,6 @@
 /**
  * How long certificates live, and when a run acts on their end. Spec checks
- * (input/checks.ts) and the PKI (roots.ts, leaves.ts) share these numbers, so a spec
+ * (input/checks/pki.ts) and the PKI (roots.ts, leaves.ts) share these numbers, so a spec
  * never asks for a lifetime the renewal rule would undo on every run.
  */
 

@@ -136,7 +136,7 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
   for (const f of host.files) {
     files.push({ path: f.path, content: f.content, owner: f.owner, permissions: f.permissions });
   }
-  // Validation refuses an operator's file on a generated path (input/checks.ts); this is the last guard.
+  // Validation refuses an operator's file on a generated path (input/checks/files.ts); this is the last guard.
   const seen = new Set<string>();
   for (const f of files) {
     if (seen.has(f.path)) throw new Error(`${host.name}: two files at ${f.path}`);

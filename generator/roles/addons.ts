@@ -34,7 +34,7 @@ export const addons: RoleRecipe = {
         image: cluster.images.coredns,
         clusterDNS: cluster.kubernetes.clusterDNS,
         clusterDomain: cluster.kubernetes.clusterDomain,
-        // Validation lets every node have resolvers, or none (input/checks.ts, checkResolvers).
+        // Validation lets every node have resolvers, or none (input/checks/hosts.ts, checkResolvers).
         forward: cluster.hosts.some((h) => isNode(h) && h.network.nameservers.length > 0),
       } },
       { path: `${FILES.addonsDir}/30-${cni}.yaml`, template: `addons/${cni}.yaml.hbs`, encoding: 'gz+b64', view: {
