@@ -13,7 +13,7 @@ import {
 } from './components.ts';
 import { etcdBackupView } from './etcd-backup.ts';
 import { FILES, PKI, SEED, UNIT_DIR } from './host-paths.ts';
-import { installScript } from './packer.ts';
+import { installScript } from '../install/script.ts';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
