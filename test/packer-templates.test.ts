@@ -24,6 +24,7 @@ import { artifactRecord, manifestText, parseManifest } from '../generator/instal
 import { INSTALLED_FILES, containerImages, imageArchiveUrl, installPlan } from '../generator/install/plan.ts';
 import { installScript } from '../generator/install/script.ts';
 import { renderPacker } from '../generator/render/packer.ts';
+import { hclString } from '../generator/render/templates.ts';
 import { clusterFromText, loadCluster } from '../generator/input/validate.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
 
@@ -287,6 +288,20 @@ test('every image the model lists is pre-pulled, however the model nests it (the
   assert.equal(images.slice(0, 2), [cluster.images.pause, cluster.images.coredns]);
   assert.equal(images.slice(-2), ['ghcr.io/x/daemon:v1', 'ghcr.io/x/plugin:v2']);
   assert.is(images.length, containerImages(cluster).length + 2, 'each image once');
+});
+
+test('the HCL helper quotes any string so that Packer reads back exactly that string', () => {
+  const values = [
+    'plain', 'say "hi"', 'back\\slash', 'line\nbreak\r\ttab', 'bell\u0007 escape\u001b del\u007f', 'form\ffeed back\bspace',
+    '${var.secret}', '%{ if true }x%{ endif }', '$${already}', '$$${x}', '%%{x}', 'a$b%c{d}', 'ünïcødé ✓ \u2028', '',
+  ];
+  const dir = join(work, 'hcl-strings');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'variables.pkr.hcl'), 'variable "values" {\n  type = list(string)\n}\n');
+  writeFileSync(join(dir, 'values.auto.pkrvars.hcl'), `values = [\n${values.map((v) => `  ${hclString(v)},\n`).join('')}]\n`);
+  const r = packer(dir, ['console', '.'], 'jsonencode(var.values)\n');
+  assert.is(r.code, 0, r.out);
+  assert.equal(JSON.parse(r.out), values);
 });
 
 test('rendering is deterministic and modes are right', async () => {
