@@ -26,7 +26,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
-import { INSTALLED_FILES, containerImages, renderPacker } from '../generator/render/packer.ts';
+import { manifestText } from '../generator/install/manifest.ts';
+import { INSTALLED_FILES, containerImages } from '../generator/install/plan.ts';
+import { renderPacker } from '../generator/render/packer.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
 import { debianRoot, throwawayCopy } from './lib/debian-root.ts';
 import { buildStandInMirror, etcdReleaseDir, imageArchivePath, mirrorPath, sha, type StandInFile, type StandInReleases } from './lib/stand-in-mirror.ts';
@@ -260,7 +262,8 @@ test('a missing distribution package makes the real apt step run, and fail clear
 });
 
 test('a manifest naming an artifact the script cannot place is refused before any download', async () => {
-  const run = await install('artifact kubernetes-server v1 tar.gz sha512 abc http://127.0.0.1:1/x\n', { serve: false });
+  const artifact = { name: 'kubernetes-server', version: 'v1', format: 'tar.gz', algorithm: 'sha512', checksum: 'abc', url: 'http://127.0.0.1:1/x' } as const;
+  const run = await install(manifestText({ artifacts: [artifact], images: [], packages: [] }), { serve: false });
   try {
     assert.is.not(run.code, 0);
     assert.match(run.stderr, /manifest line 1: kubernetes-server: not a sha512: abc/);

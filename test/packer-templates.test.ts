@@ -20,7 +20,11 @@ import { parse } from '@cdktf/hcl2json';
 import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
 import type { OutputFile } from '../generator/output/tree.ts';
-import { INSTALLED_FILES, containerImages, imageArchiveUrl, installScript, renderPacker } from '../generator/render/packer.ts';
+import { artifactRecord, manifestText, parseManifest } from '../generator/install/manifest.ts';
+import { INSTALLED_FILES, containerImages, imageArchiveUrl, installPlan } from '../generator/install/plan.ts';
+import { installScript } from '../generator/install/script.ts';
+import { renderPacker } from '../generator/render/packer.ts';
+import { hclString } from '../generator/render/templates.ts';
 import { clusterFromText, loadCluster } from '../generator/input/validate.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
 
@@ -198,9 +202,7 @@ test('an HCL parser reads every file; the variables are the model\'s pinned arti
   assert.is(vars.cluster_name, 'demo');
   assert.is(vars.kubernetes_version, cluster.kubernetes.version);
   assert.is(vars.os, cluster.image.os);
-  assert.equal(vars.artifacts, cluster.artifacts.map((a) => ({
-    name: a.name, version: a.version, format: a.format, algorithm: a.checksum.algorithm, checksum: a.checksum.value, url: a.url,
-  })));
+  assert.equal(vars.artifacts, cluster.artifacts.map(artifactRecord));
   assert.equal(vars.artifacts.map((a: any) => [a.name, a.algorithm]), [
     ['kubernetes-server', 'sha512'], ['kubernetes-node', 'sha512'], ['etcd', 'sha256'], ['containerd', 'sha256'],
     ['runc', 'sha256'], ['cni-plugins', 'sha256'], ['crictl', 'sha256'],
@@ -227,28 +229,52 @@ test("Packer's own evaluation of local.manifest is the generated manifest.txt", 
   const r = packer(dir, ['console', '.'], 'local.manifest\n');
   assert.is(r.code, 0, r.out);
   assert.is(r.out, readFileSync(join(dir, 'manifest.txt'), 'utf8'));
-  assert.match(r.out, /^artifact etcd \S+ tar\.gz sha256 [0-9a-f]{64} http:\/\/mirror\.example\/base\/github\.com\/etcd-io\/etcd\/releases\/download\//m);
-  assert.match(r.out, /^image registry\.k8s\.io\/pause:\S+ http:\/\/mirror\.example\/base\/images\/registry\.k8s\.io\/pause\/\S+\.tar$/m);
+  const manifest = parseManifest(r.out);
+  const etcd = manifest.artifacts.find((a) => a.name === 'etcd')!;
+  assert.is(etcd.format, 'tar.gz');
+  assert.is(etcd.algorithm, 'sha256');
+  assert.match(etcd.checksum, /^[0-9a-f]{64}$/);
+  assert.match(etcd.url, /^http:\/\/mirror\.example\/base\/github\.com\/etcd-io\/etcd\/releases\/download\//);
+  const pause = manifest.images.find((i) => i.ref === cluster.images.pause)!;
+  assert.match(pause.ref, /^registry\.k8s\.io\/pause:\S+$/);
+  assert.match(pause.archive_url, /^http:\/\/mirror\.example\/base\/images\/registry\.k8s\.io\/pause\/\S+\.tar$/);
+});
+
+test('the manifest reads back as it was written; a field the script would split or cut is refused', async () => {
+  for (const mirror of ['', 'image: { mirror: "http://mirror.example:8080/k8s/" }\n']) {
+    const plan = installPlan(clusterFromText(BASE_SPEC.replace('hosts:', `${mirror}hosts:`)));
+    assert.equal(parseManifest(manifestText(plan)), plan);
+  }
+  const artifact = artifactRecord((await loadCluster('cluster.yaml')).artifacts[0]!);
+  for (const bad of ['two words', 'a#comment', "it's", 'a"b', 'back\\slash', 'tab\there', '']) {
+    assert.throws(() => manifestText({ artifacts: [{ ...artifact, url: bad }], images: [], packages: [] }), /install manifest: unsafe characters/, JSON.stringify(bad));
+  }
+  assert.throws(() => parseManifest('artifact etcd 3.6.14 tar.gz sha256 abc\n'), /line 1: a artifact has 6 fields, not 5/);
+  assert.throws(() => parseManifest('package nginx\nbinary x\n'), /line 2: unknown record binary/);
 });
 
 test('without a mirror, images are pulled; with one, imported from <mirror>/images/', async () => {
-  const plain = installScript(await loadCluster('cluster.yaml')).manifest;
-  assert.match(plain, /^image registry\.k8s\.io\/coredns\/coredns:v[\d.]+ -$/m);
-  assert.is(imageArchiveUrl('registry.k8s.io/coredns/coredns:v1.14.2', 'http://m/x/'), 'http://m/x/images/registry.k8s.io/coredns/coredns/v1.14.2.tar');
+  const cluster = await loadCluster('cluster.yaml');
+  const plain = parseManifest(installScript(cluster).manifest);
+  assert.equal(plain.images, containerImages(cluster).map((ref) => ({ ref, archive_url: '' })));
+  // The mirror as an operator may write it, with a trailing slash.
+  const mirrored = clusterFromText(BASE_SPEC.replace('hosts:', 'kubernetes: { version: v1.36.3 }\nimage: { mirror: "http://m/x/" }\nhosts:'));
+  const coredns = parseManifest(installScript(mirrored).manifest).images.find((i) => i.ref === 'registry.k8s.io/coredns/coredns:v1.14.2');
+  assert.is(coredns?.archive_url, 'http://m/x/images/registry.k8s.io/coredns/coredns/v1.14.2.tar');
   assert.is(imageArchiveUrl('docker.io/flannel/flannel@sha256:ab', 'http://m'), 'http://m/images/docker.io/flannel/flannel/sha256/ab.tar');
 });
 
 test('the download mode gets what each role needs, from the same script', async () => {
   const cluster = await loadCluster('cluster.yaml');
-  const kinds = (roles: Parameters<typeof installScript>[1]) =>
-    installScript(cluster, roles).manifest.trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
-  assert.equal(kinds(['etcd']), ['artifact etcd']);
-  assert.equal(kinds(['load-balancer']), ['package nginx', 'package nginx-stream', 'package keepalived']);
-  assert.equal(kinds(['worker']), [
-    'artifact kubernetes-node', 'artifact containerd', 'artifact runc', 'artifact cni-plugins', 'artifact crictl',
-    ...containerImages(cluster).map((ref) => `image ${ref}`),
-    'package iptables', 'package conntrack',
-  ]);
+  const artifacts = (...names: string[]) => names.map((n) => artifactRecord(cluster.artifacts.find((a) => a.name === n)!));
+  const images = containerImages(cluster).map((ref) => ({ ref, archive_url: '' }));
+  const manifest = (roles: Parameters<typeof installScript>[1]) => parseManifest(installScript(cluster, roles).manifest);
+  assert.equal(manifest(['etcd']), { artifacts: artifacts('etcd'), images: [], packages: [] });
+  assert.equal(manifest(['load-balancer']), { artifacts: [], images: [], packages: ['nginx', 'nginx-stream', 'keepalived'] });
+  assert.equal(manifest(['worker']), {
+    artifacts: artifacts('kubernetes-node', 'containerd', 'runc', 'cni-plugins', 'crictl'), images, packages: ['iptables', 'conntrack'],
+  });
+  assert.equal(manifest(['etcd', 'load-balancer']), { artifacts: artifacts('etcd'), images: [], packages: ['nginx', 'nginx-stream', 'keepalived'] });
   const { script } = installScript(cluster, ['worker']);
   assert.is(script, renderPacker(cluster).find((f) => f.path === 'packer/scripts/install-artifacts.sh')?.content);
   assert.ok(script.startsWith('#!/usr/bin/env bash\n'));
@@ -258,10 +284,24 @@ test('the download mode gets what each role needs, from the same script', async 
 test('every image the model lists is pre-pulled, however the model nests it (the CNI\'s)', async () => {
   const cluster = await loadCluster('cluster.yaml');
   const extra = { ...cluster, images: { ...cluster.images, extra: { daemon: 'ghcr.io/x/daemon:v1', plugins: ['ghcr.io/x/plugin:v2', cluster.images.pause] } } };
-  const images = installScript(extra as unknown as Cluster).manifest.split('\n').filter((l) => l.startsWith('image '));
-  assert.equal(images.slice(0, 2), [`image ${cluster.images.pause} -`, `image ${cluster.images.coredns} -`]);
-  assert.equal(images.slice(-2), ['image ghcr.io/x/daemon:v1 -', 'image ghcr.io/x/plugin:v2 -']);
+  const images = parseManifest(installScript(extra as unknown as Cluster).manifest).images.map((i) => i.ref);
+  assert.equal(images.slice(0, 2), [cluster.images.pause, cluster.images.coredns]);
+  assert.equal(images.slice(-2), ['ghcr.io/x/daemon:v1', 'ghcr.io/x/plugin:v2']);
   assert.is(images.length, containerImages(cluster).length + 2, 'each image once');
+});
+
+test('the HCL helper quotes any string so that Packer reads back exactly that string', () => {
+  const values = [
+    'plain', 'say "hi"', 'back\\slash', 'line\nbreak\r\ttab', 'bell\u0007 escape\u001b del\u007f', 'form\ffeed back\bspace',
+    '${var.secret}', '%{ if true }x%{ endif }', '$${already}', '$$${x}', '%%{x}', 'a$b%c{d}', 'ünïcødé ✓ \u2028', '',
+  ];
+  const dir = join(work, 'hcl-strings');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'variables.pkr.hcl'), 'variable "values" {\n  type = list(string)\n}\n');
+  writeFileSync(join(dir, 'values.auto.pkrvars.hcl'), `values = [\n${values.map((v) => `  ${hclString(v)},\n`).join('')}]\n`);
+  const r = packer(dir, ['console', '.'], 'jsonencode(var.values)\n');
+  assert.is(r.code, 0, r.out);
+  assert.equal(JSON.parse(r.out), values);
 });
 
 test('rendering is deterministic and modes are right', async () => {

@@ -24,6 +24,20 @@ export function shellQuote(value: string | number): string {
   return /^[A-Za-z0-9_.:\/@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 handlebars.registerHelper('sh', (value: string | number) => shellQuote(value));
+const HCL_ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+/**
+ * A value as an HCL string literal: quotes, backslashes and control characters
+ * escaped the way HCL reads them (it has no \b or \f, unlike JSON), and
+ * "${" and "%{" written "$${" and "%%{" so HCL takes them as text, not as a
+ * template interpolation or directive.
+ */
+export function hclString(value: string): string {
+  const escaped = value
+    .replace(/[\\"\u0000-\u001f\u007f]/g, (c) => HCL_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/([$%])\{/g, (_, sigil: string) => `${sigil}${sigil}{`);
+  return `"${escaped}"`;
+}
+handlebars.registerHelper('hcl', (value: string) => hclString(value));
 handlebars.registerHelper('indent', (text: string, spaces: number) =>
   text.replace(/\n(?!$)/g, `\n${' '.repeat(spaces)}`));
 

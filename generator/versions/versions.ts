@@ -1,42 +1,21 @@
 /**
  * The project's versions table: which releases it can deploy and the pinned
- * checksum of every artifact. The facts live in artifacts.yaml (data, not code,
- * so adding a release is a data change); this module only reads and indexes them.
+ * artifact of each. The facts live in artifacts.yaml (data, not code, so
+ * adding a release is a data change; table.ts reads it); this module chooses
+ * among them: the release of each minor, the etcd and crictl that go with it,
+ * and every artifact's URL, through the mirror when there is one.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { load } from 'js-yaml';
 import type { Architecture, Artifact, ArtifactName } from '../model/types.ts';
 import { assetPath } from '../assets.ts';
+import { TABLE, type PinnedArtifact } from './table.ts';
 
 const here = assetPath('generator', 'versions');
-
-type PerArch<T> = Record<Architecture, T>;
-interface TarballPin { url: string; sha512: string }
-interface MinorEntry {
-  newest_patch_known: string;
-  tarballs: null | { version: string; server: PerArch<TarballPin>; node: PerArch<TarballPin> };
-  images: { pause: string; coredns: string };
-  etcd_pairing: { by: string; version: string; verified: boolean }[];
-}
-interface ReleaseList { url_template: string; releases: { version: string; sha256: PerArch<string> }[] }
-interface ArtifactsFile {
-  kubernetes: { minors: Record<string, MinorEntry> };
-  etcd: ReleaseList;
-  containerd: ReleaseList;
-  runc: ReleaseList;
-  cni_plugins: ReleaseList;
-  crictl: ReleaseList;
-  cni_images: Record<string, { daemon: string; plugin: string }>;
-}
-
-const table = load(readFileSync(join(here, 'artifacts.yaml'), 'utf8')) as ArtifactsFile;
 
 export interface KubernetesRelease {
   version: string;
   minor: string;
-  server: PerArch<TarballPin>;
-  node: PerArch<TarballPin>;
   images: { pause: string; coredns: string };
   /** The etcd release this project pairs with the minor (kubespray's choice, verified). */
   etcdVersion: string;
@@ -54,23 +33,32 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-const pinnedReleases: KubernetesRelease[] = Object.entries(table.kubernetes.minors)
-  .flatMap(([minor, entry]): KubernetesRelease[] => {
-    // A minor without checksummed tarballs cannot be installed verifiably: not supported.
-    if (!entry.tarballs) return [];
-    const etcd = entry.etcd_pairing.find((p) => p.by === 'kubespray' && p.verified);
-    if (!etcd) return [];
-    const crictl = [...table.crictl.releases]
-      .sort((a, b) => compareVersions(b.version, a.version))
-      .find((r) => compareVersions(r.version, `${minor}.999`) <= 0) ?? table.crictl.releases.at(-1)!;
+const newestFirst = (versions: Iterable<string>): string[] => [...versions].sort((a, b) => compareVersions(b, a));
+
+function pinnedArtifact(name: string): PinnedArtifact {
+  const record = TABLE.artifacts.find((a) => a.name === name);
+  if (!record) throw new Error(`versions table: no artifact ${name}`);
+  return record;
+}
+
+const etcd = pinnedArtifact('etcd');
+const server = pinnedArtifact('kubernetes-server');
+const node = pinnedArtifact('kubernetes-node');
+const crictlVersions = newestFirst(pinnedArtifact('crictl').releases.keys());
+
+const pinnedReleases: KubernetesRelease[] = TABLE.minors
+  .flatMap((m): KubernetesRelease[] => {
+    // The minor's release is the newest with both tarballs pinned. A minor
+    // without checksummed tarballs cannot be installed verifiably: not deployable.
+    const version = newestFirst(server.releases.keys()).find((v) => v.startsWith(`v${m.minor}.`) && node.releases.has(v));
+    if (!version) return [];
+    if (!etcd.releases.has(m.etcd)) throw new Error(`versions table: Kubernetes ${m.minor} pairs etcd ${m.etcd}, which is not pinned`);
     return [{
-      version: entry.tarballs.version,
-      minor,
-      server: entry.tarballs.server,
-      node: entry.tarballs.node,
-      images: entry.images,
-      etcdVersion: etcd.version,
-      crictlVersion: crictl.version,
+      version,
+      minor: m.minor,
+      images: { ...m.images },
+      etcdVersion: m.etcd,
+      crictlVersion: crictlVersions.find((v) => compareVersions(v, `${m.minor}.999`) <= 0) ?? crictlVersions.at(-1)!,
     }];
   })
   .sort((a, b) => compareVersions(a.version, b.version));
@@ -81,7 +69,7 @@ export const defaultKubernetesVersion: string = supportedKubernetesVersions.at(-
 
 /** The pinned images of a CNI plugin (the add-on the control planes apply). */
 export function cniImages(plugin: string): { daemon: string; plugin: string } {
-  const images = table.cni_images[plugin];
+  const images = TABLE.cniImages[plugin];
   if (!images) throw new Error(`versions table: no pinned images for CNI ${plugin}`);
   return { ...images };
 }
@@ -90,67 +78,70 @@ export function kubernetesRelease(version: string): KubernetesRelease | undefine
   return pinnedReleases.find((r) => r.version === version);
 }
 
-export const supportedEtcdVersions: readonly string[] = table.etcd.releases.map((r) => r.version);
-export const supportedContainerdVersions: readonly string[] = table.containerd.releases.map((r) => r.version);
-export const defaultContainerdVersion: string = [...supportedContainerdVersions].sort(compareVersions).at(-1)!;
-
-function fillTemplate(template: string, vars: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (_, key: string) => {
-    if (!(key in vars)) throw new Error(`versions table: URL template ${template} uses unknown {${key}}`);
-    return vars[key]!;
-  });
-}
-
-function pinned(list: ReleaseList, version: string) {
-  const release = list.releases.find((r) => r.version === version);
-  if (!release) throw new Error(`versions table: no pinned release ${version}`);
-  return release;
-}
-
-/** Replaces the scheme and host of a public URL with the mirror's base, keeping the path. */
-function throughMirror(url: string, mirror: string | undefined): string {
-  if (!mirror) return url;
-  const { host, pathname } = new URL(url);
-  return `${mirror.replace(/\/+$/, '')}/${host}${pathname}`;
-}
-
-function artifact(
-  name: ArtifactName, version: string, upstreamUrl: string,
-  checksum: Artifact['checksum'], mirror: string | undefined,
-): Artifact {
-  const fileName = upstreamUrl.split('/').at(-1)!;
-  return {
-    name, version, upstreamUrl, fileName, checksum,
-    url: throughMirror(upstreamUrl, mirror),
-    format: fileName.endsWith('.tar.gz') || fileName.endsWith('.tgz') ? 'tar.gz' : 'binary',
-  };
-}
+export const supportedEtcdVersions: readonly string[] = [...etcd.releases.keys()];
+export const supportedContainerdVersions: readonly string[] = [...pinnedArtifact('containerd').releases.keys()];
+export const defaultContainerdVersion: string = newestFirst(supportedContainerdVersions)[0]!;
 
 export interface ArtifactChoice {
   kubernetes: KubernetesRelease;
   etcdVersion: string;
   containerdVersion: string;
   arch: Architecture;
+  /** The model's image.mirror: a base URL without a trailing slash (resolve strips it). */
   mirror?: string;
+}
+
+/** Which release of each installed artifact a cluster gets. */
+const CHOSEN_VERSION: Record<ArtifactName, (choice: ArtifactChoice) => string> = {
+  'kubernetes-server': (c) => c.kubernetes.version,
+  'kubernetes-node': (c) => c.kubernetes.version,
+  etcd: (c) => c.etcdVersion,
+  containerd: (c) => c.containerdVersion,
+  runc: () => newestFirst(pinnedArtifact('runc').releases.keys())[0]!,
+  'cni-plugins': () => newestFirst(pinnedArtifact('cni-plugins').releases.keys())[0]!,
+  crictl: (c) => c.kubernetes.crictlVersion,
+};
+
+/** An artifact some role installs: one of the model's ArtifactNames. */
+export type InstalledArtifact = PinnedArtifact & { name: ArtifactName };
+const isArtifactName = (name: string): name is ArtifactName => Object.hasOwn(CHOSEN_VERSION, name);
+
+/** The artifacts roles install, in the table's order (the order machines install them): exactly the ArtifactNames. */
+export const INSTALLED_ARTIFACTS: readonly InstalledArtifact[] = TABLE.artifacts.filter((a) => a.roles.length > 0).map((a) => {
+  if (!isArtifactName(a.name)) throw new Error(`versions table: roles install ${a.name}, which the model does not know (ArtifactName)`);
+  return { ...a, name: a.name };
+});
+for (const name of Object.keys(CHOSEN_VERSION)) {
+  if (!INSTALLED_ARTIFACTS.some((a) => a.name === name)) throw new Error(`versions table: no role installs ${name}`);
+}
+
+function fillTemplate(template: string, vars: Record<'version' | 'arch', string>): string {
+  return template.replace(/\{(version|arch)\}/g, (_, key: 'version' | 'arch') => vars[key]);
+}
+
+/** Replaces the scheme and host of a public URL with the mirror's base, keeping the path. */
+function throughMirror(url: string, mirror: string | undefined): string {
+  if (!mirror) return url;
+  const { host, pathname } = new URL(url);
+  return `${mirror}/${host}${pathname}`;
 }
 
 /** Every artifact a host of the cluster may need, pinned, for one architecture. */
 export function artifactsFor(choice: ArtifactChoice): Artifact[] {
-  const { kubernetes: k8s, arch, mirror } = choice;
-  const sha256 = (value: string) => ({ algorithm: 'sha256' as const, value });
-  const fromList = (name: ArtifactName, list: ReleaseList, version: string) =>
-    artifact(name, version, fillTemplate(list.url_template, { version, arch }), sha256(pinned(list, version).sha256[arch]), mirror);
-  const runc = [...table.runc.releases].sort((a, b) => compareVersions(b.version, a.version))[0]!;
-  const cni = [...table.cni_plugins.releases].sort((a, b) => compareVersions(b.version, a.version))[0]!;
-  return [
-    artifact('kubernetes-server', k8s.version, k8s.server[arch].url, { algorithm: 'sha512', value: k8s.server[arch].sha512 }, mirror),
-    artifact('kubernetes-node', k8s.version, k8s.node[arch].url, { algorithm: 'sha512', value: k8s.node[arch].sha512 }, mirror),
-    fromList('etcd', table.etcd, choice.etcdVersion),
-    fromList('containerd', table.containerd, choice.containerdVersion),
-    fromList('runc', table.runc, runc.version),
-    fromList('cni-plugins', table.cni_plugins, cni.version),
-    fromList('crictl', table.crictl, k8s.crictlVersion),
-  ];
+  const { arch, mirror } = choice;
+  return INSTALLED_ARTIFACTS.map(({ name, ...record }): Artifact => {
+    const version = CHOSEN_VERSION[name](choice);
+    const pins = record.releases.get(version);
+    if (!pins) throw new Error(`versions table: no pinned release ${version} of ${name}`);
+    const upstreamUrl = fillTemplate(record.url, { version, arch });
+    const fileName = upstreamUrl.split('/').at(-1)!;
+    return {
+      name, version, upstreamUrl, fileName,
+      checksum: { algorithm: record.algorithm, value: pins[arch] },
+      url: throughMirror(upstreamUrl, mirror),
+      format: fileName.endsWith('.tar.gz') || fileName.endsWith('.tgz') ? 'tar.gz' : 'binary',
+    };
+  });
 }
 
 /**

@@ -27,7 +27,8 @@ import { parseArgs } from 'node:util';
 import { load } from 'js-yaml';
 import { BIN } from '../../generator/model/paths.ts';
 import type { Cluster } from '../../generator/model/types.ts';
-import { INSTALLED_FILES, containerImages } from '../../generator/render/packer.ts';
+import { artifactRecord } from '../../generator/install/manifest.ts';
+import { INSTALLED_FILES, containerImages } from '../../generator/install/plan.ts';
 import { clusterFromText } from '../../generator/input/validate.ts';
 import { must, removeTree, sh, unmountUnder } from '../lab/machines.ts';
 import { labVmRoot } from '../lab/root.ts';
@@ -131,7 +132,7 @@ function buildMachineVars(base: BaseImage, work: string): string {
 function pinnedArtifactsVars(cluster: Cluster, work: string): string {
   const file = join(work, 'stand-ins.pkrvars.json');
   writeFileSync(file, `${JSON.stringify({
-    artifacts: cluster.artifacts.map((a) => ({ name: a.name, version: a.version, format: a.format, algorithm: a.checksum.algorithm, checksum: a.checksum.value, url: a.url })),
+    artifacts: cluster.artifacts.map(artifactRecord),
   }, null, 2)}\n`);
   return file;
 }

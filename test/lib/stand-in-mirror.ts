@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Artifact, ArtifactName, Cluster } from '../../generator/model/types.ts';
-import { containerImages, imageArchiveUrl } from '../../generator/render/packer.ts';
+import { containerImages, imageArchiveUrl } from '../../generator/install/plan.ts';
 
 /** A file of a release: its content and mode. */
 export type StandInFile = [content: string, mode: number];
