@@ -4,7 +4,7 @@
  * bakes the golden image (packer/), before any daemon starts.
  */
 import { ROLES } from '../model/types.ts';
-import { installScript } from '../render/packer.ts';
+import { installScript } from '../install/script.ts';
 import { SEED } from '../render/host-paths.ts';
 import type { RoleRecipe } from './recipe.ts';
 
