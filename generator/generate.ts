@@ -20,6 +20,8 @@ import { renderPacker } from './render/packer.ts';
 import { platformSeedFiles, renderPlatform, type SeedFact, type SeedFacts } from './render/platforms/index.ts';
 import { loadCluster } from './input/validate.ts';
 import { STATE_WRITE, defaultStateDir, openState, peekState, stateHolds } from './state/state.ts';
+import { membershipFile, readMembership } from './state/membership.ts';
+import { applyMembership, MEMBERSHIP_FILE } from './model/etcd-membership.ts';
 
 export interface GenerateOptions {
   specFile: string;
@@ -85,7 +87,8 @@ async function writing<T>(target: string, work: Promise<T>): Promise<T> {
 }
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
-  const cluster = await loadCluster(options.specFile);
+  const specCluster = await loadCluster(options.specFile);
+  let cluster = specCluster;
   const clusterDir = join(options.outDir, cluster.name);
   const stateDir = options.stateDir ?? defaultStateDir(options.specFile, cluster.name);
   options.log(`${cluster.name}: ${cluster.hosts.length} hosts, Kubernetes ${cluster.kubernetes.version}, endpoint ${cluster.kubernetes.endpoint.url}`);
@@ -95,11 +98,14 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     for (const note of state.notes) options.log(`state: ${note}`);
     // Reads and verifies the PKI only; a PkiError (a CA missing or damaged...) stops the run before anything is written.
     const now = options.now ?? new Date();
+    const membership = applyMembership(specCluster, await readMembership(state.source), now);
+    cluster = membership.cluster;
     const pki = await ensurePki(cluster, state.source, { rotate: options.rotate ?? [], existing: state.existing, now });
     const calendar = expiryCalendar(cluster, pki.bundle);
     const listed = new Set(pki.files.map((f) => f.path));
     // The state first: output that exists always has its state in place.
-    const stateFiles = [...pki.files, ...state.carried.filter((f) => !listed.has(f.path))];
+    const stateFiles = [...pki.files, membershipFile(membership.record)];
+    stateFiles.push(...state.carried.filter((f) => !listed.has(f.path) && f.path !== MEMBERSHIP_FILE));
     const stateReport = state.source === stateDir && await stateHolds(stateDir, stateFiles)
       ? { written: [], unchanged: stateFiles.map((f) => f.path).sort(), removed: [] }
       : await writing(stateDir, writeTree(stateDir, stateFiles, STATE_WRITE));
@@ -119,7 +125,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       yield* renderCluster(cluster, specName, calendar, facts);
     }
     const report = await writing(clusterDir, writeTree(clusterDir, files()));
-    const plan = await comparison.plan(pki);
+    const plan = await comparison.plan(pki, membership);
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
     for (const line of describeSeeds(seedSizes)) options.log(line);
     for (const line of expiryWarnings(calendar, now)) (options.warn ?? options.log)(line);
@@ -137,14 +143,17 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
  * lock and writes nothing, not even a recovery of a killed run's leftovers.
  */
 export async function plan(options: Omit<GenerateOptions, 'log'>): Promise<Plan> {
-  const cluster = await loadCluster(options.specFile);
-  const clusterDir = join(options.outDir, cluster.name);
-  const stateDir = options.stateDir ?? defaultStateDir(options.specFile, cluster.name);
+  const specCluster = await loadCluster(options.specFile);
+  const clusterDir = join(options.outDir, specCluster.name);
+  const stateDir = options.stateDir ?? defaultStateDir(options.specFile, specCluster.name);
   const now = options.now ?? new Date();
-  const pki = await ensurePki(cluster, await peekState({ stateDir, clusterDir }), { rotate: options.rotate ?? [], now });
+  const source = await peekState({ stateDir, clusterDir });
+  const membership = applyMembership(specCluster, await readMembership(source), now);
+  const cluster = membership.cluster;
+  const pki = await ensurePki(cluster, source, { rotate: options.rotate ?? [], now });
   const comparison = await SeedComparison.open(cluster, clusterDir);
   for (const seed of streamSeeds(cluster, pki.bundle)) comparison.observe(seed);
-  const result = await comparison.plan(pki);
+  const result = await comparison.plan(pki, membership);
   // What ends soon: renewed by this change (then listed under certificates) or to be planned.
   result.warnings.push(...expiryWarnings(expiryCalendar(cluster, pki.bundle), now));
   return result;

@@ -122,12 +122,16 @@ export function resolve(spec: ClusterSpec): Cluster {
     ? { host: loadBalancer.vip, port: loadBalancer.port }
     : { host: firstControlPlane.address, port: apiserverPort };
 
-  const etcdMembers = hosts.filter((h) => hasRole(h, 'etcd')).map((h) => ({
+  const etcdPeers = hosts.filter((h) => hasRole(h, 'etcd')).map((h) => ({
     name: h.name,
     address: h.address,
     clientUrl: `https://${h.address}:${PORTS.etcdClient}`,
     peerUrl: `https://${h.address}:${PORTS.etcdPeer}`,
   }));
+  const initialCluster = etcdPeers.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+  // The spec alone makes every member a founder; the state's membership record
+  // says who joined the running cluster later (model/etcd-membership.ts).
+  const etcdMembers = etcdPeers.map((m) => ({ ...m, initialCluster, initialClusterState: 'new' as const }));
   const etcdVersion = spec.etcd?.version ?? release.etcdVersion;
   const backup = resolveEtcdBackup(spec);
   const { containerdVersion, cni } = valuesOf(runtimeSettings(spec));
@@ -156,7 +160,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     etcd: {
       version: etcdVersion,
       members: etcdMembers,
-      initialCluster: etcdMembers.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+      initialCluster,
       initialClusterToken: `${spec.name}-etcd`,
       ...(backup ? { backup } : {}),
     },

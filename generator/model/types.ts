@@ -122,6 +122,10 @@ export interface EtcdMember {
   address: string;
   clientUrl: string;
   peerUrl: string;
+  /** What the member's first start is told (etcd ignores both once it has data). */
+  initialCluster: string;
+  /** `new` for the cluster's founders, `existing` for a member added to the running cluster. */
+  initialClusterState: 'new' | 'existing';
 }
 
 /** Scheduled snapshots on every etcd member (`etcd.backup`); absent when turned off. */
@@ -231,6 +235,23 @@ export const NODE_ROLES: readonly Role[] = ['control-plane', 'worker'];
 /** A host that runs kubelet and kube-proxy: every worker and every control plane. */
 export function isNode(host: Pick<Host, 'roles'>): boolean {
   return NODE_ROLES.some((role) => hasRole(host, role));
+}
+
+/** The tiers hosts are (re)provisioned in, the role whose availability matters most first. */
+export const PROVISION_TIERS = ['etcd', 'control-plane', 'load-balancer', 'worker'] as const;
+export type ProvisionTier = (typeof PROVISION_TIERS)[number];
+
+/**
+ * A host's tier. Control planes come before the load balancers, which must
+ * find a serving apiserver (with the VIP in its certificate) behind them; a
+ * worker comes after both, even when it is an etcd member too, because its
+ * kubeconfigs point at the endpoint they make.
+ */
+export function provisionTier(roles: readonly Role[]): ProvisionTier {
+  if (roles.includes('control-plane')) return 'control-plane';
+  if (roles.includes('worker')) return 'worker';
+  if (roles.includes('etcd')) return 'etcd';
+  return 'load-balancer';
 }
 
 export function hostsWithRole(cluster: Pick<Cluster, 'hosts'>, role: Role): Host[] {

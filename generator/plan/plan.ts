@@ -17,6 +17,7 @@ import { hostsHolding } from '../pki/access.ts';
 import type { EnsurePkiResult } from '../pki/ensure.ts';
 import type { HostSeed } from '../render/hosts.ts';
 import { describeSeedChange, type AddressNames, type SeedText } from './seed-diff.ts';
+import type { MembershipChange } from '../model/etcd-membership.ts';
 import { orderSteps, type PlanStep } from './steps.ts';
 
 export type HostAction = 'create' | 'reprovision' | 'keep' | 'remove';
@@ -127,7 +128,7 @@ export class SeedComparison {
   }
 
   /** The plan, once every seed was observed; `pki` says which credentials were made or replaced. */
-  async plan(pki: EnsurePkiResult): Promise<Plan> {
+  async plan(pki: EnsurePkiResult, membership: Pick<MembershipChange, 'joining' | 'leaving' | 'refounded'>): Promise<Plan> {
     const { cluster, clusterDir, previous } = this;
     const hosts: Record<string, HostPlan> = Object.fromEntries(await Promise.all(this.pending));
     let anyOld = Object.values(hosts).some((h) => h.action !== 'create');
@@ -141,7 +142,7 @@ export class SeedComparison {
       ...pki.created.map((c) => ({ item: c.item, change: 'issued' as const, reason: c.reason })),
       ...pki.reissued.map((c) => ({ item: c.item, change: 'reissued' as const, reason: c.reason })),
     ].map((c) => ({ ...c, holders: hostsHolding(cluster, new Set([c.item])) }));
-    const { steps, availability, warnings } = orderSteps(cluster, hosts, firstRun, clusterDir);
+    const { steps, availability, warnings } = orderSteps(cluster, hosts, firstRun, clusterDir, membership);
     const changed = firstRun || certificates.length > 0 || Object.values(hosts).some((h) => h.action !== 'keep');
     return { cluster: cluster.name, changed, firstRun, hosts, certificates, steps, availability, warnings };
   }

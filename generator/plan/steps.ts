@@ -6,7 +6,7 @@
  * a time; removals after everything else, workers first and etcd members last.
  */
 import { join } from 'node:path';
-import { isNode, type Cluster, type Role } from '../model/types.ts';
+import { isNode, PROVISION_TIERS, provisionTier, type Cluster } from '../model/types.ts';
 import { HOST_PKI } from '../pki/types.ts';
 import type { HostAction, HostPlan } from './plan.ts';
 
@@ -20,23 +20,6 @@ export interface PlanStep {
   cost?: string;
 }
 
-/** The role a host is ordered by: the one whose availability matters most. */
-type Tier = 'etcd' | 'control-plane' | 'load-balancer' | 'worker';
-const TIERS: readonly Tier[] = ['etcd', 'control-plane', 'load-balancer', 'worker'];
-
-/**
- * Control planes come before the load balancers, which must find a serving
- * apiserver (with the VIP in its certificate) behind them; a worker comes
- * after both, even when it is an etcd member too, because its kubeconfigs
- * point at the endpoint they make.
- */
-function tierOf(roles: readonly Role[]): Tier {
-  if (roles.includes('control-plane')) return 'control-plane';
-  if (roles.includes('worker')) return 'worker';
-  if (roles.includes('etcd')) return 'etcd';
-  return 'load-balancer';
-}
-
 const ETCD_PORT = 2379;
 const ETCD_PEER_PORT = 2380;
 const DONE_MARKER = '/var/lib/ha-k8s-seed/bootstrap.done';
@@ -44,6 +27,9 @@ const ETCD_DATA_DIR = '/var/lib/etcd';
 
 interface Context {
   cluster: Cluster;
+  /** etcd members that join the running cluster in this change, and those that leave it (model/etcd-membership.ts). */
+  joining: ReadonlySet<string>;
+  leaving: ReadonlySet<string>;
   hosts: Record<string, HostPlan>;
   kubectl: string;
   /** The load balancers are all new: the VIP serves only once they are up. */
@@ -60,16 +46,33 @@ function etcdctl(ctx: Context, notOn: string): string | undefined {
     + `--cacert=${HOST_PKI.etcdDir}/ca.crt --cert=${HOST_PKI.etcdDir}/healthcheck-client.crt --key=${HOST_PKI.etcdDir}/healthcheck-client.key`;
 }
 
-function bootCommands(name: string, fresh: boolean, etcd: boolean): string[] {
+/**
+ * How the host's VM is (re)made: a new VM; a replaced one that keeps its etcd
+ * data (etcd ignores its initial-cluster flags when its data directory
+ * exists, so the member rejoins as itself); or a fresh disk.
+ */
+type Boot = 'new-vm' | 'keep-etcd-data' | 'fresh-disk';
+
+function bootCommands(name: string, boot: Boot): string[] {
   return [
-    fresh
-      ? `boot a new VM for ${name} from the golden image with hosts/${name}/cidata.iso (see README.md for your platform)`
-      // etcd ignores its initial-cluster flags when its data directory exists, so
-      // the member rejoins as itself; a fresh data directory could not rejoin.
-      : etcd
-        ? `replace ${name}'s VM from the golden image with hosts/${name}/cidata.iso, keeping its etcd data (${ETCD_DATA_DIR}, on its own disk)`
-        : `replace ${name}'s VM: a fresh disk from the golden image, booted with hosts/${name}/cidata.iso`,
+    {
+      'new-vm': `boot a new VM for ${name} from the golden image with hosts/${name}/cidata.iso (see README.md for your platform)`,
+      'keep-etcd-data': `replace ${name}'s VM from the golden image with hosts/${name}/cidata.iso, keeping its etcd data (${ETCD_DATA_DIR}, on its own disk)`,
+      'fresh-disk': `replace ${name}'s VM: a fresh disk from the golden image, booted with hosts/${name}/cidata.iso`,
+    }[boot],
     `ssh ${name} cat ${DONE_MARKER}    # wait until it exists (bootstrap.failed names a failed step)`,
+  ];
+}
+
+/**
+ * `etcdctl member remove` of a member, by the ID `member list` shows; a
+ * leader hands its leadership on first, so no election interrupts writes.
+ */
+function memberRemove(ctl: string, name: string): string[] {
+  return [
+    `${ctl} member list    # note ${name}'s member ID, and another member's`,
+    `${ctl} endpoint status --cluster    # if ${name} IS LEADER: ${ctl.replace(/--endpoints=\S+/, `--endpoints=<${name}'s client URL>`)} move-leader <ID of another member>`,
+    `${ctl} member remove <ID of ${name}>`,
   ];
 }
 
@@ -87,23 +90,26 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, e
   const node = isNode(host);
   const etcd = host.roles.includes('etcd');
   const lb = host.roles.includes('load-balancer');
-  const ctl = etcd ? etcdctl(ctx, name) : undefined;
   const commands: string[] = [];
   const costs: string[] = [];
   const action = host.action as PlanStep['action'];
 
+  // A member joining the running cluster is added before it starts (its seed says
+  // --initial-cluster-state=existing); one that changes its address leaves first, as itself.
+  const joins = etcd && ctx.joining.has(name);
+  const leaves = ctx.leaving.has(name);
+  const ctl = etcd || leaves ? etcdctl(ctx, name) : undefined;
   if (action === 'remove') {
     if (node) commands.push(`${kubectl} drain ${name} --ignore-daemonsets --delete-emptydir-data`);
-    if (etcd && ctl) {
-      commands.push(`${ctl} member list    # note ${name}'s member ID`);
-      commands.push(`${ctl} member remove <ID of ${name}>`);
-    }
+    if (ctl) commands.push(...memberRemove(ctl, name));
     commands.push(`power off and delete ${name}'s VM`);
     if (node) commands.push(`${kubectl} delete node ${name}`);
   } else {
     if (node && action === 'reprovision') commands.push(`${kubectl} drain ${name} --ignore-daemonsets --delete-emptydir-data`);
-    if (etcd && action === 'create' && ctl) commands.push(`${ctl} member add ${name} --peer-urls=https://${host.address}:${ETCD_PEER_PORT}`);
-    commands.push(...bootCommands(name, action === 'create', etcd));
+    if (leaves && action === 'reprovision' && ctl) commands.push(...memberRemove(ctl, name));
+    if (joins && ctl) commands.push(`${ctl} member add ${name} --peer-urls=https://${host.address}:${ETCD_PEER_PORT}`);
+    const boot: Boot = action === 'create' ? 'new-vm' : etcd && !joins ? 'keep-etcd-data' : 'fresh-disk';
+    commands.push(...bootCommands(name, boot));
     if (etcd && ctl) commands.push(`${ctl} endpoint health --cluster`);
     if (node && !endpointPending) commands.push(`${kubectl} get node ${name}    # Ready`);
     if (node && action === 'reprovision') commands.push(`${kubectl} uncordon ${name}`);
@@ -132,7 +138,10 @@ function lbOrder(cluster: Cluster, name: string): number {
   return cluster.loadBalancer?.members.find((m) => m.host === name)?.priority ?? 0;
 }
 
-export function orderSteps(cluster: Cluster, hosts: Record<string, HostPlan>, firstRun: boolean, clusterDir: string): {
+export function orderSteps(
+  cluster: Cluster, hosts: Record<string, HostPlan>, firstRun: boolean, clusterDir: string,
+  membership: { joining: readonly string[]; leaving: readonly string[]; refounded: boolean },
+): {
   steps: PlanStep[];
   availability: string[];
   warnings: string[];
@@ -141,13 +150,19 @@ export function orderSteps(cluster: Cluster, hosts: Record<string, HostPlan>, fi
   const entries = Object.entries(hosts);
   const endpointIsNew = cluster.loadBalancer !== undefined
     && entries.every(([, h]) => !h.roles.includes('load-balancer') || h.action === 'create');
-  const ctx: Context = { cluster, hosts, endpointIsNew, kubectl: `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}` };
+  const ctx: Context = {
+    cluster, hosts, endpointIsNew, kubectl: `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}`,
+    joining: new Set(membership.joining), leaving: new Set(membership.leaving),
+  };
   const etcdSize = entries.filter(([, h]) => h.roles.includes('etcd') && h.action !== 'create').length;
   const steps: PlanStep[] = [];
-  for (const tier of TIERS) {
-    const endpointPending = endpointIsNew && TIERS.indexOf(tier) < TIERS.indexOf('load-balancer');
+  for (const tier of PROVISION_TIERS) {
+    const endpointPending = endpointIsNew && PROVISION_TIERS.indexOf(tier) < PROVISION_TIERS.indexOf('load-balancer');
+    // etcd members join in the order their seeds expect (each one's initial cluster lists those before it).
+    const joiners = membership.joining.map((name) => [name, hosts[name]!] as const).filter(([, h]) => provisionTier(h.roles) === tier);
+    for (const [name, host] of joiners) steps.push(stepFor(ctx, name, host, etcdSize, endpointPending));
     for (const action of ['create', 'reprovision'] as const) {
-      const group = entries.filter(([, h]) => h.action === action && tierOf(h.roles) === tier);
+      const group = entries.filter(([name, h]) => h.action === action && provisionTier(h.roles) === tier && !ctx.joining.has(name));
       if (tier === 'load-balancer') group.sort(([a], [b]) => lbOrder(cluster, a) - lbOrder(cluster, b));
       for (const [name, host] of group) steps.push(stepFor(ctx, name, host, etcdSize, endpointPending));
     }
@@ -155,8 +170,8 @@ export function orderSteps(cluster: Cluster, hosts: Record<string, HostPlan>, fi
       steps.at(-1)!.commands.push(`${ctx.kubectl} get nodes    # through the VIP now; every node re-provisioned so far is Ready`);
     }
   }
-  for (const tier of [...TIERS].reverse()) {
-    for (const [name, host] of entries.filter(([, h]) => h.action === 'remove' && tierOf(h.roles) === tier)) {
+  for (const tier of [...PROVISION_TIERS].reverse()) {
+    for (const [name, host] of entries.filter(([, h]) => h.action === 'remove' && provisionTier(h.roles) === tier)) {
       steps.push(stepFor(ctx, name, host, etcdSize, false));
     }
   }
@@ -166,11 +181,10 @@ export function orderSteps(cluster: Cluster, hosts: Record<string, HostPlan>, fi
   const touchedEtcd = steps.filter((s) => hosts[s.host]!.roles.includes('etcd'));
   if (touchedEtcd.length) {
     availability.push(`etcd: ${touchedEtcd.length} member(s) changed one at a time; quorum holds as long as each step ends healthy (endpoint health) before the next`);
-    const joining = touchedEtcd.filter((s) => s.action === 'create').map((s) => s.host);
-    if (joining.length) {
-      warnings.push(`etcd members ${joining.join(', ')} are new to a running cluster, but their seeds start etcd with --initial-cluster-state=new: `
-        + 'this release cannot add a member to a running etcd cluster (it would found a second cluster); keep the etcd membership as it is');
-    }
+  }
+  if (membership.refounded) {
+    warnings.push('no etcd member of the running cluster stays in this spec: its members start a new, empty etcd cluster. '
+      + 'Keep at least one member, or restore a snapshot into the new members (README: "etcd backups")');
   }
   const cps = steps.filter((s) => hosts[s.host]!.roles.includes('control-plane') && s.action !== 'create');
   if (cps.length) {
@@ -180,7 +194,7 @@ export function orderSteps(cluster: Cluster, hosts: Record<string, HostPlan>, fi
         : `API: stays up through the VIP ${cluster.loadBalancer.vip} while control planes are re-provisioned one at a time`
       : `API: down while the only control plane is re-provisioned`);
   }
-  const workers = steps.filter((s) => tierOf(hosts[s.host]!.roles) === 'worker' && s.action !== 'create');
+  const workers = steps.filter((s) => provisionTier(hosts[s.host]!.roles) === 'worker' && s.action !== 'create');
   if (workers.length) availability.push(`workloads: ${workers.length} worker(s) drained one at a time; pods without another replica are down while theirs is evicted`);
   if (steps.length && availability.length === 0) availability.push('none: only new hosts are added');
   return { steps, availability, warnings };

@@ -2,12 +2,13 @@
  * The generated etcd units started for real, for the tests that need a TLS
  * etcd quorum: Debian's etcd runs each member with exactly the rendered
  * ExecStart arguments and the certificates the host's user-data delivers,
- * inside a network namespace holding the member addresses.
+ * each member in a network namespace of its own holding its address, the
+ * members joined by a bridge in a hub namespace (where etcdctl runs), with
+ * no route out. A member's own address is then the source of its
+ * connections, as on a VM: etcd checks a peer's certificate against it.
  *
  * Substituted, and only these: the certificate folder and --data-dir point
- * into the work folder, and the loopback listeners (client 127.0.0.1:2379,
- * metrics 127.0.0.1:2381) get a port per member: the members share one
- * namespace here, not one machine each.
+ * into the work folder.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,10 +44,12 @@ export class EtcdLab {
   readonly netns = `hks-etcd-${process.pid}`;
   readonly members: EtcdMemberFiles[];
   private readonly children = new Map<string, ChildProcess>();
+  /** The last lines each member's etcd wrote, by host name. */
+  readonly logs = new Map<string, string>();
 
   /** Renders every etcd member of `cluster` and writes its certificates under `work`; starts nothing yet. */
   constructor(readonly cluster: Cluster, bundle: PkiBundle, readonly work: string) {
-    this.members = cluster.hosts.filter((h) => hasRole(h, 'etcd')).map((host, i) => {
+    this.members = cluster.hosts.filter((h) => hasRole(h, 'etcd')).map((host) => {
       const { files } = renderCloudConfig(cluster, host, bundle);
       const pkiDir = join(work, host.name, 'pki');
       const local = (hostPath: string) => hostPath.replaceAll(HOST_PKI.dir, pkiDir);
@@ -57,42 +60,73 @@ export class EtcdLab {
       const dataDir = join(work, host.name, 'data');
       const unit = files.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
       const execLine = unit.replace(/ \\\n\s*/g, ' ').split('\n').find((l) => l.startsWith('ExecStart='))!;
-      const args = execLine.split(' ').slice(1).map((a) => local(a)
-        .replace(/^--data-dir=.*/, `--data-dir=${dataDir}`)
-        .replace(/^--listen-metrics-urls=http:\/\/127\.0\.0\.1:2381$/, `--listen-metrics-urls=http://127.0.0.1:${2381 + 10 * i}`)
-        .replace(/^(--listen-client-urls=.*),https:\/\/127\.0\.0\.1:2379$/, `$1,https://127.0.0.1:${2379 + 10 * i}`));
+      const args = execLine.split(' ').slice(1).map((a) => local(a).replace(/^--data-dir=.*/, `--data-dir=${dataDir}`));
       return { host, files, pkiDir, dataDir, args, local };
     });
   }
 
-  /** The namespace with one veth holding every member's address. */
-  createNamespace(): void {
-    const must = (r: { status: number | null; out: string }) => { if (r.status !== 0) throw new Error(r.out); };
-    must(sh('ip', ['netns', 'add', this.netns]));
-    must(sh('ip', ['-n', this.netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']));
-    for (const m of this.members) must(sh('ip', ['-n', this.netns, 'addr', 'add', `${m.host.address}/24`, 'dev', 'eth0']));
-    for (const l of ['lo', 'eth0', 'peer0']) must(sh('ip', ['-n', this.netns, 'link', 'set', l, 'up']));
+  /** A member's own namespace, by host name (labs of one cluster rendered twice share the hub). */
+  private memberNetns(member: EtcdMemberFiles): string {
+    return `${this.netns}-${member.host.name}`;
   }
 
-  /** Runs a command inside the namespace. */
+  /**
+   * The hub namespace with its bridge and an address of the members' subnet
+   * for etcdctl, and one namespace per member plugged into it.
+   */
+  createNamespace(): void {
+    const must = (r: { status: number | null; out: string }) => { if (r.status !== 0) throw new Error(r.out); };
+    const prefix = this.members[0]!.host.address.split('.').slice(0, 3).join('.');
+    const taken = new Set(this.cluster.hosts.map((h) => h.address));
+    const hub = [254, 253, 252].map((o) => `${prefix}.${o}`).find((a) => !taken.has(a))!;
+    must(sh('ip', ['netns', 'add', this.netns]));
+    must(sh('ip', ['-n', this.netns, 'link', 'add', 'br0', 'type', 'bridge']));
+    must(sh('ip', ['-n', this.netns, 'addr', 'add', `${hub}/24`, 'dev', 'br0']));
+    for (const l of ['lo', 'br0']) must(sh('ip', ['-n', this.netns, 'link', 'set', l, 'up']));
+    for (const m of this.members) this.plugIn(m);
+  }
+
+  /** A namespace for one member, on the hub's bridge (createNamespace() plugs in the lab's own). */
+  plugIn(member: EtcdMemberFiles): void {
+    const must = (r: { status: number | null; out: string }) => { if (r.status !== 0) throw new Error(r.out); };
+    const ns = this.memberNetns(member);
+    const port = `v-${member.host.name}`.slice(0, 15);
+    must(sh('ip', ['netns', 'add', ns]));
+    must(sh('ip', ['-n', this.netns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]));
+    must(sh('ip', ['-n', this.netns, 'link', 'set', port, 'master', 'br0', 'up']));
+    must(sh('ip', ['-n', ns, 'addr', 'add', `${member.host.address}/24`, 'dev', 'eth0']));
+    for (const l of ['lo', 'eth0']) must(sh('ip', ['-n', ns, 'link', 'set', l, 'up']));
+  }
+
+  /** Runs a command in the hub namespace, which reaches every member. */
   inNamespace(command: string, args: string[]) {
     return sh('ip', ['netns', 'exec', this.netns, command, ...args]);
   }
 
   start(member: EtcdMemberFiles): void {
-    const child = spawn('ip', ['netns', 'exec', this.netns, 'etcd', ...member.args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
-    child.on('exit', (code, signal) => { if (code) console.error(`${member.host.name} etcd exited ${code ?? signal}:\n${log.slice(-2000)}`); });
+    const child = spawn('ip', ['netns', 'exec', this.memberNetns(member), 'etcd', ...member.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const name = member.host.name;
+    this.logs.set(name, '');
+    child.stderr!.on('data', (d: Buffer) => { this.logs.set(name, (this.logs.get(name)! + d.toString()).slice(-8000)); });
+    child.on('exit', (code, signal) => { if (code) console.error(`${name} etcd exited ${code ?? signal}:\n${this.logs.get(name)!.slice(-2000)}`); });
     this.children.set(member.host.name, child);
   }
 
   startAll(): void { for (const m of this.members) this.start(m); }
 
+  /** Stops one member and waits until it has exited. */
+  async stop(member: EtcdMemberFiles): Promise<void> {
+    const child = this.children.get(member.host.name);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => { child.once('exit', () => resolve()); if (!child.kill('SIGTERM')) resolve(); });
+    }
+    this.children.delete(member.host.name);
+  }
+
   /** Stops every member and waits until each has exited. */
   async stopAll(): Promise<void> {
     const exits = [...this.children.values()].filter((c) => c.exitCode === null && c.signalCode === null)
-      .map((c) => new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGTERM'); }));
+      .map((c) => new Promise<void>((resolve) => { c.once('exit', () => resolve()); if (!c.kill('SIGTERM')) resolve(); }));
     await Promise.all(exits);
     this.children.clear();
   }
@@ -118,6 +152,7 @@ export class EtcdLab {
 
   async teardown(): Promise<void> {
     await this.stopAll();
+    for (const m of this.members) sh('ip', ['netns', 'del', this.memberNetns(m)]);
     sh('ip', ['netns', 'del', this.netns]);
   }
 }
