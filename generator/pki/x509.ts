@@ -3,21 +3,21 @@
  * (subject, SANs, usages, issuer, key) so that a later run can tell whether it
  * still is the certificate the model asks for.
  *
- * One code path for every key algorithm: @peculiar/asn1-x509 builds and
- * parses the DER structures (node-forge cannot read or build a certificate
- * with an ECDSA key), and Node's crypto signs the to-be-signed bytes natively,
- * whatever the CA's key is.
+ * One code path for every key algorithm: a certificate is written as DER
+ * directly (der.ts: issuing is the PKI's hot path, one kubelet certificate
+ * per node) and signed by Node's crypto natively, whatever the CA's key is;
+ * @peculiar/asn1-x509 parses existing certificates (node-forge cannot read
+ * or build a certificate with an ECDSA key).
  */
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { X509Certificate, createHash, createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import {
-  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, AuthorityKeyIdentifier, BasicConstraints, Certificate,
-  ExtendedKeyUsage, Extension, Extensions, GeneralName, KeyIdentifier, KeyUsage, KeyUsageFlags, Name,
-  RelativeDistinguishedName, SubjectAlternativeName, SubjectKeyIdentifier, SubjectPublicKeyInfo, TBSCertificate, Validity,
-  Version, id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_extKeyUsage, id_ce_keyUsage,
+  BasicConstraints, Certificate, ExtendedKeyUsage, Extension, KeyUsage, KeyUsageFlags, SubjectAlternativeName,
+  SubjectKeyIdentifier, id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_extKeyUsage, id_ce_keyUsage,
   id_ce_subjectAltName, id_ce_subjectKeyIdentifier, id_kp_clientAuth, id_kp_codeSigning, id_kp_emailProtection,
   id_kp_serverAuth, id_kp_timeStamping,
 } from '@peculiar/asn1-x509';
+import * as der from './der.ts';
 import type { LeafProfile } from './profiles.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -56,14 +56,10 @@ export function leafShape(p: LeafProfile, family: KeyFamily): CertShape {
 }
 
 /** A positive 128-bit serial number (RFC 5280 allows 20 octets; the high bit stays clear). */
-function serialNumber(): ArrayBuffer {
+function serialNumber(): Buffer {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return toArrayBuffer(bytes);
-}
-
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return bytes;
 }
 
 const OID = {
@@ -75,34 +71,44 @@ const OID = {
 } as const;
 
 /** Organizations first, then the common name, one attribute per RDN (what kubeadm and openssl write). */
-function subjectName(shape: Pick<CertShape, 'cn' | 'o'>): Name {
-  const rdn = (type: string, value: string) =>
-    new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) })]);
-  return new Name([...shape.o.map((o) => rdn(OID.o, o)), rdn(OID.cn, shape.cn)]);
+function subjectName(shape: Pick<CertShape, 'cn' | 'o'>): Buffer {
+  const rdn = (type: string, value: string) => der.set(der.sequence(der.objectIdentifier(type), der.utf8String(value)));
+  return der.sequence(...shape.o.map((o) => rdn(OID.o, o)), rdn(OID.cn, shape.cn));
 }
 
-/** How a key of this kind signs, and how the certificate names that signature. */
-function signatureScheme(key: KeyObject): { digest: string; algorithm: AlgorithmIdentifier } {
+/** How a key of this kind signs, and how the certificate names that signature (its AlgorithmIdentifier). */
+function signatureScheme(key: KeyObject): { digest: string; algorithm: Buffer } {
   if (key.asymmetricKeyType === 'rsa') {
     // RFC 4055: sha256WithRSAEncryption carries an explicit NULL.
-    return { digest: 'sha256', algorithm: new AlgorithmIdentifier({ algorithm: OID.sha256WithRSA, parameters: null }) };
+    return { digest: 'sha256', algorithm: der.sequence(der.objectIdentifier(OID.sha256WithRSA), der.NULL) };
   }
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     // RFC 5758: the ECDSA signature algorithms have no parameters at all.
-    if (curve === 'prime256v1') return { digest: 'sha256', algorithm: new AlgorithmIdentifier({ algorithm: OID.ecdsaWithSHA256 }) };
-    if (curve === 'secp384r1') return { digest: 'sha384', algorithm: new AlgorithmIdentifier({ algorithm: OID.ecdsaWithSHA384 }) };
+    if (curve === 'prime256v1') return { digest: 'sha256', algorithm: der.sequence(der.objectIdentifier(OID.ecdsaWithSHA256)) };
+    if (curve === 'secp384r1') return { digest: 'sha384', algorithm: der.sequence(der.objectIdentifier(OID.ecdsaWithSHA384)) };
   }
   throw new Error(`cannot sign with a ${key.asymmetricKeyType} key${key.asymmetricKeyDetails?.namedCurve ? ` on ${key.asymmetricKeyDetails.namedCurve}` : ''}: use an RSA or ECDSA P-256 key`);
 }
 
 /** RFC 5280 4.2.1.2, method 1: SHA-1 of the subjectPublicKey bits. */
-function keyIdentifier(spki: SubjectPublicKeyInfo): ArrayBuffer {
-  return toArrayBuffer(createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest());
+function keyIdentifier(subjectPublicKey: Uint8Array): Buffer {
+  return createHash('sha1').update(subjectPublicKey).digest();
 }
 
-function extension(extnID: string, value: unknown, critical = false): Extension {
-  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+/** The DER of a "PUBLIC KEY" PEM (SubjectPublicKeyInfo), and its subjectPublicKey bits (the BIT STRING's, past its unused-bits octet). */
+function subjectPublicKeyInfo(publicKeyPem: string): { spki: Buffer; subjectPublicKey: Buffer } {
+  const match = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(publicKeyPem);
+  if (!match) throw new Error('not a PUBLIC KEY PEM (SubjectPublicKeyInfo)');
+  const spki = Buffer.from(match[1]!, 'base64');
+  const [algorithm, bits] = der.childrenOf(spki, der.locate(spki));
+  if (algorithm?.tag !== 0x30 || bits?.tag !== 0x03) throw new Error('not a SubjectPublicKeyInfo');
+  return { spki, subjectPublicKey: spki.subarray(bits.start + 1, bits.end) };
+}
+
+function extension(extnID: string, value: Buffer, critical = false): Buffer {
+  // DER leaves out a BOOLEAN at its DEFAULT FALSE.
+  return der.sequence(der.objectIdentifier(extnID), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
 }
 
 const KEY_USAGE_FLAGS: Record<string, number> = {
@@ -124,6 +130,13 @@ const EXT_KEY_USAGE_OIDS: Record<string, string> = {
   timeStamping: id_kp_timeStamping,
 };
 
+/** An IPv4 address as the four octets of a SAN's iPAddress (the model is IPv4 only). */
+function ipv4Octets(ip: string): Buffer {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${ip}`);
+  return Buffer.from(parts);
+}
+
 export interface IssueRequest {
   shape: CertShape;
   publicKeyPem: string;
@@ -143,9 +156,25 @@ function findExtension(cert: Certificate, oid: string): Extension | undefined {
   return cert.tbsCertificate.extensions?.find((e) => e.extnID === oid);
 }
 
+/** What a certificate signed by a CA takes from it: its subject's exact bytes, its end, its key identifier. */
+interface IssuerFacts { subject: Buffer; notAfter: number; keyId: Buffer }
+
+function issuerFacts(caPem: string): IssuerFacts {
+  const ca = parseCertificate(caPem);
+  const caKeyId = findExtension(ca, id_ce_subjectKeyIdentifier);
+  return {
+    // The issuer's subject exactly as the CA encodes it: chain building compares the bytes.
+    subject: Buffer.from(AsnConvert.serialize(ca.tbsCertificate.subject)),
+    notAfter: ca.tbsCertificate.validity.notAfter.getTime().getTime(),
+    keyId: caKeyId
+      ? Buffer.from(AsnConvert.parse(caKeyId.extnValue, SubjectKeyIdentifier).buffer)
+      : keyIdentifier(new Uint8Array(ca.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey)),
+  };
+}
+
 /** A CA signs many certificates in one run (a kubelet's per node): its key and certificate are parsed once. */
 const signingKeys = new Map<string, KeyObject>();
-const issuerCerts = new Map<string, Certificate>();
+const issuers = new Map<string, IssuerFacts>();
 function remembered<T>(cache: Map<string, T>, pem: string, make: () => T): T {
   let value = cache.get(pem);
   if (value === undefined) {
@@ -156,7 +185,7 @@ function remembered<T>(cache: Map<string, T>, pem: string, make: () => T): T {
 }
 
 export function issueCertificate(req: IssueRequest): string {
-  const spki = AsnConvert.parse(createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+  const { spki, subjectPublicKey } = subjectPublicKeyInfo(req.publicKeyPem);
   const signingKeyPem = req.issuer ? req.issuer.keyPem : req.selfKeyPem!;
   const signingKey = remembered(signingKeys, signingKeyPem, () => createPrivateKey(signingKeyPem));
   const scheme = signatureScheme(signingKey);
@@ -166,53 +195,49 @@ export function issueCertificate(req: IssueRequest): string {
   const notBefore = new Date(Math.floor((req.now.getTime() - BACKDATE_MS) / 1000) * 1000);
   let notAfter = new Date(notBefore.getTime() + BACKDATE_MS + req.validityDays * DAY_MS);
   let issuer = subject;
-  let authorityKeyId: ArrayBuffer | undefined;
+  let authorityKeyId: Buffer | undefined;
   if (req.issuer) {
-    const caPem = req.issuer.certPem;
-    const ca = remembered(issuerCerts, caPem, () => parseCertificate(caPem));
-    // The issuer's subject exactly as the CA encodes it: chain building compares the bytes.
-    issuer = ca.tbsCertificate.subject;
+    const ca = remembered(issuers, req.issuer.certPem, () => issuerFacts(req.issuer!.certPem));
+    issuer = ca.subject;
     // A certificate never outlives its CA.
-    const caEnd = ca.tbsCertificate.validity.notAfter.getTime();
-    if (notAfter > caEnd) notAfter = caEnd;
-    const caKeyId = findExtension(ca, id_ce_subjectKeyIdentifier);
-    authorityKeyId = caKeyId
-      ? AsnConvert.parse(caKeyId.extnValue, SubjectKeyIdentifier).buffer
-      : keyIdentifier(ca.tbsCertificate.subjectPublicKeyInfo);
+    if (notAfter.getTime() > ca.notAfter) notAfter = new Date(ca.notAfter);
+    authorityKeyId = ca.keyId;
   }
 
+  const keyUsage = shape.keyUsage.reduce((flags, u) => flags | KEY_USAGE_FLAGS[u]!, 0);
   const extensions = [
-    extension(id_ce_basicConstraints, new BasicConstraints({ cA: shape.ca }), true),
-    extension(id_ce_keyUsage, new KeyUsage(shape.keyUsage.reduce((flags, u) => flags | KEY_USAGE_FLAGS[u]!, 0)), true),
+    extension(id_ce_basicConstraints, der.sequence(...(shape.ca ? [der.boolean(true)] : [])), true),
+    extension(id_ce_keyUsage, der.namedBits(keyUsage), true),
   ];
   if (shape.extKeyUsage.length > 0) {
-    extensions.push(extension(id_ce_extKeyUsage, new ExtendedKeyUsage(shape.extKeyUsage.map((u) => EXT_KEY_USAGE_OIDS[u]!))));
+    extensions.push(extension(id_ce_extKeyUsage, der.sequence(...shape.extKeyUsage.map((u) => der.objectIdentifier(EXT_KEY_USAGE_OIDS[u]!)))));
   }
   if (shape.dns.length + shape.ips.length > 0) {
-    extensions.push(extension(id_ce_subjectAltName, new SubjectAlternativeName([
-      ...shape.dns.map((dNSName) => new GeneralName({ dNSName })),
-      ...shape.ips.map((iPAddress) => new GeneralName({ iPAddress })),
-    ])));
+    // GeneralName: dNSName [2] IA5String, iPAddress [7] OCTET STRING, both IMPLICIT.
+    extensions.push(extension(id_ce_subjectAltName, der.sequence(
+      ...shape.dns.map((name) => der.implicit(2, Buffer.from(name, 'latin1'))),
+      ...shape.ips.map((ip) => der.implicit(7, ipv4Octets(ip))),
+    )));
   }
-  extensions.push(extension(id_ce_subjectKeyIdentifier, new SubjectKeyIdentifier(keyIdentifier(spki))));
+  extensions.push(extension(id_ce_subjectKeyIdentifier, der.octetString(keyIdentifier(subjectPublicKey))));
   if (authorityKeyId) {
-    extensions.push(extension(id_ce_authorityKeyIdentifier, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(authorityKeyId) })));
+    // AuthorityKeyIdentifier: keyIdentifier [0] IMPLICIT OCTET STRING.
+    extensions.push(extension(id_ce_authorityKeyIdentifier, der.sequence(der.implicit(0, authorityKeyId))));
   }
 
-  const tbsCertificate = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: serialNumber(),
-    signature: scheme.algorithm,
+  const tbs = der.sequence(
+    der.explicit(0, der.smallInteger(2)), // v3
+    der.unsignedInteger(serialNumber()),
+    scheme.algorithm,
     issuer,
-    validity: new Validity({ notBefore, notAfter }),
+    der.sequence(der.time(notBefore), der.time(notAfter)),
     subject,
-    subjectPublicKeyInfo: spki,
-    extensions: new Extensions(extensions),
-  });
-  const tbs = AsnConvert.serialize(tbsCertificate);
-  const signature = sign(scheme.digest, new Uint8Array(tbs), signingKey);
-  const der = AsnConvert.serialize(new Certificate({ tbsCertificate, signatureAlgorithm: scheme.algorithm, signatureValue: toArrayBuffer(signature) }));
-  const base64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
+    spki,
+    der.explicit(3, der.sequence(...extensions)),
+  );
+  const signature = sign(scheme.digest, tbs, signingKey);
+  const certificate = der.sequence(tbs, scheme.algorithm, der.bitString(signature));
+  const base64 = certificate.toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN CERTIFICATE-----\n${base64}-----END CERTIFICATE-----\n`;
 }
 
