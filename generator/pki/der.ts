@@ -1,9 +1,9 @@
 /**
- * DER (X.690) for the few ASN.1 types a certificate is built from, written
- * directly as bytes. Issuing is the one hot path of the PKI (a kubelet
- * certificate per node, thousands in a large cluster), and building the
- * same structures as @peculiar/asn1-schema objects costs a millisecond a
- * certificate; reading certificates stays with @peculiar (x509.ts).
+ * DER (X.690) for the few ASN.1 types a certificate is made of, written and
+ * read directly as bytes. Issuing is the PKI's hot path (a kubelet
+ * certificate per node, thousands in a large cluster, each read back on
+ * every later run), and building the same structures as ASN.1 library
+ * objects costs about a millisecond a certificate.
  */
 
 /** One element: tag, definite length, contents. */
@@ -81,8 +81,8 @@ export function time(date: Date): Buffer {
   return date.getUTCFullYear() <= 2049 ? element(0x17, Buffer.from(digits.slice(2), 'latin1')) : element(0x18, Buffer.from(digits, 'latin1'));
 }
 
-/** Where one element of `der` sits: its tag, and the start and end of its contents. */
-export interface Located { tag: number; start: number; end: number }
+/** Where one element of `der` sits: its tag, where it begins (its tag's octet), and the start and end of its contents. */
+export interface Located { tag: number; offset: number; start: number; end: number }
 
 export function locate(der: Uint8Array, offset = 0): Located {
   const tag = der[offset]!;
@@ -94,8 +94,46 @@ export function locate(der: Uint8Array, offset = 0): Located {
     for (let i = 0; i < count; i++) length = length * 256 + der[start + i]!;
     start += count;
   }
-  if (start + length > der.length) throw new Error('DER element runs past its end');
-  return { tag, start, end: start + length };
+  if (offset + 2 > der.length || start + length > der.length) throw new Error('DER element runs past its end');
+  return { tag, offset, start, end: start + length };
+}
+
+/** An element's bytes, header included. */
+export const bytesOf = (der: Buffer, at: Located) => der.subarray(at.offset, at.end);
+/** An element's contents. */
+export const contentsOf = (der: Buffer, at: Located) => der.subarray(at.start, at.end);
+
+/** The dotted form of an OBJECT IDENTIFIER's contents. */
+export function dottedOid(contents: Uint8Array): string {
+  const arcs: number[] = [];
+  let arc = 0;
+  for (const byte of contents) {
+    arc = arc * 128 + (byte & 0x7f);
+    if (byte & 0x80) continue;
+    if (arcs.length === 0) arcs.push(arc < 80 ? Math.floor(arc / 40) : 2, arc < 80 ? arc % 40 : arc - 80);
+    else arcs.push(arc);
+    arc = 0;
+  }
+  return arcs.join('.');
+}
+
+/** The text of a directory string (UTF8String, PrintableString, IA5String, TeletexString, BMPString, UniversalString). */
+export function directoryString(der: Buffer, at: Located): string {
+  const contents = Buffer.from(contentsOf(der, at));
+  switch (at.tag) {
+    case 0x1e: return contents.swap16().toString('utf16le');
+    case 0x1c: return String.fromCodePoint(...Array.from({ length: contents.length / 4 }, (_, i) => contents.readUInt32BE(i * 4)));
+    case 0x14: return contents.toString('latin1');
+    default: return contents.toString('utf8');
+  }
+}
+
+/** Named bits of a BIT STRING's contents (first octet: the unused bits) as flags, bit 0 the first bit. */
+export function readNamedBits(contents: Uint8Array): number {
+  let flags = 0;
+  const bits = (contents.length - 1) * 8 - (contents[0] ?? 0);
+  for (let bit = 0; bit < bits && bit < 31; bit++) if (contents[1 + (bit >> 3)]! & (0x80 >> (bit & 7))) flags |= 1 << bit;
+  return flags;
 }
 
 /** The elements inside a constructed one. */

@@ -3,20 +3,13 @@
  * (subject, SANs, usages, issuer, key) so that a later run can tell whether it
  * still is the certificate the model asks for.
  *
- * One code path for every key algorithm: a certificate is written as DER
- * directly (der.ts: issuing is the PKI's hot path, one kubelet certificate
- * per node) and signed by Node's crypto natively, whatever the CA's key is;
- * @peculiar/asn1-x509 parses existing certificates (node-forge cannot read
- * or build a certificate with an ECDSA key).
+ * One code path for every key algorithm: a certificate is written and read
+ * as DER directly (der.ts: a kubelet certificate per node is issued, and
+ * read back on every later run, so building ASN.1 objects for each costs
+ * seconds in a large cluster), and Node's crypto signs the to-be-signed bytes
+ * natively and checks what it reads is a certificate, whatever the key.
  */
 import { X509Certificate, createHash, createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  BasicConstraints, Certificate, ExtendedKeyUsage, Extension, KeyUsage, KeyUsageFlags, SubjectAlternativeName,
-  SubjectKeyIdentifier, id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_extKeyUsage, id_ce_keyUsage,
-  id_ce_subjectAltName, id_ce_subjectKeyIdentifier, id_kp_clientAuth, id_kp_codeSigning, id_kp_emailProtection,
-  id_kp_serverAuth, id_kp_timeStamping,
-} from '@peculiar/asn1-x509';
 import * as der from './der.ts';
 import type { LeafProfile } from './profiles.ts';
 
@@ -68,6 +61,12 @@ const OID = {
   sha256WithRSA: '1.2.840.113549.1.1.11',
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
   ecdsaWithSHA384: '1.2.840.10045.4.3.3',
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  authorityKeyIdentifier: '2.5.29.35',
+  extKeyUsage: '2.5.29.37',
 } as const;
 
 /** Organizations first, then the common name, one attribute per RDN (what kubeadm and openssl write). */
@@ -111,23 +110,25 @@ function extension(extnID: string, value: Buffer, critical = false): Buffer {
   return der.sequence(der.objectIdentifier(extnID), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
 }
 
+/** RFC 5280 4.2.1.3: KeyUsage's named bits, as flags (bit n is 1 << n). */
 const KEY_USAGE_FLAGS: Record<string, number> = {
-  digitalSignature: KeyUsageFlags.digitalSignature,
-  nonRepudiation: KeyUsageFlags.nonRepudiation,
-  keyEncipherment: KeyUsageFlags.keyEncipherment,
-  dataEncipherment: KeyUsageFlags.dataEncipherment,
-  keyAgreement: KeyUsageFlags.keyAgreement,
-  keyCertSign: KeyUsageFlags.keyCertSign,
-  cRLSign: KeyUsageFlags.cRLSign,
-  encipherOnly: KeyUsageFlags.encipherOnly,
-  decipherOnly: KeyUsageFlags.decipherOnly,
+  digitalSignature: 1 << 0,
+  nonRepudiation: 1 << 1,
+  keyEncipherment: 1 << 2,
+  dataEncipherment: 1 << 3,
+  keyAgreement: 1 << 4,
+  keyCertSign: 1 << 5,
+  cRLSign: 1 << 6,
+  encipherOnly: 1 << 7,
+  decipherOnly: 1 << 8,
 };
+/** RFC 5280 4.2.1.12: id-kp-*. */
 const EXT_KEY_USAGE_OIDS: Record<string, string> = {
-  serverAuth: id_kp_serverAuth,
-  clientAuth: id_kp_clientAuth,
-  codeSigning: id_kp_codeSigning,
-  emailProtection: id_kp_emailProtection,
-  timeStamping: id_kp_timeStamping,
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
 };
 
 /** An IPv4 address as the four octets of a SAN's iPAddress (the model is IPv4 only). */
@@ -148,12 +149,38 @@ export interface IssueRequest {
   selfKeyPem?: string;
 }
 
-function parseCertificate(certPem: string): Certificate {
-  return AsnConvert.parse(new X509Certificate(certPem).raw, Certificate);
+/** The parts of a certificate this module reads, located in its DER. */
+interface ParsedCertificate {
+  der: Buffer;
+  subject: der.Located;
+  subjectPublicKey: Buffer;
+  /** extnValue's contents, by extension OID. */
+  extensions: Map<string, Buffer>;
 }
 
-function findExtension(cert: Certificate, oid: string): Extension | undefined {
-  return cert.tbsCertificate.extensions?.find((e) => e.extnID === oid);
+/** Throws on a PEM that is not a certificate (Node's X509Certificate reads it first). */
+function parseCertificate(certPem: string): ParsedCertificate {
+  const raw = new X509Certificate(certPem).raw;
+  const [tbs] = der.childrenOf(raw, der.locate(raw));
+  const fields = der.childrenOf(raw, tbs!);
+  // version [0] is optional; then serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
+  const [, , , , subject, spki, ...optional] = fields[0]!.tag === 0xa0 ? fields.slice(1) : fields;
+  const [, bits] = der.childrenOf(raw, spki!);
+  const extensions = new Map<string, Buffer>();
+  const list = optional.find((f) => f.tag === 0xa3);
+  if (list) {
+    for (const e of der.childrenOf(raw, der.childrenOf(raw, list)[0]!)) {
+      const parts = der.childrenOf(raw, e);
+      extensions.set(der.dottedOid(der.contentsOf(raw, parts[0]!)), der.contentsOf(raw, parts.at(-1)!));
+    }
+  }
+  return { der: raw, subject: subject!, subjectPublicKey: raw.subarray(bits!.start + 1, bits!.end), extensions };
+}
+
+/** The elements inside one extension's value (a SEQUENCE), with the bytes they sit in. */
+function extensionItems(cert: ParsedCertificate, oid: string): { bytes: Buffer; items: der.Located[] } | undefined {
+  const bytes = cert.extensions.get(oid);
+  return bytes ? { bytes, items: der.childrenOf(bytes, der.locate(bytes)) } : undefined;
 }
 
 /** What a certificate signed by a CA takes from it: its subject's exact bytes, its end, its key identifier. */
@@ -161,14 +188,12 @@ interface IssuerFacts { subject: Buffer; notAfter: number; keyId: Buffer }
 
 function issuerFacts(caPem: string): IssuerFacts {
   const ca = parseCertificate(caPem);
-  const caKeyId = findExtension(ca, id_ce_subjectKeyIdentifier);
+  const keyId = ca.extensions.get(OID.subjectKeyIdentifier);
   return {
     // The issuer's subject exactly as the CA encodes it: chain building compares the bytes.
-    subject: Buffer.from(AsnConvert.serialize(ca.tbsCertificate.subject)),
-    notAfter: ca.tbsCertificate.validity.notAfter.getTime().getTime(),
-    keyId: caKeyId
-      ? Buffer.from(AsnConvert.parse(caKeyId.extnValue, SubjectKeyIdentifier).buffer)
-      : keyIdentifier(new Uint8Array(ca.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey)),
+    subject: Buffer.from(der.bytesOf(ca.der, ca.subject)),
+    notAfter: notAfter(caPem).getTime(),
+    keyId: keyId ? Buffer.from(der.contentsOf(keyId, der.locate(keyId))) : keyIdentifier(ca.subjectPublicKey),
   };
 }
 
@@ -206,23 +231,23 @@ export function issueCertificate(req: IssueRequest): string {
 
   const keyUsage = shape.keyUsage.reduce((flags, u) => flags | KEY_USAGE_FLAGS[u]!, 0);
   const extensions = [
-    extension(id_ce_basicConstraints, der.sequence(...(shape.ca ? [der.boolean(true)] : [])), true),
-    extension(id_ce_keyUsage, der.namedBits(keyUsage), true),
+    extension(OID.basicConstraints, der.sequence(...(shape.ca ? [der.boolean(true)] : [])), true),
+    extension(OID.keyUsage, der.namedBits(keyUsage), true),
   ];
   if (shape.extKeyUsage.length > 0) {
-    extensions.push(extension(id_ce_extKeyUsage, der.sequence(...shape.extKeyUsage.map((u) => der.objectIdentifier(EXT_KEY_USAGE_OIDS[u]!)))));
+    extensions.push(extension(OID.extKeyUsage, der.sequence(...shape.extKeyUsage.map((u) => der.objectIdentifier(EXT_KEY_USAGE_OIDS[u]!)))));
   }
   if (shape.dns.length + shape.ips.length > 0) {
     // GeneralName: dNSName [2] IA5String, iPAddress [7] OCTET STRING, both IMPLICIT.
-    extensions.push(extension(id_ce_subjectAltName, der.sequence(
+    extensions.push(extension(OID.subjectAltName, der.sequence(
       ...shape.dns.map((name) => der.implicit(2, Buffer.from(name, 'latin1'))),
       ...shape.ips.map((ip) => der.implicit(7, ipv4Octets(ip))),
     )));
   }
-  extensions.push(extension(id_ce_subjectKeyIdentifier, der.octetString(keyIdentifier(subjectPublicKey))));
+  extensions.push(extension(OID.subjectKeyIdentifier, der.octetString(keyIdentifier(subjectPublicKey))));
   if (authorityKeyId) {
     // AuthorityKeyIdentifier: keyIdentifier [0] IMPLICIT OCTET STRING.
-    extensions.push(extension(id_ce_authorityKeyIdentifier, der.sequence(der.implicit(0, authorityKeyId))));
+    extensions.push(extension(OID.authorityKeyIdentifier, der.sequence(der.implicit(0, authorityKeyId))));
   }
 
   const tbs = der.sequence(
@@ -244,26 +269,44 @@ export function issueCertificate(req: IssueRequest): string {
 /** What an existing certificate says, in the terms of CertShape. Throws on a PEM that is not a certificate. */
 export function readShape(certPem: string): CertShape {
   const cert = parseCertificate(certPem);
-  const attributes = (oid: string) => cert.tbsCertificate.subject
-    .flatMap((rdn) => [...rdn])
-    .filter((a) => a.type === oid)
-    .map((a) => a.value.toString());
-  const read = <T>(oid: string, type: new () => T): T | undefined => {
-    const e = findExtension(cert, oid);
-    return e ? AsnConvert.parse(e.extnValue, type) : undefined;
-  };
-  const usage = read(id_ce_keyUsage, KeyUsage)?.toNumber() ?? 0;
-  const extUsage = new Set<string>(read(id_ce_extKeyUsage, ExtendedKeyUsage) ?? []);
-  const alt = read(id_ce_subjectAltName, SubjectAlternativeName) ?? [];
+  const raw = cert.der;
+  const attributes = (oid: string) => der.childrenOf(raw, cert.subject)
+    .flatMap((rdn) => der.childrenOf(raw, rdn))
+    .map((atv) => der.childrenOf(raw, atv))
+    .filter(([type]) => der.dottedOid(der.contentsOf(raw, type!)) === oid)
+    .map(([, value]) => der.directoryString(raw, value!));
+  const keyUsage = cert.extensions.get(OID.keyUsage);
+  const usage = keyUsage ? der.readNamedBits(der.contentsOf(keyUsage, der.locate(keyUsage))) : 0;
+  const ext = extensionItems(cert, OID.extKeyUsage);
+  const extUsage = new Set(ext?.items.map((o) => der.dottedOid(der.contentsOf(ext.bytes, o))) ?? []);
+  const basic = extensionItems(cert, OID.basicConstraints);
+  const cA = basic?.items[0]?.tag === 0x01 && basic.bytes[basic.items[0].start] !== 0;
+  // GeneralName: dNSName [2] and iPAddress [7]; other kinds of name are not the PKI's.
+  const alt = extensionItems(cert, OID.subjectAltName);
+  const names = (tag: number) => alt?.items.filter((n) => n.tag === tag).map((n) => der.contentsOf(alt.bytes, n)) ?? [];
   return {
     cn: attributes(OID.cn)[0] ?? '',
     o: attributes(OID.o),
-    ca: read(id_ce_basicConstraints, BasicConstraints)?.cA === true,
+    ca: cA,
     keyUsage: Object.keys(KEY_USAGE_FLAGS).filter((n) => usage & KEY_USAGE_FLAGS[n]!).sort(),
     extKeyUsage: Object.keys(EXT_KEY_USAGE_OIDS).filter((n) => extUsage.has(EXT_KEY_USAGE_OIDS[n]!)).sort(),
-    dns: alt.flatMap((a) => (a.dNSName !== undefined ? [a.dNSName] : [])).sort(),
-    ips: alt.flatMap((a) => (a.iPAddress !== undefined ? [a.iPAddress] : [])).sort(),
+    dns: names(0x82).map((n) => Buffer.from(n).toString('latin1')).sort(),
+    ips: names(0x87).map(ipText).sort(),
   };
+}
+
+/** A SAN's iPAddress octets as text: dotted IPv4, or IPv6 in groups with the longest run of zero groups as `::`. */
+function ipText(octets: Uint8Array): string {
+  if (octets.length === 4) return Array.from(octets).join('.');
+  const groups = Array.from({ length: octets.length / 2 }, (_, i) => ((octets[2 * i]! << 8) | octets[2 * i + 1]!).toString(16));
+  let best = { at: -1, length: 1 };
+  for (let i = 0; i < groups.length; i++) {
+    let j = i;
+    while (groups[j] === '0') j++;
+    if (j - i > best.length) best = { at: i, length: j - i };
+  }
+  if (best.at < 0) return groups.join(':');
+  return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
 }
 
 /** How `have` differs from `want`, in words; empty when they agree. */
