@@ -57,10 +57,10 @@ async function buildTimeAssets(build) {
 async function buildBundle(buildDir) {
   const { build } = await import('esbuild');
   const assets = await buildTimeAssets(build);
-  const formats = join(root, 'generator', 'spec', 'formats.ts');
+  const formats = join(root, 'generator', 'input', 'formats.ts');
   const validator = assets.standaloneSpecValidator(formats);
   const replacements = {
-    [join(root, 'generator', 'spec', 'schema-validator.ts')]: validator,
+    [join(root, 'generator', 'input', 'schema-validator.ts')]: validator,
     [join(root, 'generator', 'render', 'precompiled-templates.ts')]: assets.precompiledTemplatesModule(),
   };
   const staging = `${buildDir}.${process.pid}`;

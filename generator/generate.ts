@@ -111,7 +111,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       : await writing(stateDir, writeTree(stateDir, stateFiles, STATE_WRITE));
     const seedSizes: SeedSize[] = [];
     // Each seed is compared with the one it replaces while the old tree is still in place.
-    const comparison = await SeedComparison.open(cluster, clusterDir);
+    const comparison = SeedComparison.open(cluster, clusterDir);
     const facts = new Map<string, SeedFact>();
     function* files() {
       yield* streamHosts(cluster, pki.bundle, (seed) => {
@@ -151,7 +151,7 @@ export async function plan(options: Omit<GenerateOptions, 'log'>): Promise<Plan>
   const membership = applyMembership(specCluster, await readMembership(source), now);
   const cluster = membership.cluster;
   const pki = await ensurePki(cluster, source, { rotate: options.rotate ?? [], now });
-  const comparison = await SeedComparison.open(cluster, clusterDir);
+  const comparison = SeedComparison.open(cluster, clusterDir);
   for (const seed of streamSeeds(cluster, pki.bundle)) comparison.observe(seed);
   const result = await comparison.plan(pki, membership);
   // What ends soon: renewed by this change (then listed under certificates) or to be planned.

@@ -7,7 +7,12 @@
  *
  * Reads are not announced: a process killed before a read leaves the disk as
  * it is before the next change.
+ *
+ * The output tree's files are written with the synchronous calls: tens of
+ * thousands of small files, where a trip through the thread pool and a
+ * promise per call cost more than the call itself.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -35,6 +40,11 @@ export const rename = announced('rename', fsp.rename);
 export const rm = announced('rm', fsp.rm);
 export const unlink = announced('unlink', fsp.unlink);
 export const { lstat, readFile, readdir, open } = fsp;
+export const mkdirSync = announced('mkdir', fs.mkdirSync);
+export const writeFileSync = announced('writeFile', fs.writeFileSync);
+export const chmodSync = announced('chmod', fs.chmodSync);
+export const linkSync = announced('link', fs.linkSync);
+export const { lstatSync, readFileSync } = fs;
 
 /**
  * mkdir -p, one level at a time, each new folder 0755 (less under a stricter

@@ -7,9 +7,8 @@
  * than rewritten: they keep their inode and mtime, and regeneration costs
  * little more than a comparison.
  */
-import { constants } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { chmod, link, lstat, makeDirs, mkdir, open, readdir, rename, rm, writeFile } from './fs.ts';
+import { chmod, chmodSync, link, linkSync, lstatSync, makeDirs, mkdir, mkdirSync, readdir, readFileSync, rename, rm, writeFileSync } from './fs.ts';
 import { exists, recoverInterruptedSwap, swapPaths, syncPath, syncTree } from './swap.ts';
 
 export interface OutputFile {
@@ -30,25 +29,10 @@ async function listFiles(root: string): Promise<string[]> {
     .map((e) => relative(root, join(e.parentPath, e.name)).split('\\').join('/'));
 }
 
-/**
- * Whether the file at `path` holds exactly `bytes`: its size first (from the
- * lstat already made), then its bytes, read only when the sizes agree. One
- * old file is in memory per lane at a time, however large the tree.
- */
-async function sameBytes(path: string, size: number, bytes: Uint8Array): Promise<boolean> {
-  if (size !== bytes.length) return false;
-  const handle = await open(path, 'r');
-  try {
-    const old = Buffer.allocUnsafe(size);
-    const { bytesRead } = await handle.read(old, 0, size, 0);
-    return bytesRead === size && Buffer.compare(old, bytes) === 0;
-  } finally {
-    await handle.close();
-  }
+/** Whether the file at `path` holds exactly `bytes`: its size first (from the lstat already made), then its bytes, read only when the sizes agree. */
+function sameBytes(path: string, size: number, bytes: Uint8Array): boolean {
+  return size === bytes.length && readFileSync(path).equals(bytes);
 }
-
-/** Files written or compared at once: enough to keep the thread pool busy, few enough to never run out of descriptors. */
-const WRITE_LANES = 16;
 
 export interface WriteOptions {
   /**
@@ -64,8 +48,8 @@ export interface WriteOptions {
 
 /**
  * `files` may be produced lazily (a generator rendering host after host):
- * they are taken one at a time by WRITE_LANES lanes, so memory holds a few
- * files, not the tree.
+ * each is written as it comes, so memory holds one file, not the tree, and
+ * one descriptor is open at a time.
  */
 export async function writeTree(target: string, files: Iterable<OutputFile> | AsyncIterable<OutputFile>, options: WriteOptions = {}): Promise<WriteReport> {
   const { staging, previous } = swapPaths(target);
@@ -77,57 +61,45 @@ export async function writeTree(target: string, files: Iterable<OutputFile> | As
   const wanted = new Set<string>();
   // Folders are made once each, the first time a file needs one, parent first:
   // one plain mkdir per folder (a recursive one checks every level every time).
-  const folders = new Map<string, Promise<unknown>>([[staging, Promise.resolve()]]);
-  const folder = (dir: string): Promise<unknown> => {
-    let made = folders.get(dir);
-    if (!made) folders.set(dir, made = folder(dirname(dir)).then(() => mkdir(dir, { mode: 0o700 })));
-    return made;
+  const folders = new Set<string>([staging]);
+  const folder = (dir: string): void => {
+    if (folders.has(dir)) return;
+    folder(dirname(dir));
+    mkdirSync(dir, { mode: 0o700 });
+    folders.add(dir);
   };
   // A first generation has no old files to compare with.
   const hadTree = await exists(target);
   const umask = process.umask();
-  const writeOne = async (file: OutputFile) => {
+  const writeOne = (file: OutputFile) => {
     const old = join(target, file.path);
     const fresh = join(staging, file.path);
     const bytes = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
-    await folder(dirname(fresh));
+    folder(dirname(fresh));
     let same = false;
     if (hadTree) {
       try {
-        const stat = await lstat(old);
-        same = stat.isFile() && (stat.mode & 0o777) === file.mode && await sameBytes(old, stat.size, bytes);
+        const stat = lstatSync(old);
+        same = stat.isFile() && (stat.mode & 0o777) === file.mode && sameBytes(old, stat.size, bytes);
       } catch { /* not there before */ }
     }
     if (same) {
-      await link(old, fresh);
+      linkSync(old, fresh);
       report.unchanged.push(file.path);
     } else {
-      await writeFile(fresh, bytes, { mode: file.mode, flag: constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY });
-      if (file.mode & umask) await chmod(fresh, file.mode); // the umask narrowed it
+      writeFileSync(fresh, bytes, { mode: file.mode, flag: 'wx' }); // never through a file or link already there
+      if (file.mode & umask) chmodSync(fresh, file.mode); // the umask narrowed it
       report.written.push(file.path);
     }
   };
   try {
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true, mode: 0o700 });
-    const source = Symbol.asyncIterator in files ? files[Symbol.asyncIterator]() : files[Symbol.iterator]();
-    // The first failure stops every lane before the staging folder is removed under them.
-    let failure: { error: unknown } | undefined;
-    const lane = async () => {
-      try {
-        while (!failure) {
-          const next = await source.next();
-          if (next.done) return;
-          if (wanted.has(next.value.path)) throw new Error(`two output files at ${next.value.path}`);
-          wanted.add(next.value.path);
-          await writeOne(next.value);
-        }
-      } catch (error) {
-        failure ??= { error };
-      }
-    };
-    await Promise.all(Array.from({ length: WRITE_LANES }, lane));
-    if (failure) throw failure.error;
+    for await (const file of files) {
+      if (wanted.has(file.path)) throw new Error(`two output files at ${file.path}`);
+      wanted.add(file.path);
+      writeOne(file);
+    }
     const leftOver = (await listFiles(target)).filter((p) => !wanted.has(p));
     for (const path of leftOver) {
       if (options.preserve?.(path)) {

@@ -37,8 +37,16 @@ export async function generateKey(algorithm: KeyAlgorithm): Promise<KeyPairPem> 
       publicKeyEncoding,
       privateKeyEncoding: { type: 'sec1', format: 'pem' },
     });
+  publicKeys.set(privateKey, publicKey);
   return { privateKeyPem: privateKey, publicKeyPem: publicKey };
 }
+
+/**
+ * The public half of every key this process made, by its private PEM:
+ * deriving it again from the PEM (OpenSSL's decoders, then an export) costs
+ * more than making an EC key, once per certificate issued.
+ */
+const publicKeys = new Map<string, string>();
 
 /**
  * `count` keys, at most `parallelism` in flight at a time (one per core by
@@ -60,7 +68,7 @@ export async function generateKeys(count: number, algorithm: KeyAlgorithm, paral
 
 /** The public key of a private key, as SPKI PEM; throws when the PEM is not a private key. */
 export function publicKeyOf(privateKeyPem: string): string {
-  return createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
+  return publicKeys.get(privateKeyPem) ?? createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
 }
 
 /** Which of the spec's algorithms a private key is, or undefined for any other kind of key. Throws when the PEM is not a private key. */

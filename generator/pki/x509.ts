@@ -3,21 +3,14 @@
  * (subject, SANs, usages, issuer, key) so that a later run can tell whether it
  * still is the certificate the model asks for.
  *
- * One code path for every key algorithm: @peculiar/asn1-x509 builds and
- * parses the DER structures (node-forge cannot read or build a certificate
- * with an ECDSA key), and Node's crypto signs the to-be-signed bytes natively,
- * whatever the CA's key is.
+ * One code path for every key algorithm: a certificate is written and read
+ * as DER directly (der.ts: a kubelet certificate per node is issued, and
+ * read back on every later run, so building ASN.1 objects for each costs
+ * seconds in a large cluster), and Node's crypto signs the to-be-signed bytes
+ * natively and checks what it reads is a certificate, whatever the key.
  */
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, AuthorityKeyIdentifier, BasicConstraints, Certificate,
-  ExtendedKeyUsage, Extension, Extensions, GeneralName, KeyIdentifier, KeyUsage, KeyUsageFlags, Name,
-  RelativeDistinguishedName, SubjectAlternativeName, SubjectKeyIdentifier, SubjectPublicKeyInfo, TBSCertificate, Validity,
-  Version, id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_extKeyUsage, id_ce_keyUsage,
-  id_ce_subjectAltName, id_ce_subjectKeyIdentifier, id_kp_clientAuth, id_kp_codeSigning, id_kp_emailProtection,
-  id_kp_serverAuth, id_kp_timeStamping,
-} from '@peculiar/asn1-x509';
+import { X509Certificate, createHash, createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import * as der from './der.ts';
 import type { LeafProfile } from './profiles.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -56,14 +49,10 @@ export function leafShape(p: LeafProfile, family: KeyFamily): CertShape {
 }
 
 /** A positive 128-bit serial number (RFC 5280 allows 20 octets; the high bit stays clear). */
-function serialNumber(): ArrayBuffer {
+function serialNumber(): Buffer {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return toArrayBuffer(bytes);
-}
-
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return bytes;
 }
 
 const OID = {
@@ -72,57 +61,82 @@ const OID = {
   sha256WithRSA: '1.2.840.113549.1.1.11',
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
   ecdsaWithSHA384: '1.2.840.10045.4.3.3',
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  authorityKeyIdentifier: '2.5.29.35',
+  extKeyUsage: '2.5.29.37',
 } as const;
 
 /** Organizations first, then the common name, one attribute per RDN (what kubeadm and openssl write). */
-function subjectName(shape: Pick<CertShape, 'cn' | 'o'>): Name {
-  const rdn = (type: string, value: string) =>
-    new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) })]);
-  return new Name([...shape.o.map((o) => rdn(OID.o, o)), rdn(OID.cn, shape.cn)]);
+function subjectName(shape: Pick<CertShape, 'cn' | 'o'>): Buffer {
+  const rdn = (type: string, value: string) => der.set(der.sequence(der.objectIdentifier(type), der.utf8String(value)));
+  return der.sequence(...shape.o.map((o) => rdn(OID.o, o)), rdn(OID.cn, shape.cn));
 }
 
-/** How a key of this kind signs, and how the certificate names that signature. */
-function signatureScheme(key: KeyObject): { digest: string; algorithm: AlgorithmIdentifier } {
+/** How a key of this kind signs, and how the certificate names that signature (its AlgorithmIdentifier). */
+function signatureScheme(key: KeyObject): { digest: string; algorithm: Buffer } {
   if (key.asymmetricKeyType === 'rsa') {
     // RFC 4055: sha256WithRSAEncryption carries an explicit NULL.
-    return { digest: 'sha256', algorithm: new AlgorithmIdentifier({ algorithm: OID.sha256WithRSA, parameters: null }) };
+    return { digest: 'sha256', algorithm: der.sequence(der.objectIdentifier(OID.sha256WithRSA), der.NULL) };
   }
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     // RFC 5758: the ECDSA signature algorithms have no parameters at all.
-    if (curve === 'prime256v1') return { digest: 'sha256', algorithm: new AlgorithmIdentifier({ algorithm: OID.ecdsaWithSHA256 }) };
-    if (curve === 'secp384r1') return { digest: 'sha384', algorithm: new AlgorithmIdentifier({ algorithm: OID.ecdsaWithSHA384 }) };
+    if (curve === 'prime256v1') return { digest: 'sha256', algorithm: der.sequence(der.objectIdentifier(OID.ecdsaWithSHA256)) };
+    if (curve === 'secp384r1') return { digest: 'sha384', algorithm: der.sequence(der.objectIdentifier(OID.ecdsaWithSHA384)) };
   }
   throw new Error(`cannot sign with a ${key.asymmetricKeyType} key${key.asymmetricKeyDetails?.namedCurve ? ` on ${key.asymmetricKeyDetails.namedCurve}` : ''}: use an RSA or ECDSA P-256 key`);
 }
 
 /** RFC 5280 4.2.1.2, method 1: SHA-1 of the subjectPublicKey bits. */
-function keyIdentifier(spki: SubjectPublicKeyInfo): ArrayBuffer {
-  return toArrayBuffer(createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest());
+function keyIdentifier(subjectPublicKey: Uint8Array): Buffer {
+  return createHash('sha1').update(subjectPublicKey).digest();
 }
 
-function extension(extnID: string, value: unknown, critical = false): Extension {
-  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+/** The DER of a "PUBLIC KEY" PEM (SubjectPublicKeyInfo), and its subjectPublicKey bits (the BIT STRING's, past its unused-bits octet). */
+function subjectPublicKeyInfo(publicKeyPem: string): { spki: Buffer; subjectPublicKey: Buffer } {
+  const match = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(publicKeyPem);
+  if (!match) throw new Error('not a PUBLIC KEY PEM (SubjectPublicKeyInfo)');
+  const spki = Buffer.from(match[1]!, 'base64');
+  const [algorithm, bits] = der.childrenOf(spki, der.locate(spki));
+  if (algorithm?.tag !== 0x30 || bits?.tag !== 0x03) throw new Error('not a SubjectPublicKeyInfo');
+  return { spki, subjectPublicKey: spki.subarray(bits.start + 1, bits.end) };
 }
 
+function extension(extnID: string, value: Buffer, critical = false): Buffer {
+  // DER leaves out a BOOLEAN at its DEFAULT FALSE.
+  return der.sequence(der.objectIdentifier(extnID), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
+}
+
+/** RFC 5280 4.2.1.3: KeyUsage's named bits, as flags (bit n is 1 << n). */
 const KEY_USAGE_FLAGS: Record<string, number> = {
-  digitalSignature: KeyUsageFlags.digitalSignature,
-  nonRepudiation: KeyUsageFlags.nonRepudiation,
-  keyEncipherment: KeyUsageFlags.keyEncipherment,
-  dataEncipherment: KeyUsageFlags.dataEncipherment,
-  keyAgreement: KeyUsageFlags.keyAgreement,
-  keyCertSign: KeyUsageFlags.keyCertSign,
-  cRLSign: KeyUsageFlags.cRLSign,
-  encipherOnly: KeyUsageFlags.encipherOnly,
-  decipherOnly: KeyUsageFlags.decipherOnly,
+  digitalSignature: 1 << 0,
+  nonRepudiation: 1 << 1,
+  keyEncipherment: 1 << 2,
+  dataEncipherment: 1 << 3,
+  keyAgreement: 1 << 4,
+  keyCertSign: 1 << 5,
+  cRLSign: 1 << 6,
+  encipherOnly: 1 << 7,
+  decipherOnly: 1 << 8,
 };
+/** RFC 5280 4.2.1.12: id-kp-*. */
 const EXT_KEY_USAGE_OIDS: Record<string, string> = {
-  serverAuth: id_kp_serverAuth,
-  clientAuth: id_kp_clientAuth,
-  codeSigning: id_kp_codeSigning,
-  emailProtection: id_kp_emailProtection,
-  timeStamping: id_kp_timeStamping,
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
 };
+
+/** An IPv4 address as the four octets of a SAN's iPAddress (the model is IPv4 only). */
+function ipv4Octets(ip: string): Buffer {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${ip}`);
+  return Buffer.from(parts);
+}
 
 export interface IssueRequest {
   shape: CertShape;
@@ -135,17 +149,57 @@ export interface IssueRequest {
   selfKeyPem?: string;
 }
 
-function parseCertificate(certPem: string): Certificate {
-  return AsnConvert.parse(new X509Certificate(certPem).raw, Certificate);
+/** The parts of a certificate this module reads, located in its DER. */
+interface ParsedCertificate {
+  der: Buffer;
+  subject: der.Located;
+  subjectPublicKey: Buffer;
+  /** extnValue's contents, by extension OID. */
+  extensions: Map<string, Buffer>;
 }
 
-function findExtension(cert: Certificate, oid: string): Extension | undefined {
-  return cert.tbsCertificate.extensions?.find((e) => e.extnID === oid);
+/** Throws on a PEM that is not a certificate (Node's X509Certificate reads it first). */
+function parseCertificate(certPem: string): ParsedCertificate {
+  const raw = new X509Certificate(certPem).raw;
+  const [tbs] = der.childrenOf(raw, der.locate(raw));
+  const fields = der.childrenOf(raw, tbs!);
+  // version [0] is optional; then serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
+  const [, , , , subject, spki, ...optional] = fields[0]!.tag === 0xa0 ? fields.slice(1) : fields;
+  const [, bits] = der.childrenOf(raw, spki!);
+  const extensions = new Map<string, Buffer>();
+  const list = optional.find((f) => f.tag === 0xa3);
+  if (list) {
+    for (const e of der.childrenOf(raw, der.childrenOf(raw, list)[0]!)) {
+      const parts = der.childrenOf(raw, e);
+      extensions.set(der.dottedOid(der.contentsOf(raw, parts[0]!)), der.contentsOf(raw, parts.at(-1)!));
+    }
+  }
+  return { der: raw, subject: subject!, subjectPublicKey: raw.subarray(bits!.start + 1, bits!.end), extensions };
+}
+
+/** The elements inside one extension's value (a SEQUENCE), with the bytes they sit in. */
+function extensionItems(cert: ParsedCertificate, oid: string): { bytes: Buffer; items: der.Located[] } | undefined {
+  const bytes = cert.extensions.get(oid);
+  return bytes ? { bytes, items: der.childrenOf(bytes, der.locate(bytes)) } : undefined;
+}
+
+/** What a certificate signed by a CA takes from it: its subject's exact bytes, its end, its key identifier. */
+interface IssuerFacts { subject: Buffer; notAfter: number; keyId: Buffer }
+
+function issuerFacts(caPem: string): IssuerFacts {
+  const ca = parseCertificate(caPem);
+  const keyId = ca.extensions.get(OID.subjectKeyIdentifier);
+  return {
+    // The issuer's subject exactly as the CA encodes it: chain building compares the bytes.
+    subject: Buffer.from(der.bytesOf(ca.der, ca.subject)),
+    notAfter: notAfter(caPem).getTime(),
+    keyId: keyId ? Buffer.from(der.contentsOf(keyId, der.locate(keyId))) : keyIdentifier(ca.subjectPublicKey),
+  };
 }
 
 /** A CA signs many certificates in one run (a kubelet's per node): its key and certificate are parsed once. */
 const signingKeys = new Map<string, KeyObject>();
-const issuerCerts = new Map<string, Certificate>();
+const issuers = new Map<string, IssuerFacts>();
 function remembered<T>(cache: Map<string, T>, pem: string, make: () => T): T {
   let value = cache.get(pem);
   if (value === undefined) {
@@ -156,7 +210,7 @@ function remembered<T>(cache: Map<string, T>, pem: string, make: () => T): T {
 }
 
 export function issueCertificate(req: IssueRequest): string {
-  const spki = AsnConvert.parse(createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+  const { spki, subjectPublicKey } = subjectPublicKeyInfo(req.publicKeyPem);
   const signingKeyPem = req.issuer ? req.issuer.keyPem : req.selfKeyPem!;
   const signingKey = remembered(signingKeys, signingKeyPem, () => createPrivateKey(signingKeyPem));
   const scheme = signatureScheme(signingKey);
@@ -166,79 +220,93 @@ export function issueCertificate(req: IssueRequest): string {
   const notBefore = new Date(Math.floor((req.now.getTime() - BACKDATE_MS) / 1000) * 1000);
   let notAfter = new Date(notBefore.getTime() + BACKDATE_MS + req.validityDays * DAY_MS);
   let issuer = subject;
-  let authorityKeyId: ArrayBuffer | undefined;
+  let authorityKeyId: Buffer | undefined;
   if (req.issuer) {
-    const caPem = req.issuer.certPem;
-    const ca = remembered(issuerCerts, caPem, () => parseCertificate(caPem));
-    // The issuer's subject exactly as the CA encodes it: chain building compares the bytes.
-    issuer = ca.tbsCertificate.subject;
+    const ca = remembered(issuers, req.issuer.certPem, () => issuerFacts(req.issuer!.certPem));
+    issuer = ca.subject;
     // A certificate never outlives its CA.
-    const caEnd = ca.tbsCertificate.validity.notAfter.getTime();
-    if (notAfter > caEnd) notAfter = caEnd;
-    const caKeyId = findExtension(ca, id_ce_subjectKeyIdentifier);
-    authorityKeyId = caKeyId
-      ? AsnConvert.parse(caKeyId.extnValue, SubjectKeyIdentifier).buffer
-      : keyIdentifier(ca.tbsCertificate.subjectPublicKeyInfo);
+    if (notAfter.getTime() > ca.notAfter) notAfter = new Date(ca.notAfter);
+    authorityKeyId = ca.keyId;
   }
 
+  const keyUsage = shape.keyUsage.reduce((flags, u) => flags | KEY_USAGE_FLAGS[u]!, 0);
   const extensions = [
-    extension(id_ce_basicConstraints, new BasicConstraints({ cA: shape.ca }), true),
-    extension(id_ce_keyUsage, new KeyUsage(shape.keyUsage.reduce((flags, u) => flags | KEY_USAGE_FLAGS[u]!, 0)), true),
+    extension(OID.basicConstraints, der.sequence(...(shape.ca ? [der.boolean(true)] : [])), true),
+    extension(OID.keyUsage, der.namedBits(keyUsage), true),
   ];
   if (shape.extKeyUsage.length > 0) {
-    extensions.push(extension(id_ce_extKeyUsage, new ExtendedKeyUsage(shape.extKeyUsage.map((u) => EXT_KEY_USAGE_OIDS[u]!))));
+    extensions.push(extension(OID.extKeyUsage, der.sequence(...shape.extKeyUsage.map((u) => der.objectIdentifier(EXT_KEY_USAGE_OIDS[u]!)))));
   }
   if (shape.dns.length + shape.ips.length > 0) {
-    extensions.push(extension(id_ce_subjectAltName, new SubjectAlternativeName([
-      ...shape.dns.map((dNSName) => new GeneralName({ dNSName })),
-      ...shape.ips.map((iPAddress) => new GeneralName({ iPAddress })),
-    ])));
+    // GeneralName: dNSName [2] IA5String, iPAddress [7] OCTET STRING, both IMPLICIT.
+    extensions.push(extension(OID.subjectAltName, der.sequence(
+      ...shape.dns.map((name) => der.implicit(2, Buffer.from(name, 'latin1'))),
+      ...shape.ips.map((ip) => der.implicit(7, ipv4Octets(ip))),
+    )));
   }
-  extensions.push(extension(id_ce_subjectKeyIdentifier, new SubjectKeyIdentifier(keyIdentifier(spki))));
+  extensions.push(extension(OID.subjectKeyIdentifier, der.octetString(keyIdentifier(subjectPublicKey))));
   if (authorityKeyId) {
-    extensions.push(extension(id_ce_authorityKeyIdentifier, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(authorityKeyId) })));
+    // AuthorityKeyIdentifier: keyIdentifier [0] IMPLICIT OCTET STRING.
+    extensions.push(extension(OID.authorityKeyIdentifier, der.sequence(der.implicit(0, authorityKeyId))));
   }
 
-  const tbsCertificate = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: serialNumber(),
-    signature: scheme.algorithm,
+  const tbs = der.sequence(
+    der.explicit(0, der.smallInteger(2)), // v3
+    der.unsignedInteger(serialNumber()),
+    scheme.algorithm,
     issuer,
-    validity: new Validity({ notBefore, notAfter }),
+    der.sequence(der.time(notBefore), der.time(notAfter)),
     subject,
-    subjectPublicKeyInfo: spki,
-    extensions: new Extensions(extensions),
-  });
-  const tbs = AsnConvert.serialize(tbsCertificate);
-  const signature = sign(scheme.digest, new Uint8Array(tbs), signingKey);
-  const der = AsnConvert.serialize(new Certificate({ tbsCertificate, signatureAlgorithm: scheme.algorithm, signatureValue: toArrayBuffer(signature) }));
-  const base64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
+    spki,
+    der.explicit(3, der.sequence(...extensions)),
+  );
+  const signature = sign(scheme.digest, tbs, signingKey);
+  const certificate = der.sequence(tbs, scheme.algorithm, der.bitString(signature));
+  const base64 = certificate.toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN CERTIFICATE-----\n${base64}-----END CERTIFICATE-----\n`;
 }
 
 /** What an existing certificate says, in the terms of CertShape. Throws on a PEM that is not a certificate. */
 export function readShape(certPem: string): CertShape {
   const cert = parseCertificate(certPem);
-  const attributes = (oid: string) => cert.tbsCertificate.subject
-    .flatMap((rdn) => [...rdn])
-    .filter((a) => a.type === oid)
-    .map((a) => a.value.toString());
-  const read = <T>(oid: string, type: new () => T): T | undefined => {
-    const e = findExtension(cert, oid);
-    return e ? AsnConvert.parse(e.extnValue, type) : undefined;
-  };
-  const usage = read(id_ce_keyUsage, KeyUsage)?.toNumber() ?? 0;
-  const extUsage = new Set<string>(read(id_ce_extKeyUsage, ExtendedKeyUsage) ?? []);
-  const alt = read(id_ce_subjectAltName, SubjectAlternativeName) ?? [];
+  const raw = cert.der;
+  const attributes = (oid: string) => der.childrenOf(raw, cert.subject)
+    .flatMap((rdn) => der.childrenOf(raw, rdn))
+    .map((atv) => der.childrenOf(raw, atv))
+    .filter(([type]) => der.dottedOid(der.contentsOf(raw, type!)) === oid)
+    .map(([, value]) => der.directoryString(raw, value!));
+  const keyUsage = cert.extensions.get(OID.keyUsage);
+  const usage = keyUsage ? der.readNamedBits(der.contentsOf(keyUsage, der.locate(keyUsage))) : 0;
+  const ext = extensionItems(cert, OID.extKeyUsage);
+  const extUsage = new Set(ext?.items.map((o) => der.dottedOid(der.contentsOf(ext.bytes, o))) ?? []);
+  const basic = extensionItems(cert, OID.basicConstraints);
+  const cA = basic?.items[0]?.tag === 0x01 && basic.bytes[basic.items[0].start] !== 0;
+  // GeneralName: dNSName [2] and iPAddress [7]; other kinds of name are not the PKI's.
+  const alt = extensionItems(cert, OID.subjectAltName);
+  const names = (tag: number) => alt?.items.filter((n) => n.tag === tag).map((n) => der.contentsOf(alt.bytes, n)) ?? [];
   return {
     cn: attributes(OID.cn)[0] ?? '',
     o: attributes(OID.o),
-    ca: read(id_ce_basicConstraints, BasicConstraints)?.cA === true,
+    ca: cA,
     keyUsage: Object.keys(KEY_USAGE_FLAGS).filter((n) => usage & KEY_USAGE_FLAGS[n]!).sort(),
     extKeyUsage: Object.keys(EXT_KEY_USAGE_OIDS).filter((n) => extUsage.has(EXT_KEY_USAGE_OIDS[n]!)).sort(),
-    dns: alt.flatMap((a) => (a.dNSName !== undefined ? [a.dNSName] : [])).sort(),
-    ips: alt.flatMap((a) => (a.iPAddress !== undefined ? [a.iPAddress] : [])).sort(),
+    dns: names(0x82).map((n) => Buffer.from(n).toString('latin1')).sort(),
+    ips: names(0x87).map(ipText).sort(),
   };
+}
+
+/** A SAN's iPAddress octets as text: dotted IPv4, or IPv6 in groups with the longest run of zero groups as `::`. */
+function ipText(octets: Uint8Array): string {
+  if (octets.length === 4) return Array.from(octets).join('.');
+  const groups = Array.from({ length: octets.length / 2 }, (_, i) => ((octets[2 * i]! << 8) | octets[2 * i + 1]!).toString(16));
+  let best = { at: -1, length: 1 };
+  for (let i = 0; i < groups.length; i++) {
+    let j = i;
+    while (groups[j] === '0') j++;
+    if (j - i > best.length) best = { at: i, length: j - i };
+  }
+  if (best.at < 0) return groups.join(':');
+  return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
 }
 
 /** How `have` differs from `want`, in words; empty when they agree. */

@@ -10,10 +10,10 @@
  * disk, so booting an old disk with a new seed rewrites files but starts
  * nothing anew.)
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Role } from '../model/types.ts';
-import { hostsHolding } from '../pki/access.ts';
+import { grantsFor } from '../pki/access.ts';
 import type { EnsurePkiResult } from '../pki/ensure.ts';
 import type { HostSeed } from '../render/hosts.ts';
 import { describeSeedChange, type AddressNames, type SeedText } from './seed-diff.ts';
@@ -58,17 +58,18 @@ interface PreviousModel {
   hosts: { name: string; address: string; roles: Role[] }[];
 }
 
-async function readText(path: string): Promise<string | undefined> {
+/** A file of the cluster folder, or undefined when it is not there; read synchronously, before the writer swaps the folder. */
+function readText(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
 }
 
-async function readPreviousModel(clusterDir: string): Promise<PreviousModel | undefined> {
-  const text = await readText(join(clusterDir, 'model.json'));
+function readPreviousModel(clusterDir: string): PreviousModel | undefined {
+  const text = readText(join(clusterDir, 'model.json'));
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as PreviousModel;
@@ -77,11 +78,31 @@ async function readPreviousModel(clusterDir: string): Promise<PreviousModel | un
   }
 }
 
-async function readSeed(clusterDir: string, host: string): Promise<SeedText | undefined> {
+/** A host's seed in the cluster folder. */
+function readSeed(clusterDir: string, host: string): SeedText | undefined {
   const dir = join(clusterDir, 'hosts', host);
-  const userData = await readText(join(dir, 'user-data'));
-  const networkConfig = await readText(join(dir, 'network-config'));
+  const userData = readText(join(dir, 'user-data'));
+  const networkConfig = userData === undefined ? undefined : readText(join(dir, 'network-config'));
   return userData === undefined || networkConfig === undefined ? undefined : { userData, networkConfig };
+}
+
+/**
+ * The hosts holding each of `items`, in one pass over the hosts: asking
+ * hostsHolding() item by item costs items x hosts, and a rotated CA reissues
+ * one certificate per node.
+ */
+function holdersOf(cluster: Cluster, items: ReadonlySet<string>): Map<string, string[]> {
+  const holders = new Map<string, string[]>();
+  if (items.size === 0) return holders;
+  for (const host of cluster.hosts) {
+    for (const grant of grantsFor(host)) {
+      if (!items.has(grant.item)) continue;
+      const list = holders.get(grant.item) ?? [];
+      if (list.at(-1) !== host.name) list.push(host.name);
+      holders.set(grant.item, list);
+    }
+  }
+  return holders;
 }
 
 function addressNames(cluster: Cluster, previous?: PreviousModel): AddressNames {
@@ -100,8 +121,11 @@ function addressNames(cluster: Cluster, previous?: PreviousModel): AddressNames 
  * anything is written: it reads the earlier output.
  */
 export class SeedComparison {
-  private readonly pending: Promise<[string, HostPlan]>[] = [];
+  private readonly hosts: [string, HostPlan][] = [];
   private readonly names: AddressNames;
+  private readonly byName: ReadonlyMap<string, Cluster['hosts'][number]>;
+  /** Whether the cluster folder holds any seed: a first run reads none of them. */
+  private readonly hadSeeds: boolean;
 
   private constructor(
     private readonly cluster: Cluster,
@@ -109,28 +133,31 @@ export class SeedComparison {
     private readonly previous: PreviousModel | undefined,
   ) {
     this.names = addressNames(cluster, previous);
+    this.byName = new Map(cluster.hosts.map((h) => [h.name, h]));
+    this.hadSeeds = existsSync(join(clusterDir, 'hosts'));
   }
 
-  static async open(cluster: Cluster, clusterDir: string): Promise<SeedComparison> {
-    return new SeedComparison(cluster, clusterDir, await readPreviousModel(clusterDir));
+  static open(cluster: Cluster, clusterDir: string): SeedComparison {
+    return new SeedComparison(cluster, clusterDir, readPreviousModel(clusterDir));
   }
 
-  /** One host's new seed; compared with its old one in the background. */
+  /** One host's new seed, compared with its old one now: the writer may replace the old tree as soon as it has the last seed. */
   observe(seed: HostSeed): void {
-    const host = this.cluster.hosts.find((h) => h.name === seed.host)!;
+    const host = this.byName.get(seed.host)!;
     const base = { roles: [...host.roles], address: host.address };
-    const names = this.names;
-    this.pending.push(readSeed(this.clusterDir, seed.host).then((old): [string, HostPlan] => {
-      if (!old) return [seed.host, { ...base, action: 'create', reasons: ['a new host'] }];
-      const reasons = describeSeedChange(old, { userData: seed.userData, networkConfig: seed.networkConfig }, names);
-      return [seed.host, { ...base, action: reasons.length ? 'reprovision' : 'keep', reasons }];
-    }));
+    const old = this.hadSeeds ? readSeed(this.clusterDir, seed.host) : undefined;
+    if (!old) {
+      this.hosts.push([seed.host, { ...base, action: 'create', reasons: ['a new host'] }]);
+      return;
+    }
+    const reasons = describeSeedChange(old, { userData: seed.userData, networkConfig: seed.networkConfig }, this.names);
+    this.hosts.push([seed.host, { ...base, action: reasons.length ? 'reprovision' : 'keep', reasons }]);
   }
 
   /** The plan, once every seed was observed; `pki` says which credentials were made or replaced. */
   async plan(pki: EnsurePkiResult, membership: Pick<MembershipChange, 'joining' | 'leaving' | 'refounded'>): Promise<Plan> {
     const { cluster, clusterDir, previous } = this;
-    const hosts: Record<string, HostPlan> = Object.fromEntries(await Promise.all(this.pending));
+    const hosts: Record<string, HostPlan> = Object.fromEntries(this.hosts);
     let anyOld = Object.values(hosts).some((h) => h.action !== 'create');
     for (const gone of previous?.hosts ?? []) {
       if (hosts[gone.name]) continue;
@@ -138,10 +165,12 @@ export class SeedComparison {
       hosts[gone.name] = { roles: gone.roles, address: gone.address, action: 'remove', reasons: ['no longer in the spec'] };
     }
     const firstRun = !anyOld;
-    const certificates: CertificateChange[] = firstRun ? [] : [
+    const changes = firstRun ? [] : [
       ...pki.created.map((c) => ({ item: c.item, change: 'issued' as const, reason: c.reason })),
       ...pki.reissued.map((c) => ({ item: c.item, change: 'reissued' as const, reason: c.reason })),
-    ].map((c) => ({ ...c, holders: hostsHolding(cluster, new Set([c.item])) }));
+    ];
+    const holders = holdersOf(cluster, new Set(changes.map((c) => c.item)));
+    const certificates: CertificateChange[] = changes.map((c) => ({ ...c, holders: holders.get(c.item) ?? [] }));
     const { steps, availability, warnings } = orderSteps(cluster, hosts, firstRun, clusterDir, membership);
     const changed = firstRun || certificates.length > 0 || Object.values(hosts).some((h) => h.action !== 'keep');
     return { cluster: cluster.name, changed, firstRun, hosts, certificates, steps, availability, warnings };
