@@ -11,7 +11,7 @@ import { credentialsFor } from '../pki/access.ts';
 import { shapeOnlyBundle } from '../pki/shape.ts';
 import type { PkiBundle } from '../pki/types.ts';
 import { recipesFor } from '../roles/index.ts';
-import type { HostAssembly, RoleRecipe } from '../roles/recipe.ts';
+import type { HostAssembly, HostFile, RoleRecipe } from '../roles/recipe.ts';
 import { SEED } from './host-paths.ts';
 import { CLOUD_INIT_DIR, renderTemplate } from './templates.ts';
 
@@ -89,6 +89,10 @@ export interface GeneratedFile extends WriteFile {
   source: string;
 }
 
+/** What spec errors say a generated file belongs to. */
+const sourceOf = (recipe: RoleRecipe, f: HostFile) => `${recipe.name} (templates/${f.template})`;
+const PKI_SOURCE = 'the PKI (README: "Who gets what")';
+
 /**
  * What the recipes' kernel settings and bootstrap steps add up to on a host:
  * the common recipe's modules-load, sysctl and bootstrap files are made of it.
@@ -113,10 +117,10 @@ function toolFiles(cluster: Cluster, host: Host, bundle: PkiBundle): { files: Ge
     permissions: f.permissions ?? '0644',
     ...(f.append ? { append: true } : {}),
     ...(f.encoding ? { encoding: f.encoding } : {}),
-    source: `${recipe.name} (templates/${f.template})`,
+    source: sourceOf(recipe, f),
   })));
   for (const c of credentialsFor(cluster, host, bundle)) {
-    files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions, source: 'the PKI (README: "Who gets what")' });
+    files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions, source: PKI_SOURCE });
   }
   return { files, steps: assembly.steps };
 }
@@ -127,7 +131,14 @@ function toolFiles(cluster: Cluster, host: Host, bundle: PkiBundle): { files: Ge
  * file may not land on one of them.
  */
 export function generatedPaths(cluster: Cluster, host: Host): { path: string; source: string }[] {
-  return toolFiles(cluster, host, shapeOnlyBundle(cluster)).files.map(({ path, source }) => ({ path, source }));
+  // The recipes' paths, without rendering a file: validation needs where, not what.
+  const bundle = shapeOnlyBundle(cluster);
+  const assembly: HostAssembly = { modules: [], sysctls: [], steps: [] };
+  return [
+    ...recipesFor(cluster, host).flatMap((recipe) => recipe.files({ cluster, host, bundle, assembly })
+      .map((f) => ({ path: f.path, source: sourceOf(recipe, f) }))),
+    ...credentialsFor(cluster, host, bundle).map((c) => ({ path: c.path, source: PKI_SOURCE })),
+  ];
 }
 
 export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundle): HostCloudConfig {

@@ -55,9 +55,10 @@ export type GeneratedPaths = (host: Host) => { path: string; source: string }[];
  */
 export function checkFileCollisions(source: SpecSource, spec: ClusterSpec, cluster: Cluster, generated: GeneratedPaths): Problem[] {
   const { problems, report } = problemList(source);
-  const tool = cluster.hosts.map((h) => generated(h));
+  // Asked only of hosts an operator's file lands on: most specs write none.
+  const tool: ReturnType<GeneratedPaths>[] = [];
   const clash = (path: string, hostIndex: number) => {
-    for (const g of tool[hostIndex]!) {
+    for (const g of (tool[hostIndex] ??= generated(cluster.hosts[hostIndex]!))) {
       if (g.path === path) return { g, how: 'is written by the tool itself' };
       if (g.path.startsWith(`${path}/`)) return { g, how: `is a folder of ${g.path}, which the tool writes` };
       if (path.startsWith(`${g.path}/`)) return { g, how: `would be inside ${g.path}, a file the tool writes` };
@@ -70,12 +71,14 @@ export function checkFileCollisions(source: SpecSource, spec: ClusterSpec, clust
   spec.files?.forEach((f, j) => {
     const path = normalFilePath(f.path);
     const spelled = path === f.path ? '' : ` (written ${quote(f.path)})`;
-    const hits = cluster.hosts.map((h, i) => ({ h, found: clash(path, i) }))
-      // Only where the host gets this file: its own file at the same path replaces it, and is checked below.
-      .filter(({ found }, i) => found && filesOf(spec, i).includes(f));
+    // Only where the host gets this file: its own file at the same path replaces it, and is checked below.
+    const hits = cluster.hosts.flatMap((h, i) => {
+      const found = filesOf(spec, i).includes(f) ? clash(path, i) : undefined;
+      return found ? [{ h, found }] : [];
+    });
     if (hits.length === 0) return;
     const names = hits.length <= 3 ? hits.map(({ h }) => h.name).join(', ') : `${hits.length} hosts (${hits.slice(0, 3).map(({ h }) => h.name).join(', ')}, ...)`;
-    report(['files', j, 'path'], describe(path, spelled, hits[0]!.found!, names), fix);
+    report(['files', j, 'path'], describe(path, spelled, hits[0]!.found, names), fix);
   });
   spec.hosts.forEach((h, i) => h.files?.forEach((f, k) => {
     const path = normalFilePath(f.path);
