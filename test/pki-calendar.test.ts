@@ -7,7 +7,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,8 @@ import { EXPIRY_WARN_DAYS, expiryCalendar, expiryWarnings } from '../generator/p
 import { CA_NAMES, CA_PROFILES, leafProfiles } from '../generator/pki/index.ts';
 import { renderCloudConfig } from '../generator/render/cloud-config.ts';
 import { exampleSeeds } from './lib/seeds.ts';
+import { must } from './lib/run.ts';
+import { cli } from './lib/cli.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-calendar-'));
@@ -25,9 +26,7 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 function openssl(pem: string, ...args: string[]): string {
   const file = join(work, `cert-${Math.random().toString(36).slice(2)}.pem`);
   writeFileSync(file, pem);
-  const r = spawnSync('openssl', ['x509', '-in', file, '-noout', ...args], { encoding: 'utf8' });
-  assert.is(r.status, 0, r.stderr);
-  return r.stdout.trim();
+  return must('openssl', ['x509', '-in', file, '-noout', ...args]).trim();
 }
 
 test('every certificate is on the calendar with the end openssl reads, its subject and the 30/180-day renewal date', async () => {
@@ -80,7 +79,7 @@ test('generate writes certificates.json and the README table; an earlier "now" e
   const apiserver = first.calendar.find((c) => c.name === 'apiserver/k8s-master1')!;
   assert.ok(readme.includes(`| \`apiserver/k8s-master1\` | \`CN=kube-apiserver\` | ${apiserver.notAfter.slice(0, 10)} ${apiserver.notAfter.slice(11, 16)} | ${apiserver.renewBy.slice(0, 10)} `), 'README row');
 
-  const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', 'generate', specFile, '--out', out, '--quiet'], { encoding: 'utf8' });
+  const r = cli(['generate', specFile, '--out', out, '--quiet']);
   assert.is(r.status, 0, r.stderr);
   const warnings = r.stderr.trim().split('\n');
   const leaves = first.calendar.filter((c) => !c.name.startsWith('ca/'));

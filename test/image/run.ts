@@ -197,7 +197,7 @@ function inspect(qcow2: string, cluster: Cluster, mirrorDir: string, work: strin
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) { console.error('test:image: needs root (mounts, network namespaces)'); return 2; }
   for (const tool of ['packer', 'qemu-system-x86_64', 'qemu-img', 'mke2fs', 'socat', 'unshare', 'xorriso', 'ssh-keygen', 'debootstrap']) {
-    if (sh('sh', ['-c', `command -v ${tool}`]).code !== 0) { console.error(`test:image: ${tool} is missing (test/setup.sh installs it)`); return 2; }
+    if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) { console.error(`test:image: ${tool} is missing (test/setup.sh installs it)`); return 2; }
   }
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-image-'));

@@ -92,7 +92,7 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   }
   const raw = disk.format === 'raw' ? disk.path : join(o.work, 'disk-after.raw');
   if (raw !== disk.path) must('qemu-img', ['convert', '-O', 'raw', disk.path, raw], 600);
-  const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, raw], 60).out;
+  const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, raw], 60).stdout;
   const done = cat('/var/lib/ha-k8s-seed/bootstrap.done').trim();
   record('bootstrap.done on the disk after power-off', /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
   let errors: string[] | undefined;

@@ -9,7 +9,7 @@
  * metrics 127.0.0.1:2381) get a port per member: the members share one
  * namespace here, not one machine each.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Cluster, Host } from '../../generator/model/types.ts';
@@ -18,13 +18,9 @@ import type { PkiBundle } from '../../generator/pki/types.ts';
 import { HOST_PKI } from '../../generator/pki/types.ts';
 import { renderCloudConfig, type WriteFile } from '../../generator/render/cloud-config.ts';
 import { PKI } from '../../generator/render/host-paths.ts';
+import { must, run } from './run.ts';
 
-export const debianEtcdVersion = /etcd Version: (\S+)/.exec(spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout)![1]!;
-
-export function sh(command: string, args: string[], options: { input?: string } = {}) {
-  const r = spawnSync(command, args, { encoding: 'utf8', input: options.input });
-  return { status: r.status, out: `${r.stdout}${r.stderr}`.trim(), stdout: r.stdout };
-}
+export const debianEtcdVersion = /etcd Version: (\S+)/.exec(must('etcd', ['--version']))![1]!;
 
 export interface EtcdMemberFiles {
   host: Host;
@@ -67,16 +63,15 @@ export class EtcdLab {
 
   /** The namespace with one veth holding every member's address. */
   createNamespace(): void {
-    const must = (r: { status: number | null; out: string }) => { if (r.status !== 0) throw new Error(r.out); };
-    must(sh('ip', ['netns', 'add', this.netns]));
-    must(sh('ip', ['-n', this.netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']));
-    for (const m of this.members) must(sh('ip', ['-n', this.netns, 'addr', 'add', `${m.host.address}/24`, 'dev', 'eth0']));
-    for (const l of ['lo', 'eth0', 'peer0']) must(sh('ip', ['-n', this.netns, 'link', 'set', l, 'up']));
+    must('ip', ['netns', 'add', this.netns]);
+    must('ip', ['-n', this.netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
+    for (const m of this.members) must('ip', ['-n', this.netns, 'addr', 'add', `${m.host.address}/24`, 'dev', 'eth0']);
+    for (const l of ['lo', 'eth0', 'peer0']) must('ip', ['-n', this.netns, 'link', 'set', l, 'up']);
   }
 
   /** Runs a command inside the namespace. */
   inNamespace(command: string, args: string[]) {
-    return sh('ip', ['netns', 'exec', this.netns, command, ...args]);
+    return run('ip', ['netns', 'exec', this.netns, command, ...args]);
   }
 
   start(member: EtcdMemberFiles): void {
@@ -118,6 +113,6 @@ export class EtcdLab {
 
   async teardown(): Promise<void> {
     await this.stopAll();
-    sh('ip', ['netns', 'del', this.netns]);
+    run('ip', ['netns', 'del', this.netns]);
   }
 }
