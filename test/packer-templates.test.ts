@@ -15,14 +15,14 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
-import type { OutputFile } from '../generator/output/tree.ts';
 import { INSTALLED_FILES, containerImages, imageArchiveUrl, installScript, renderPacker } from '../generator/render/packer.ts';
 import { clusterFromText, loadCluster } from '../generator/input/validate.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
+import { packer, packerConsole, writePackerFolder } from './lib/packer.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-packer-'));
 const SOURCES = ['qemu.kvm', 'proxmox-clone.proxmox', 'vsphere-clone.vsphere'];
@@ -38,27 +38,8 @@ const PLATFORM_VARS = [
   '-var', `build_seed_dir=${buildSeed}`, '-var', `build_ssh_private_key_file=${buildKey}`, '-var', `proxmox_ssh_private_key_file=${buildKey}`,
 ];
 
-function writeFiles(dir: string, files: OutputFile[], skip: (path: string) => boolean = () => false): void {
-  for (const f of files) {
-    if (skip(f.path)) continue;
-    const path = join(dir, f.path.replace(/^packer\//, ''));
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, f.content, { mode: f.mode });
-  }
-}
-
-function packer(dir: string, args: string[], input?: string) {
-  const r = spawnSync('unshare', ['-n', 'packer', ...args], { cwd: dir, encoding: 'utf8', input, env: { ...process.env, CHECKPOINT_DISABLE: '1', PACKER_CACHE_DIR: join(work, 'cache') } });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-/** The cluster's packer folder as Packer 1.6 takes it: without plugins.pkr.hcl. */
-function renderedDir(name: string, cluster: Cluster): string {
-  const dir = join(work, name);
-  rmSync(dir, { recursive: true, force: true });
-  writeFiles(dir, renderPacker(cluster), (p) => p === 'packer/plugins.pkr.hcl');
-  return dir;
-}
+/** The cluster's packer folder as Packer 1.6 takes it (without plugins.pkr.hcl), in a folder of the test's. */
+const renderedDir = (name: string, cluster: Cluster): string => writePackerFolder(join(work, name), cluster);
 
 const specs = ['cluster.yaml', ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`)];
 
@@ -68,7 +49,7 @@ for (const spec of specs) {
     const dir = renderedDir(spec.replace(/\W/g, '-'), cluster);
     for (const source of SOURCES) {
       const r = packer(dir, ['validate', `-only=${source}`, ...PLATFORM_VARS, '.']);
-      assert.is(r.code, 0, `${source}:\n${r.out}`);
+      assert.is(r.status, 0, `${source}:\n${r.out}`);
     }
   });
 }
@@ -76,19 +57,19 @@ for (const spec of specs) {
 test('packer validate passes when the output folder of an earlier build exists: every build writes a new one', async () => {
   const dir = renderedDir('rebuild', await loadCluster('cluster.yaml'));
   const name = 'ha-k8s-seed-demo-v1.36.3-ubuntu-24.04-amd64';
-  const evaluate = (expression: string) => packer(dir, ['console', ...PLATFORM_VARS, '.'], `${expression}\n`).out.trim();
+  const evaluate = (expression: string) => packerConsole(dir, expression, PLATFORM_VARS).out;
   assert.is(evaluate('local.image_name'), name);
   const buildTime = evaluate('local.build_time');
   assert.match(buildTime!, /^\d{8}T\d{6}Z$/);
   mkdirSync(join(dir, 'images', name), { recursive: true });
   mkdirSync(join(dir, 'images', `${name}-20260101T000000Z`), { recursive: true });
   const r = packer(dir, ['validate', '-only=qemu.kvm', ...PLATFORM_VARS, '.']);
-  assert.is(r.code, 0, r.out);
+  assert.is(r.status, 0, r.out);
 });
 
 test('the build VM is reachable from this machine only, with no password: SSH and VNC on 127.0.0.1, a key per build', async () => {
   const dir = renderedDir('exposure', await loadCluster('cluster.yaml'));
-  const evaluate = (expression: string, vars: string[] = []) => packer(dir, ['console', ...PLATFORM_VARS, ...vars, '.'], `${expression}\n`).out.trim();
+  const evaluate = (expression: string, vars: string[] = []) => packerConsole(dir, expression, [...PLATFORM_VARS, ...vars]).out;
   assert.is(evaluate('local.qemu_netdev', ['-var', 'qemu_net_options=,restrict=on']), 'user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22,restrict=on');
   assert.is(evaluate('local.machine_type'), 'pc');
   assert.is(evaluate('local.machine_type', ['-var', 'arch=arm64']), 'virt');
@@ -156,7 +137,7 @@ test('packer validate refuses a source whose platform settings are missing', asy
   const dir = renderedDir('missing-password', await loadCluster('cluster.yaml'));
   const withoutProxmox = PLATFORM_VARS.filter((v, i, all) => !/^proxmox_/.test(v) && !/^proxmox_/.test(all[i + 1] ?? ''));
   const r = packer(dir, ['validate', '-only=proxmox-clone.proxmox', ...withoutProxmox, '.']);
-  assert.is.not(r.code, 0);
+  assert.is.not(r.status, 0);
   assert.match(r.out, /password must be specified/);
 });
 
@@ -167,25 +148,24 @@ test('every base distribution and architecture has a base image the qemu source 
     for (const arch of ['amd64', 'arm64']) {
       assert.ok(variables.includes(`"${os}-${arch}" = {`), `${os}-${arch} missing from local.bases`);
       const r = packer(dir, ['validate', '-only=qemu.kvm', ...PLATFORM_VARS, '-var', `os=${os}`, '-var', `arch=${arch}`, '.']);
-      assert.is(r.code, 0, `${os}-${arch}:\n${r.out}`);
+      assert.is(r.status, 0, `${os}-${arch}:\n${r.out}`);
     }
   }
   const r = packer(dir, ['validate', '-only=qemu.kvm', ...PLATFORM_VARS, '-var', 'os=gentoo', '.']);
-  assert.is.not(r.code, 0, 'an unknown distribution must not validate');
+  assert.is.not(r.status, 0, 'an unknown distribution must not validate');
 });
 
 test('packer fmt -check: every rendered .hcl file is formatted, the plugins file too', async () => {
-  const dir = join(work, 'fmt');
-  writeFiles(dir, renderPacker(await loadCluster('cluster.yaml')));
+  const dir = writePackerFolder(join(work, 'fmt'), await loadCluster('cluster.yaml'), { plugins: true });
   const hcl = readdirSync(dir).filter((f) => f.endsWith('.hcl'));
   assert.equal(hcl.sort(), ['build.pkr.hcl', 'demo.auto.pkrvars.hcl', 'plugins.pkr.hcl', 'sources.pkr.hcl', 'variables.pkr.hcl']);
   for (const f of hcl) {
     const r = packer(dir, ['fmt', '-check', f]);
-    assert.is(r.code, 0, `${f} is not formatted:\n${r.out}`);
+    assert.is(r.status, 0, `${f} is not formatted:\n${r.out}`);
   }
   // And the check can fail: a misaligned file is reported.
   writeFileSync(join(dir, 'bad.pkrvars.hcl'), 'a = 1\nlonger = 2\n');
-  assert.is.not(packer(dir, ['fmt', '-check', 'bad.pkrvars.hcl']).code, 0);
+  assert.is.not(packer(dir, ['fmt', '-check', 'bad.pkrvars.hcl']).status, 0);
 });
 
 test('an HCL parser reads every file; the variables are the model\'s pinned artifacts', async () => {
@@ -224,10 +204,11 @@ test('an HCL parser reads every file; the variables are the model\'s pinned arti
 test("Packer's own evaluation of local.manifest is the generated manifest.txt", async () => {
   const cluster = clusterFromText(BASE_SPEC.replace('hosts:', 'image: { os: rocky-9, mirror: "http://mirror.example/base/" }\nhosts:'));
   const dir = renderedDir('console', cluster);
-  const r = packer(dir, ['console', '.'], 'local.manifest\n');
-  assert.is(r.code, 0, r.out);
-  assert.is(r.out, readFileSync(join(dir, 'manifest.txt'), 'utf8'));
-  assert.match(r.out, /^artifact etcd \S+ tar\.gz sha256 [0-9a-f]{64} http:\/\/mirror\.example\/base\/github\.com\/etcd-io\/etcd\/releases\/download\//m);
+  const r = packerConsole(dir, 'local.manifest');
+  assert.is(r.status, 0, r.out);
+  assert.is(r.stdout, readFileSync(join(dir, 'manifest.txt'), 'utf8'));
+  assert.is(r.stderr, '');
+  assert.match(r.stdout, /^artifact etcd \S+ tar\.gz sha256 [0-9a-f]{64} http:\/\/mirror\.example\/base\/github\.com\/etcd-io\/etcd\/releases\/download\//m);
   assert.match(r.out, /^image registry\.k8s\.io\/pause:\S+ http:\/\/mirror\.example\/base\/images\/registry\.k8s\.io\/pause\/\S+\.tar$/m);
 });
 

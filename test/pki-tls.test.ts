@@ -7,11 +7,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
 import { run, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
+import { freePort } from './lib/free-port.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
 const fx: PkiFixture = await sharedPki(BASE_SPEC);
@@ -28,14 +29,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const pem = (name: string) => readFileSync(fx.file(name), 'utf8');

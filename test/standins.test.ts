@@ -10,11 +10,12 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { installStandins, knownFlags, type StandinComponent } from './standins/install.ts';
 import { must, run } from './lib/run.ts';
+import { freePort } from './lib/free-port.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-standins-'));
 const root = join(work, 'root');
@@ -59,11 +60,6 @@ function kubeconfig(name: string, server: string, user: { cert?: string; token?:
   return p(name);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-  });
-}
 /** A stand-in run to its end, with the test's state folder. */
 const standin = (path: string, args: string[]) => run(path, args, { env, timeoutSeconds: 20 });
 function start(path: string, args: string[]): ChildProcess {
@@ -75,7 +71,6 @@ function start(path: string, args: string[]): ChildProcess {
   return c;
 }
 const logOf = (c: ChildProcess) => (c as unknown as { log: string }).log;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, seconds = 20): Promise<T> {
   const end = Date.now() + seconds * 1000;
   let last: unknown;

@@ -31,14 +31,13 @@ import { INSTALLED_FILES, containerImages } from '../../generator/render/packer.
 import { clusterFromText } from '../../generator/input/validate.ts';
 import { must, removeTree, sh, unmountUnder } from '../lab/machines.ts';
 import { labVmRoot } from '../lab/root.ts';
-import { buildStandInMirror, imageArchivePath, mirrorPath, sha } from '../lib/stand-in-mirror.ts';
+import { buildStandInMirror, imageArchivePath, mirrorPath, serveMirrorLines, sha } from '../lib/stand-in-mirror.ts';
 import { makeBaseImage, type BaseImage } from './base-image.ts';
 import { CTR_IMPORTS, STAND_IN_MARK, imageArchive, standInReleases } from './stand-in-releases.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '../..');
 const LAB_SPEC = join(REPO, 'test/lab/lab-cluster.yaml');
-const SERVER = join(REPO, 'test/lib/static-http-server.mjs');
 /** The mirror as the guest sees it (qemu's guestfwd) and where it listens inside the namespace. */
 const GUEST_MIRROR = 'http://10.0.2.100';
 const MIRROR_PORT = 8080;
@@ -71,9 +70,7 @@ async function packerBuild(o: { packerDir: string; mirrorDir: string; work: stri
   const script = [
     'set -u',
     'ip link set lo up',
-    `node ${SERVER} ${o.mirrorDir} ${MIRROR_PORT} ${ready} & mirror=$!`,
-    `for _ in $(seq 1 100); do [ -e ${ready} ] && break; sleep 0.1; done`,
-    `[ -e ${ready} ] || { echo "mirror did not start" >&2; exit 99; }`,
+    serveMirrorLines(o.mirrorDir, MIRROR_PORT, ready),
     `bash ${join(o.packerDir, 'build.sh')} -only=qemu.kvm -color=false ${o.varFiles.map((f) => `-var-file=${f}`).join(' ')} -var output_directory=${o.outputDir}`,
     'rc=$?',
     'kill $mirror',

@@ -19,6 +19,7 @@
  */
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
 import { ensureLibvirtd, virsh, type Libvirtd } from '../lib/libvirtd.ts';
@@ -26,7 +27,6 @@ import { must, sh } from './machines.ts';
 import { kernelOf } from '../image/base-image.ts';
 import { KERNEL_CMDLINE, bootDisk, watchConsole } from './qemu.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The isolated network's name and bridge: fixed, like the lab's own; the heavy lock keeps runs apart. */
 const NETWORK = { name: 'ha-k8s-seed-lab', bridge: 'virbr-hkslab', address: '10.99.0.254' };
 

@@ -19,13 +19,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
 import { BIN } from '../../generator/model/paths.ts';
 import type { Cluster } from '../../generator/model/types.ts';
 import { asGoldenImage, findKubectl, must, sh } from './machines.ts';
 import { ext4DiskOfRoot, kernelOf } from '../image/base-image.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A golden image built by test:image: the qcow2, and the kernel and initramfs kept beside it (<qcow2>.vmlinuz, <qcow2>.initrd.img). */
 export interface GoldenImage { qcow2: string; kernel: string; initrd: string }

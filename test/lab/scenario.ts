@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
 import { BIN } from '../../generator/model/paths.ts';
@@ -24,7 +25,6 @@ export interface LabOptions {
 }
 
 const MARKER_DIR = '/var/lib/ha-k8s-seed';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 interface Row { section: string; check: string; ok: boolean | null; figure: string }

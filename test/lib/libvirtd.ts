@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type Ran } from './run.ts';
 
 export const LIBVIRT_URI = 'qemu:///system';
@@ -15,7 +16,6 @@ export function virsh(args: string[], timeoutSeconds = 60): Ran {
 }
 
 const answers = () => virsh(['version'], 10).status === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Libvirtd { startedHere: boolean; stop: () => void }
 
