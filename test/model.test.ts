@@ -4,12 +4,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
 import { loadCluster } from '../generator/input/validate.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
 import { hostsWithRole, isNode } from '../generator/model/types.ts';
 import { defaultKubernetesVersion } from '../generator/versions/versions.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
+import { EXAMPLES } from './lib/seeds.ts';
 
 test('reference cluster.yaml: the seed tutorial topology', async () => {
   const c = await loadCluster('cluster.yaml');
@@ -162,9 +162,8 @@ test('proxmox: VMIDs and storages from the section, defaults for the rest', asyn
 });
 
 test('every example resolves', async () => {
-  const files = readdirSync('examples').filter((f) => f.endsWith('.yaml'));
-  assert.ok(files.length >= 3);
-  for (const f of files) await loadCluster(`examples/${f}`);
+  assert.ok(EXAMPLES.length >= 3);
+  for (const f of EXAMPLES) await loadCluster(f);
 });
 
 test('etcd.backup: defaults, overrides, and enabled: false removes it from the model', () => {

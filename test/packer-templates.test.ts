@@ -23,6 +23,7 @@ import { INSTALLED_FILES, containerImages, imageArchiveUrl, installScript, rende
 import { clusterFromText, loadCluster } from '../generator/input/validate.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
 import { packer, packerConsole, writePackerFolder } from './lib/packer.ts';
+import { EXAMPLE_SPECS } from './lib/seeds.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-packer-'));
 const SOURCES = ['qemu.kvm', 'proxmox-clone.proxmox', 'vsphere-clone.vsphere'];
@@ -41,9 +42,7 @@ const PLATFORM_VARS = [
 /** The cluster's packer folder as Packer 1.6 takes it (without plugins.pkr.hcl), in a folder of the test's. */
 const renderedDir = (name: string, cluster: Cluster): string => writePackerFolder(join(work, name), cluster);
 
-const specs = ['cluster.yaml', ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`)];
-
-for (const spec of specs) {
+for (const spec of EXAMPLE_SPECS) {
   test(`${spec}: packer validate accepts every source`, async () => {
     const cluster = await loadCluster(spec);
     const dir = renderedDir(spec.replace(/\W/g, '-'), cluster);
