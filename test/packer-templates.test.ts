@@ -251,11 +251,31 @@ test('rendering is deterministic and modes are right', async () => {
   for (const f of a) assert.is(f.mode, f.path.endsWith('.sh') ? 0o755 : 0o644, f.path);
 });
 
-test('README: "What the golden image holds" lists every installed path', () => {
+test('README: "What the golden image holds" lists every installed path, no other, each with the release file it comes from; all root\'s, 0755', async () => {
   const readme = readFileSync('README.md', 'utf8');
   const section = readme.split('### What the golden image holds')[1]?.split('\n### ')[0] ?? '';
   assert.ok(section, 'README lacks the section');
-  for (const f of INSTALLED_FILES) assert.ok(section.includes(`\`${f.path}\``), `README lacks ${f.path}`);
+  // Table rows: the paths of the first cell, the release file the second names first.
+  const rows = section.split('\n').filter((l) => l.startsWith('| `/')).map((l) => {
+    const [paths, from] = l.split(' | ');
+    return { paths: [...paths!.matchAll(/`(\/[^`]*)`/g)].map((m) => m[1]!), from: /`([^`]+)`/.exec(from!)?.[1] };
+  });
+  const cluster = await loadCluster('cluster.yaml');
+  // A release file as the README spells it: the version and architecture as placeholders.
+  const spelled = (name: string) => {
+    const a = cluster.artifacts.find((x) => x.name === name)!;
+    return a.fileName.replaceAll(a.version.replace(/^v/, ''), '<version>').replaceAll(cluster.image.arch, '<arch>');
+  };
+  for (const f of INSTALLED_FILES) {
+    const row = rows.find((r) => r.paths.includes(f.path));
+    assert.ok(row, `README lacks ${f.path}`);
+    // kubectl is in both Kubernetes tarballs: the row names one of them.
+    const sources = INSTALLED_FILES.filter((g) => g.path === f.path).map((g) => spelled(g.artifact));
+    assert.ok(sources.includes(row!.from!), `README: ${f.path} from ${row!.from}, installed from ${sources.join(' or ')}`);
+    assert.is(f.mode, 0o755, f.path);
+  }
+  const installed = new Set(INSTALLED_FILES.map((f) => f.path));
+  assert.equal(rows.flatMap((r) => r.paths).filter((p) => !installed.has(p)), [], 'README lists paths nothing installs');
   for (const path of Object.values(BIN)) assert.ok(section.includes(`\`${path}`), `README lacks ${path}`);
 });
 
