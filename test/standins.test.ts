@@ -9,13 +9,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpsServer, request } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { installStandins, knownFlags, type StandinComponent } from './standins/install.ts';
 import { must, run } from './lib/run.ts';
 import { freePort } from './lib/free-port.ts';
+import { call } from './lib/https-call.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-standins-'));
 const root = join(work, 'root');
@@ -81,22 +82,11 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 interface Call { cert?: string; token?: string; method?: string; body?: unknown; type?: string }
+/** A request to a stand-in on `port`, as the certificate `opts.cert` made here, or with `opts.token`. */
 function get(port: number, path: string, opts: Call = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
-    if (opts.body !== undefined) headers['Content-Type'] = opts.type ?? 'application/json';
-    const req = request({
-      host: '127.0.0.1', port, path, ca: readFileSync(p('ca.pem')), method: opts.method ?? 'GET',
-      cert: opts.cert ? readFileSync(p(`${opts.cert}.pem`)) : undefined, key: opts.cert ? readFileSync(p(`${opts.cert}-key.pem`)) : undefined,
-      headers, timeout: 5000,
-    }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  });
+  const client = opts.cert ? { cert: readFileSync(p(`${opts.cert}.pem`)), key: readFileSync(p(`${opts.cert}-key.pem`)) } : {};
+  return call(`https://127.0.0.1:${port}`, { ca: readFileSync(p('ca.pem')), ...client },
+    { path, method: opts.method, body: opts.body, contentType: opts.type, token: opts.token }, 20_000);
 }
 
 let etcdPort = 0;

@@ -25,7 +25,7 @@ import type { Cluster } from '../../generator/model/types.ts';
 import { ensureLibvirtd, virsh, type Libvirtd } from '../lib/libvirtd.ts';
 import { must, sh } from './machines.ts';
 import { kernelOf } from '../image/base-image.ts';
-import { KERNEL_CMDLINE, bootDisk, watchConsole } from './qemu.ts';
+import { KERNEL_CMDLINE, bootDisk, recordBootMarkers, watchConsole } from './qemu.ts';
 
 /** The isolated network's name and bridge: fixed, like the lab's own; the heavy lock keeps runs apart. */
 const NETWORK = { name: 'ha-k8s-seed-lab', bridge: 'virbr-hkslab', address: '10.99.0.254' };
@@ -124,12 +124,7 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     if (running()) virsh(['destroy', o.host]);
     const flat = join(o.work, 'flat.img');
     must('qemu-img', ['convert', '-O', 'raw', join(images, `${o.host}.qcow2`), flat], 600);
-    const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, flat], 60).stdout;
-    const done = cat('/var/lib/ha-k8s-seed/bootstrap.done').trim();
-    record('bootstrap.done on the disk after shutdown', /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
-    let errors: string[] | undefined;
-    try { errors = JSON.parse(cat('/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
-    record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
+    recordBootMarkers(flat, 'shutdown', record);
     console.log(`libvirt: info boot to shutdown took ${((Date.now() - started) / 1000).toFixed(0)} s (TCG, ${host.vm.cpus} vCPUs, ${host.vm.memoryMiB} MiB)`);
   } finally {
     teardown();

@@ -92,12 +92,7 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   }
   const raw = disk.format === 'raw' ? disk.path : join(o.work, 'disk-after.raw');
   if (raw !== disk.path) must('qemu-img', ['convert', '-O', 'raw', disk.path, raw], 600);
-  const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, raw], 60).stdout;
-  const done = cat('/var/lib/ha-k8s-seed/bootstrap.done').trim();
-  record('bootstrap.done on the disk after power-off', /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
-  let errors: string[] | undefined;
-  try { errors = JSON.parse(cat('/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
-  record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
+  recordBootMarkers(raw, 'power-off', record);
   if (o.image) {
     // First boot downloads nothing: no route out at all, and the bootstrap ran no install step.
     const bootstrap = c.split('\n').filter((l) => l.includes('ha-k8s-seed:'));
@@ -105,11 +100,23 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
     record('first boot from the golden image downloads nothing: no route out (its NIC on a restrict=on user network), no install step or download in the bootstrap log',
       !/install-binaries|install-artifacts|downloading/.test(c) && steps.length > 0,
       `bootstrap steps: ${steps.join(', ') || 'none seen'}`);
-    const etcd = cat(BIN.etcd);
+    const etcd = fileOnDisk(raw, BIN.etcd);
     record(`${BIN.etcd} is the image's (installed by Packer from the mirror's etcd tarball)`, etcd.includes('STAND-IN for etcd'), etcd.split('\n')[1] ?? 'missing');
   }
   console.log(`qemu: info the whole boot and power-off took ${((Date.now() - started) / 1000).toFixed(0)} s under qemu-system-x86_64 (TCG, 1 vCPU)`);
   return { passed: results.filter((r) => r[1]).length, failed: results.filter((r) => !r[1]).length };
+}
+
+/** A file's text on a raw ext4 disk image (debugfs), empty when it is missing. */
+export const fileOnDisk = (raw: string, path: string): string => sh('debugfs', ['-R', `cat ${path}`, raw], 60).stdout;
+
+/** What a first boot must leave on its disk, once the VM is off: the bootstrap's done marker, cloud-init's result without errors. */
+export function recordBootMarkers(raw: string, after: string, record: (check: string, ok: boolean, figure: string) => void): void {
+  const done = fileOnDisk(raw, '/var/lib/ha-k8s-seed/bootstrap.done').trim();
+  record(`bootstrap.done on the disk after ${after}`, /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
+  let errors: string[] | undefined;
+  try { errors = JSON.parse(fileOnDisk(raw, '/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
+  record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
 }
 
 interface Disk { path: string; format: 'raw' | 'qcow2' }

@@ -13,7 +13,8 @@ import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
 import { BIN } from '../../generator/model/paths.ts';
 import { Machine, findKubectl, must, sh } from './machines.ts';
-import { call, probeAround, type ProbeFigures, type Tls } from './probe.ts';
+import { probeAround, type ProbeFigures } from './probe.ts';
+import { call, type Tls } from '../lib/https-call.ts';
 
 export interface LabOptions {
   work: string; root: string; repo: string; spec: string;
@@ -245,7 +246,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   const endpoint = model.kubernetes.endpoint.url;
   const adminKubeconfig = join(clusterDir, 'admin.kubeconfig');
   const pki = join(o.work, 'state');
-  const tls: Tls = { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')) };
+  const tls = { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')) } satisfies Tls;
   const adminUser = new X509Certificate(tls.cert).subject.match(/CN=([^\n,]+)/)?.[1] ?? 'kubernetes-admin';
   const kc = (args: string[]) => sh(kubectl, ['--kubeconfig', adminKubeconfig, '--request-timeout=5s', ...args], 30);
   if (!vip || lbs.length === 0 || cps.length === 0) {
