@@ -26,6 +26,7 @@ import { shapeOnlyBundle } from '../generator/pki/shape.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
 import { EXAMPLE_SPECS, exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds } from './lib/seeds.ts';
+import { execStart } from './lib/exec-start.ts';
 
 let examples: ExampleSeeds[];
 let parsedHosts: { ex: ExampleSeeds; seed: ExampleSeeds['rendered']['seeds'][number]; host: ExampleSeeds['cluster']['hosts'][number]; parsed: ReturnType<typeof parseWithPyYaml> }[];
@@ -38,12 +39,10 @@ test.before(async () => {
 
 const hosts = () => parsedHosts;
 
-/** ExecStart of a unit file: binary, its `--flag=value` arguments, and the flags' names in order. */
-function execStart(unit: string): { exec: string; flags: Map<string, string>; names: string[] } {
-  const joined = unit.replace(/ \\\n\s*/g, ' ');
-  const line = joined.split('\n').find((l) => l.startsWith('ExecStart='))!;
-  const [exec, ...args] = line.slice('ExecStart='.length).split(' ');
-  return { exec: exec!, flags: new Map(args.map((a) => [a.split('=')[0]!, a.slice(a.indexOf('=') + 1)])), names: args.map((a) => a.split('=')[0]!) };
+/** A unit's binary, its `--flag=value` arguments, and the flags' names in order. */
+function unitFlags(unit: string): { exec: string; flags: Map<string, string>; names: string[] } {
+  const { exec, args } = execStart(unit);
+  return { exec, flags: new Map(args.map((a) => [a.split('=')[0]!, a.slice(a.indexOf('=') + 1)])), names: args.map((a) => a.split('=')[0]!) };
 }
 
 const COMPONENT_OF: Record<string, string> = {
@@ -166,7 +165,7 @@ test("every example at every supported minor: each unit starts its own binary wi
           const component = COMPONENT_OF[name];
           if (!component) continue;
           units++;
-          const { exec, flags, names } = execStart(f.content);
+          const { exec, flags, names } = unitFlags(f.content);
           assert.is(exec.split('/').at(-1), component, `${spec} ${version} ${host.name} ${name} starts ${exec}`);
           const list = listOf(component, component === 'etcd' ? cluster.etcd.version : version);
           const known = flagList(list);
@@ -220,7 +219,7 @@ test('etcd flags follow the etcd version: feature gate on 3.6, experimental flag
 test('control planes: apiserver with bootstrap tokens, Node+RBAC, secretbox, audit, SA keys, front proxy; local apiserver for controller-manager and scheduler', () => {
   for (const { ex, seed, host, parsed } of hosts()) {
     if (!hasRole(host, 'control-plane')) continue;
-    const api = execStart(fileAt(parsed, '/etc/systemd/system/kube-apiserver.service')!.content).flags;
+    const api = unitFlags(fileAt(parsed, '/etc/systemd/system/kube-apiserver.service')!.content).flags;
     assert.is(api.get('--authorization-mode'), 'Node,RBAC');
     assert.is(api.get('--enable-bootstrap-token-auth'), 'true');
     assert.is(api.get('--kubelet-certificate-authority'), PKI.ca, 'the apiserver verifies kubelets');
@@ -241,7 +240,7 @@ test('control planes: apiserver with bootstrap tokens, Node+RBAC, secretbox, aud
     // Every certificate and key a unit names is delivered to the host.
     const delivered = new Set(parsed.files.map((f) => f.path));
     for (const unit of parsed.files.filter((f) => f.path.endsWith('.service'))) {
-      for (const value of execStart(unit.content).flags.values()) {
+      for (const value of unitFlags(unit.content).flags.values()) {
         if (Object.values(PKI).includes(value as never)) assert.ok(delivered.has(value), `${seed.host}: ${value} referenced but not delivered`);
       }
     }

@@ -18,6 +18,7 @@ import type { PkiBundle } from '../../generator/pki/types.ts';
 import { HOST_PKI } from '../../generator/pki/types.ts';
 import { renderCloudConfig, type WriteFile } from '../../generator/render/cloud-config.ts';
 import { PKI } from '../../generator/render/host-paths.ts';
+import { execStart } from './exec-start.ts';
 import { must, run } from './run.ts';
 
 export const debianEtcdVersion = /etcd Version: (\S+)/.exec(must('etcd', ['--version']))![1]!;
@@ -52,8 +53,7 @@ export class EtcdLab {
       }
       const dataDir = join(work, host.name, 'data');
       const unit = files.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
-      const execLine = unit.replace(/ \\\n\s*/g, ' ').split('\n').find((l) => l.startsWith('ExecStart='))!;
-      const args = execLine.split(' ').slice(1).map((a) => local(a)
+      const args = execStart(unit).args.map((a) => local(a)
         .replace(/^--data-dir=.*/, `--data-dir=${dataDir}`)
         .replace(/^--listen-metrics-urls=http:\/\/127\.0\.0\.1:2381$/, `--listen-metrics-urls=http://127.0.0.1:${2381 + 10 * i}`)
         .replace(/^(--listen-client-urls=.*),https:\/\/127\.0\.0\.1:2379$/, `$1,https://127.0.0.1:${2379 + 10 * i}`));
