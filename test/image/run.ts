@@ -33,6 +33,7 @@ import { must, removeTree, sh, unmountUnder } from '../lab/machines.ts';
 import { labVmRoot } from '../lab/root.ts';
 import { buildStandInMirror, imageArchivePath, mirrorPath, serveMirrorLines, sha } from '../lib/stand-in-mirror.ts';
 import { makeBaseImage, type BaseImage } from './base-image.ts';
+import { mountReadOnly } from '../lab/qemu.ts';
 import { CTR_IMPORTS, STAND_IN_MARK, imageArchive, standInReleases } from './stand-in-releases.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -135,11 +136,7 @@ function pinnedArtifactsVars(cluster: Cluster, work: string): string {
 
 /** Reads the built image's file system (read-only loop mount of a raw copy). */
 function inspect(qcow2: string, cluster: Cluster, mirrorDir: string, work: string, imageInfo: string): void {
-  const raw = join(work, 'built.raw');
-  must('qemu-img', ['convert', '-O', 'raw', qcow2, raw], 600);
-  const mnt = join(work, 'built-root');
-  mkdirSync(mnt, { recursive: true });
-  must('mount', ['-o', 'ro,loop', raw, mnt]);
+  const mnt = mountReadOnly(qcow2, work, 'built');
   try {
     const at = (p: string) => join(mnt, p);
     check('the image is a qcow2', /file format: qcow2/.test(imageInfo), imageInfo.match(/virtual size: [^\n]*/)?.[0] ?? imageInfo.split('\n')[0]);

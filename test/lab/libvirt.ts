@@ -25,7 +25,7 @@ import type { Cluster } from '../../generator/model/types.ts';
 import { ensureLibvirtd, virsh, type Libvirtd } from '../lib/libvirtd.ts';
 import { must, sh } from './machines.ts';
 import { kernelOf } from '../image/base-image.ts';
-import { KERNEL_CMDLINE, bootDisk, recordBootMarkers, watchConsole } from './qemu.ts';
+import { KERNEL_CMDLINE, bootDisk, recordBootMarkers, recordFirstBoot, watchConsole } from './qemu.ts';
 
 /** The isolated network's name and bridge: fixed, like the lab's own; the heavy lock keeps runs apart. */
 const NETWORK = { name: 'ha-k8s-seed-lab', bridge: 'virbr-hkslab', address: '10.99.0.254' };
@@ -108,13 +108,7 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     if (start.status !== 0) throw new Error(`virsh start: ${start.stderr}`);
     const running = () => /running/.test(virsh(['domstate', o.host], 10).stdout);
     const { seen, text } = await watchConsole({ consoleLog, host: o.host, started, timeoutSeconds: o.timeoutSeconds, stopped: () => !running(), prefix: 'libvirt' });
-    const at = (k: string) => (seen[k] ? `${((seen[k]! - started) / 1000).toFixed(0)} s` : 'never');
-    const c = text();
-    const datasource = c.match(/Datasource (DataSource\S+ \[[^\]]*\])/)?.[1];
-    record('cloud-init finished, reading the seed from the CD-ROM', !!seen['cloud-init finished'] && !!datasource && /\/dev\/sr0/.test(datasource),
-      `after ${at('cloud-init finished')}; ${datasource ?? 'no datasource line on the console'}`);
-    record(`bootstrap of ${o.host} finished`, !!seen['bootstrap finished'],
-      seen['bootstrap failed'] ? `FAILED: ${c.split('\n').filter((l) => l.includes('ha-k8s-seed')).slice(-4).join(' | ')}` : `after ${at('bootstrap finished')}`);
+    recordFirstBoot({ seen, console: text(), started, host: o.host, seedFrom: 'the CD-ROM', device: /\/dev\/sr0/ }, record);
     const ping = sh('ping', ['-c', '3', '-W', '5', '-I', NETWORK.bridge, host.address], 30);
     record(`network-config matched the NIC by its MAC: ${host.address} answers on the isolated network`, ping.status === 0, ping.stdout.trim().split('\n').at(-2) ?? ping.stderr.trim());
 
