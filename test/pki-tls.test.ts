@@ -122,12 +122,14 @@ test('etcd: three members with client and peer certificate auth form a cluster a
     // kube-apiserver's client certificate writes and reads.
     await etcdctl(endpoints, 'apiserver-etcd-client', 'put', '/registry/pki-test', 'ok');
     assert.is(await etcdctl([endpoints[2]!], 'apiserver-etcd-client', 'get', '--print-value-only', '/registry/pki-test'), 'ok\n');
+    // Until now no member refused a TLS handshake, a peer's or a client's. (A connection reset while etcdctl
+    // retries, "read: connection reset by peer", is no refusal; the refusals of the next step are wanted.)
+    for (const name of members) assert.not.match(logs.get(name)!, /rejected connection from .*\(error "(remote error: )?tls: /, `${name} refused a TLS handshake`);
     // A client certificate from the kubernetes CA is refused by etcd.
     await etcdctl(endpoints, 'admin', 'get', '/registry/pki-test').then(
       () => assert.unreachable('etcd accepted a certificate of the kubernetes CA'),
       (err: { stderr?: string }) => assert.match(String(err.stderr), /bad certificate|unknown certificate authority|certificate required|context deadline exceeded/),
     );
-    for (const name of members) assert.not.match(logs.get(name)!, /rejected connection from .*peer/, `${name}: a peer was rejected`);
   } catch (err) {
     for (const [name, log] of logs) process.stderr.write(`--- etcd ${name} (last lines)\n${log.split('\n').slice(-15).join('\n')}\n`);
     throw err;
