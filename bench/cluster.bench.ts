@@ -4,9 +4,10 @@
  * Each figure is a whole `generate` process: Node start-up, validation, PKI,
  * rendering, ISOs and the write.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { snapshot } from '../test/lib/tree-snapshot.ts';
 import { median, runCli, type ProcessSample } from './lib.ts';
 
 export interface Figure { ms: number; maxRssMiB: number }
@@ -29,18 +30,6 @@ export function specWithWorkers(base: string, extra: number): string {
 
 export interface ReferenceFigures { first: Figure; unchanged: Figure & { filesRewritten: number }; oneWorkerAdded: Figure; runs: number }
 
-/** Path -> inode and mtime of every file under a folder. */
-function fileStamps(dir: string): Map<string, string> {
-  const stamps = new Map<string, string>();
-  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const path = join(e.parentPath, e.name);
-    const s = statSync(path);
-    stamps.set(path, `${s.ino}:${s.mtimeMs}`);
-  }
-  return stamps;
-}
-
 export async function benchReference(specFile: string, runs: number): Promise<ReferenceFigures> {
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-bench-'));
   try {
@@ -55,10 +44,10 @@ export async function benchReference(specFile: string, runs: number): Promise<Re
       const out = join(work, `out-${i}`);
       const state = ['--state', join(work, `state-${i}`)];
       first.push(await runCli(['generate', specFile, '--out', out, ...state, '--quiet']));
-      const before = fileStamps(out);
+      const before = snapshot(out);
       unchanged.push(await runCli(['generate', specFile, '--out', out, ...state, '--quiet']));
-      const after = fileStamps(out);
-      filesRewritten += [...after].filter(([path, stamp]) => before.get(path) !== stamp).length;
+      const after = snapshot(out);
+      filesRewritten += Object.entries(after).filter(([path, entry]) => entry.startsWith('file ') && before[path] !== entry).length;
       added.push(await runCli(['generate', plusOne, '--out', out, ...state, '--quiet']));
     }
     return { first: summarize(first), unchanged: { ...summarize(unchanged), filesRewritten }, oneWorkerAdded: summarize(added), runs };

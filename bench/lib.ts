@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import { runAsync } from '../test/lib/run.ts';
 
 export interface ProcessSample { ms: number; maxRssKiB: number }
 
@@ -42,32 +43,23 @@ const LOAD_WHOLE_BUNDLE = `
  * entry and the chunks `generate` loads lazily), then exiting without
  * running a command.
  */
-export function runFloor(): Promise<ProcessSample> {
-  return new Promise((resolvePromise, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', LOAD_WHOLE_BUNDLE], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`loading the bundle exited ${code}: ${stderr}`));
-      resolvePromise({ ms: Number(process.hrtime.bigint() - started) / 1e6, maxRssKiB: 0 });
-    });
-  });
+export async function runFloor(): Promise<ProcessSample> {
+  const ms = await timed(process.execPath, ['--input-type=module', '-e', LOAD_WHOLE_BUNDLE]);
+  return { ms, maxRssKiB: 0 };
+}
+
+/** Wall time in milliseconds, from start to exit, of a program that must succeed. */
+export async function timed(command: string, args: readonly string[]): Promise<number> {
+  const started = process.hrtime.bigint();
+  const r = await runAsync(command, args);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ').slice(0, 200)} exited ${r.status ?? r.signal}: ${r.stderr}`);
+  return ms;
 }
 
 /** Wall time of a shell command. */
 export function timeShell(command: string): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn('bash', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${stderr}`));
-      resolvePromise(Number(process.hrtime.bigint() - started) / 1e6);
-    });
-  });
+  return timed('bash', ['-c', command]);
 }
 
 export function median(values: number[]): number {

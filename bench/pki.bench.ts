@@ -9,7 +9,6 @@
  * Prints a table and writes out/bench/pki.json. One function per measurement,
  * so other benchmarks can import and combine them.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,8 @@ import { STATE_WRITE } from '../generator/state/state.ts';
 import { ensurePki, generateKeys } from '../generator/pki/index.ts';
 import type { KeyAlgorithm } from '../generator/model/types.ts';
 import { loadCluster } from '../generator/input/validate.ts';
+import { runAsync } from '../test/lib/run.ts';
+import { timed } from './lib.ts';
 
 export interface KeygenFigure {
   tool: string;
@@ -46,14 +47,8 @@ export async function benchNativeKeygen(keys: number, bits: number, parallelism:
   return figure('generator (node:crypto generateKeyPair)', bits, keys, parallelism, seconds(start));
 }
 
-function genrsa(bits: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['genrsa', '-out', '/dev/null', String(bits)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`openssl genrsa exited ${code}: ${stderr}`))));
-  });
+async function genrsa(bits: number): Promise<void> {
+  await timed('openssl', ['genrsa', '-out', '/dev/null', String(bits)]);
 }
 
 /** `openssl genrsa` processes, `parallelism` running at once, `keys` in all. */
@@ -95,13 +90,8 @@ export async function benchEnsurePki(specFile: string): Promise<PkiRunFigure[]> 
   }
 }
 
-function opensslVersion(): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn('openssl', ['version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
-    child.on('close', () => resolve(out.trim()));
-  });
+async function opensslVersion(): Promise<string> {
+  return (await runAsync('openssl', ['version'])).stdout.trim();
 }
 
 async function main(): Promise<void> {

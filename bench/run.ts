@@ -18,7 +18,7 @@
  *  - user-data: the reference control plane at most 40 KiB raw and 20 KiB
  *    gzip+base64; every host of every example under 64 KiB raw.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ import { benchCfssl } from './cfssl.bench.ts';
 import { benchReference, benchScale } from './cluster.bench.ts';
 import { machine, median, runCli, runFloor, table } from './lib.ts';
 import { benchSizes } from './sizes.bench.ts';
+import { EXAMPLES } from '../test/lib/seeds.ts';
 
 const { values } = parseArgs({
   options: {
@@ -89,7 +90,7 @@ const scale = [
 /** What each worker adds to the reference cluster's first generation: the cost that must stay flat as the cluster grows. */
 const marginal = (s: (typeof scale)[number]) => (s.ms - reference.first.ms) / s.workers;
 
-const specs = [values.spec!, ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort().map((f) => `examples/${f}`)];
+const specs = [values.spec!, ...EXAMPLES];
 log(`user-data sizes: ${specs.join(', ')}...`);
 const sizes = await benchSizes(specs);
 

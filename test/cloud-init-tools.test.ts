@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FILES } from '../generator/render/host-paths.ts';
 import { exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds, type ParsedUserData } from './lib/seeds.ts';
+import { run } from './lib/run.ts';
 
 interface HostCase { ex: ExampleSeeds; name: string; roles: readonly string[]; parsed: ParsedUserData; seed: ExampleSeeds['rendered']['seeds'][number] }
 let cases: HostCase[];
@@ -28,11 +29,6 @@ test.before(async () => {
   })));
 });
 test.after(() => { if (work) rmSync(work, { recursive: true, force: true }); });
-
-function run(command: string, args: readonly string[], options: { input?: string } = {}) {
-  const r = spawnSync(command, args, { encoding: 'utf8', input: options.input });
-  return { status: r.status, signal: r.signal, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
-}
 
 function dir(name: string): string {
   const d = join(work, name.replace(/\//g, '_'), String(Math.random()).slice(2, 8));

@@ -4,8 +4,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ARCHITECTURES, BINARY_SOURCES, CNI_PLUGINS, KEY_ALGORITHMS, KEY_SIZES, OPERATING_SYSTEMS, OS_FAMILY, PLATFORM_TYPES, ROLES } from '../generator/model/types.ts';
+import { run } from './lib/run.ts';
 
 const readme = readFileSync('README.md', 'utf8');
 const schema = JSON.parse(readFileSync('cluster.schema.json', 'utf8'));
@@ -59,12 +62,49 @@ test('the schema and the model list the same choices', () => {
   assert.equal(Object.keys(p.resources.properties), [...ROLES]);
 });
 
-test('the quick start generates the reference spec and runs the tests', () => {
+/** `npm run <script> -- <args>` as npm runs it (package.json's scripts), with `cwd` as the folder it works in. */
+function npmRun(command: string, cwd: string) {
+  const [, script, args = ''] = /^npm run (\S+)(?: -- (.*))?$/.exec(command)!;
+  const line = (JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>)[script!];
+  assert.ok(line, `package.json has no script ${script}`);
+  const [node, bin, ...words] = line!.split(' ');
+  assert.is(node, 'node', line);
+  return run(process.execPath, [resolve(bin!), ...words, ...args.split(' ').filter(Boolean)], { cwd });
+}
+
+test('the quick start runs as it says: generate writes the folders its comment names, validate and --help answer, --help lists every option; npm test is what .ci/run runs', () => {
   const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Command line'));
-  assert.match(quickStart, /npm run generate -- cluster\.yaml/);
-  assert.match(quickStart, /npm test/);
+  const block = /```sh\n([^]*?)```/.exec(quickStart)![1]!;
+  const generate = /npm ci && (npm run generate -- cluster\.yaml) +# writes (.*)$/m.exec(block);
+  assert.ok(generate, block);
+  assert.match(block, /^npm test +#/m);
+  assert.ok((JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>).test, 'package.json has a test script');
   // .ci/run must call the same test command.
   assert.match(readFileSync('.ci/run', 'utf8'), /^npm test 2>&1/m);
+  // Run in a folder of its own holding the spec, as a user's checkout holds it.
+  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-docs-'));
+  try {
+    copyFileSync('cluster.yaml', join(work, 'cluster.yaml'));
+    const r = npmRun(generate![1]!, work);
+    assert.is(r.status, 0, r.out);
+    const named = [...generate![2]!.matchAll(/([\w.-]+(?:\/[\w.-]+)*)\//g)].map((m) => m[1]!);
+    assert.ok(named.length > 0, generate![2]);
+    for (const dir of named) assert.ok(statSync(join(work, dir)).isDirectory(), `${dir}/ written`);
+    // The commands the text around the block names.
+    const commands = [...quickStart.replace(block, '').matchAll(/`(npm run \S+ -- [^`]+)`/g)].map((m) => m[1]!);
+    assert.ok(commands.some((c) => c.endsWith('--help')), quickStart);
+    for (const command of commands) {
+      const said = npmRun(command, work);
+      assert.is(said.status, 0, `${command}: ${said.out}`);
+      // "lists every option": each option of the Command line synopsis
+      if (command.endsWith('--help')) {
+        const synopsis = /## Command line\n\n```\n([^]*?)```/.exec(readme)![1]!;
+        for (const option of new Set(synopsis.match(/--\w+/g))) assert.ok(said.stdout.includes(option), `${command} lists ${option}`);
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 });
 
 test.run();

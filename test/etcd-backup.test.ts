@@ -20,8 +20,9 @@ import { BIN, CONFIG } from '../generator/model/paths.ts';
 import { expiryCalendar } from '../generator/pki/calendar.ts';
 import { renderClusterReadme } from '../generator/render/cluster-readme.ts';
 import { FILES } from '../generator/render/host-paths.ts';
-import { EtcdLab, debianEtcdVersion, sh } from './lib/etcd-members.ts';
+import { EtcdLab, debianEtcdVersion } from './lib/etcd-members.ts';
 import { exampleSeeds } from './lib/seeds.ts';
+import { run } from './lib/run.ts';
 
 let lab: EtcdLab | undefined;
 let work: string;
@@ -53,7 +54,7 @@ test(`the generated backup script snapshots a TLS member, keeps the newest ${KEE
   assert.is(scriptFile.permissions, '0755');
   assert.ok(scriptFile.content.includes('--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt'), 'the member\'s health-check client certificate');
   const script = join(work, 'etcd-backup.sh');
-  writeFileSync(script, member.local(scriptFile.content).replace(BIN.etcdctl, sh('sh', ['-c', 'command -v etcdctl']).out));
+  writeFileSync(script, member.local(scriptFile.content).replace(BIN.etcdctl, run('sh', ['-c', 'command -v etcdctl']).out));
   chmodSync(script, 0o755);
 
   const saved: string[] = [];
@@ -92,7 +93,7 @@ test(`the generated backup script snapshots a TLS member, keeps the newest ${KEE
     const block = new RegExp(`\`\`\`sh\n# on ${m.host.name}\n([^]*?)\`\`\``).exec(readme);
     assert.ok(block, `the cluster README's restore commands for ${m.host.name}`);
     const commands = block![1]!.replaceAll(BIN.etcdutl, 'etcdctl').replaceAll('/root/restore.db', snapshot).replaceAll(CONFIG.etcdDataDir, m.dataDir);
-    const r = sh('bash', ['-euo', 'pipefail', '-c', commands]);
+    const r = run('bash', ['-euo', 'pipefail', '-c', commands]);
     assert.is(r.status, 0, `${commands}\n${r.out}`);
     assert.is(statSync(m.dataDir).mode & 0o777, 0o700);
     assert.ok(statSync(`${m.dataDir}.before-restore`).isDirectory(), 'the old data folder is kept aside');

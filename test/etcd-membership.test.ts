@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, type GenerateResult } from '../generator/generate.ts';
 import { applyMembership, MEMBERSHIP_FILE, parseMembership, type MembershipRecord } from '../generator/model/etcd-membership.ts';
-import { EtcdLab, debianEtcdVersion, sh } from './lib/etcd-members.ts';
+import { EtcdLab, debianEtcdVersion } from './lib/etcd-members.ts';
 import { SSH_KEY } from './lib/spec-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-membership-'));

@@ -180,18 +180,19 @@ test('pycdlib, a third and strict reader, parses it and extracts the same bytes 
   assertSameFiles(join(dir, 'joliet'), (f) => f.name, 'pycdlib Joliet');
 });
 
-test('the kernel mounts it read-only through a loop device, where this kernel has iso9660', () => {
-  const dir = join(work, 'mnt');
-  mkdirSync(dir);
+// Containers often lack the isofs module or loop devices: there the mount test is skipped (and
+// counted so), not passed; the readers above check the image.
+const mountDir = join(work, 'mnt');
+mkdirSync(mountDir);
+const mountProbe = run('mount', ['-t', 'iso9660', '-o', 'loop,ro', isoPath, mountDir]);
+const cannotMount = mountProbe.code !== 0 && /unknown filesystem type|loop device|no such device|not permitted|permission denied|only root/i.test(mountProbe.stderr);
+if (mountProbe.code === 0) run('umount', [mountDir]);
+if (cannotMount) console.log(`  iso9660: loop mount not possible here (${mountProbe.stderr.trim().split('\n')[0]}): its test is skipped`);
+
+(cannotMount ? test.skip : test)('the kernel mounts it read-only through a loop device', () => {
+  const dir = mountDir;
   const r = run('mount', ['-t', 'iso9660', '-o', 'loop,ro', isoPath, dir]);
-  if (r.code !== 0) {
-    // Containers often lack the isofs module or loop devices: say so, and rely on the readers above.
-    if (/unknown filesystem type|loop device|no such device|not permitted|permission denied|only root/i.test(r.stderr)) {
-      console.log(`  iso9660: loop mount not possible here (${r.stderr.trim().split('\n')[0]}); isoinfo, xorriso and blkid checked the image`);
-      return;
-    }
-    assert.unreachable(`mount -o loop,ro failed: ${r.stderr}`);
-  }
+  assert.is(r.code, 0, `mount -o loop,ro failed: ${r.stderr}`);
   try {
     assertSameFiles(dir, (f) => f.name, 'loop mount (Rock Ridge)');
   } finally {

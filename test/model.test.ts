@@ -4,7 +4,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
 import { loadCluster } from '../generator/input/validate.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
 import { hostNetworkSettings, kubernetesSettings, loadBalancerSettings, macAddressOf, vmSizeSettings } from '../generator/input/effective.ts';
@@ -13,6 +12,7 @@ import type { ClusterSpec } from '../generator/input/types.ts';
 import { hostsWithRole, isNode } from '../generator/model/types.ts';
 import { defaultKubernetesVersion } from '../generator/versions/versions.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
+import { EXAMPLES } from './lib/seeds.ts';
 
 test('reference cluster.yaml: the seed tutorial topology', async () => {
   const c = await loadCluster('cluster.yaml');
@@ -54,13 +54,27 @@ test('reference cluster.yaml: the seed tutorial topology', async () => {
   assert.equal(c.hosts[2]!.index, { etcd: 1, worker: 0 });
 });
 
-test('every pinned artifact carries its checksum and comes from the public host without a mirror', async () => {
+/** Where each project publishes its release for version `v` and architecture `arch`, as its release pages give it. */
+const RELEASE_URL: Record<string, (v: string, arch: string) => string> = {
+  'kubernetes-server': (v, arch) => `https://dl.k8s.io/${v}/kubernetes-server-linux-${arch}.tar.gz`,
+  'kubernetes-node': (v, arch) => `https://dl.k8s.io/${v}/kubernetes-node-linux-${arch}.tar.gz`,
+  etcd: (v, arch) => `https://github.com/etcd-io/etcd/releases/download/v${v}/etcd-v${v}-linux-${arch}.tar.gz`,
+  containerd: (v, arch) => `https://github.com/containerd/containerd/releases/download/v${v}/containerd-${v}-linux-${arch}.tar.gz`,
+  runc: (v, arch) => `https://github.com/opencontainers/runc/releases/download/v${v}/runc.${arch}`,
+  'cni-plugins': (v, arch) => `https://github.com/containernetworking/plugins/releases/download/v${v}/cni-plugins-linux-${arch}-v${v}.tgz`,
+  crictl: (v, arch) => `https://github.com/kubernetes-sigs/cri-tools/releases/download/v${v}/crictl-v${v}-linux-${arch}.tar.gz`,
+};
+
+test('every pinned artifact carries its checksum and comes from its project\'s release address without a mirror', async () => {
   const c = await loadCluster('cluster.yaml');
   assert.equal(c.artifacts.map((a) => a.name), ['kubernetes-server', 'kubernetes-node', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl']);
   for (const a of c.artifacts) {
+    const release = RELEASE_URL[a.name]!(a.version, c.image.arch);
+    assert.is(a.upstreamUrl, release, a.name);
     assert.is(a.url, a.upstreamUrl);
+    assert.is(a.fileName, release.split('/').at(-1), a.name);
+    assert.is(a.format, a.name === 'runc' ? 'binary' : 'tar.gz', a.name);
     assert.match(a.checksum.value, a.checksum.algorithm === 'sha512' ? /^[0-9a-f]{128}$/ : /^[0-9a-f]{64}$/);
-    assert.ok(a.url.endsWith(a.fileName));
   }
 });
 
@@ -165,9 +179,8 @@ test('proxmox: VMIDs and storages from the section, defaults for the rest', asyn
 });
 
 test('every example resolves', async () => {
-  const files = readdirSync('examples').filter((f) => f.endsWith('.yaml'));
-  assert.ok(files.length >= 3);
-  for (const f of files) await loadCluster(`examples/${f}`);
+  assert.ok(EXAMPLES.length >= 3);
+  for (const f of EXAMPLES) await loadCluster(f);
 });
 
 test('etcd.backup: defaults, overrides, and enabled: false removes it from the model', () => {

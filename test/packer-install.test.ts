@@ -22,8 +22,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
 import { manifestText } from '../generator/install/manifest.ts';
@@ -31,12 +30,12 @@ import { INSTALLED_FILES, containerImages } from '../generator/install/plan.ts';
 import { renderPacker } from '../generator/render/packer.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
 import { debianRoot, throwawayCopy } from './lib/debian-root.ts';
-import { buildStandInMirror, etcdReleaseDir, imageArchivePath, mirrorPath, sha, type StandInFile, type StandInReleases } from './lib/stand-in-mirror.ts';
+import { packerConsole, writePackerFolder } from './lib/packer.ts';
+import { buildStandInMirror, etcdReleaseDir, imageArchivePath, mirrorPath, serveMirrorLines, sha, type StandInFile, type StandInReleases } from './lib/stand-in-mirror.ts';
 
 const PORT = 8080;
 const MIRROR = `http://127.0.0.1:${PORT}`;
 const ROOT_PACKAGES = ['bash', 'ca-certificates', 'conntrack', 'curl', 'iptables', 'keepalived', 'libnginx-mod-stream', 'nginx'];
-const server = fileURLToPath(new URL('./lib/static-http-server.mjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-install-'));
 
 const sh = (body: string) => `#!/bin/sh\n${body}\n`;
@@ -77,14 +76,8 @@ const cluster = buildStandInMirror({
 
 /** The manifest as Packer makes it from the generated variables (local.manifest). */
 function manifestFromPacker(c: Cluster): string {
-  const dir = join(work, `packer-${Math.random().toString(36).slice(2)}`);
-  for (const f of renderPacker(c)) {
-    if (f.path === 'packer/plugins.pkr.hcl') continue;
-    const path = join(dir, f.path.replace(/^packer\//, ''));
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, f.content, { mode: f.mode });
-  }
-  const r = spawnSync('unshare', ['-n', 'packer', 'console', '.'], { cwd: dir, input: 'local.manifest\n', encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1' } });
+  const dir = writePackerFolder(join(work, `packer-${Math.random().toString(36).slice(2)}`), c);
+  const r = packerConsole(dir, 'local.manifest');
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout, readFileSync(join(dir, 'manifest.txt'), 'utf8'), 'Packer and manifest.txt agree');
   return r.stdout;
@@ -92,21 +85,18 @@ function manifestFromPacker(c: Cluster): string {
 
 const script = renderPacker(cluster).find((f) => f.path === 'packer/scripts/install-artifacts.sh')!.content as string;
 
-const RUN = `
+/** In the namespace: loopback up, the mirror served (unless `ready` is undefined), the script run in the root ($1). */
+const RUN = (ready: string | undefined) => `
 set -u
-root=$1 mirror=$2 ready=$3 serve=$4 server=$5 port=$6
+root=$1
 ip link set lo up
 mount -t proc proc "$root/proc"
-srv=
-if [ "$serve" = yes ]; then
-  node "$server" "$mirror" "$port" "$ready" & srv=$!
-  for _ in $(seq 1 100); do [ -e "$ready" ] && break; sleep 0.1; done
-  [ -e "$ready" ] || { echo "mirror did not start" >&2; exit 99; }
-fi
+mirror=
+${ready ? serveMirrorLines(mirrorDir, PORT, ready) : ''}
 chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \\
   /bin/bash /root/install-artifacts.sh /root/manifest
 rc=$?
-[ -n "$srv" ] && kill "$srv"
+[ -n "$mirror" ] && kill "$mirror"
 exit $rc
 `;
 
@@ -119,9 +109,8 @@ async function install(manifest: string, opts: { serve?: boolean; prepare?: (roo
   writeFileSync(join(dir, 'root/install-artifacts.sh'), script, { mode: 0o755 });
   writeFileSync(join(dir, 'root/manifest'), manifest);
   opts.prepare?.(dir);
-  const ready = join(work, `ready-${Math.random().toString(36).slice(2)}`);
-  const r = spawnSync('unshare', ['--net', '--mount', 'bash', '-c', RUN, 'run', dir, mirrorDir, ready, opts.serve === false ? 'no' : 'yes', server, String(PORT)],
-    { encoding: 'utf8', timeout: 300_000 });
+  const ready = opts.serve === false ? undefined : join(work, `ready-${Math.random().toString(36).slice(2)}`);
+  const r = spawnSync('unshare', ['--net', '--mount', 'bash', '-c', RUN(ready), 'run', dir], { encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, stderr: `${r.stderr}`, root: dir, cleanup };
 }
 

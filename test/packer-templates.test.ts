@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
@@ -27,6 +27,8 @@ import { renderPacker } from '../generator/render/packer.ts';
 import { hclString } from '../generator/render/templates.ts';
 import { clusterFromText, loadCluster } from '../generator/input/validate.ts';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
+import { packer, packerConsole, writePackerFolder } from './lib/packer.ts';
+import { EXAMPLE_SPECS } from './lib/seeds.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-packer-'));
 const SOURCES = ['qemu.kvm', 'proxmox-clone.proxmox', 'vsphere-clone.vsphere'];
@@ -42,37 +44,16 @@ const PLATFORM_VARS = [
   '-var', `build_seed_dir=${buildSeed}`, '-var', `build_ssh_private_key_file=${buildKey}`, '-var', `proxmox_ssh_private_key_file=${buildKey}`,
 ];
 
-function writeFiles(dir: string, files: OutputFile[], skip: (path: string) => boolean = () => false): void {
-  for (const f of files) {
-    if (skip(f.path)) continue;
-    const path = join(dir, f.path.replace(/^packer\//, ''));
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, f.content, { mode: f.mode });
-  }
-}
+/** The cluster's packer folder as Packer 1.6 takes it (without plugins.pkr.hcl), in a folder of the test's. */
+const renderedDir = (name: string, cluster: Cluster): string => writePackerFolder(join(work, name), cluster);
 
-function packer(dir: string, args: string[], input?: string) {
-  const r = spawnSync('unshare', ['-n', 'packer', ...args], { cwd: dir, encoding: 'utf8', input, env: { ...process.env, CHECKPOINT_DISABLE: '1', PACKER_CACHE_DIR: join(work, 'cache') } });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-/** The cluster's packer folder as Packer 1.6 takes it: without plugins.pkr.hcl. */
-function renderedDir(name: string, cluster: Cluster): string {
-  const dir = join(work, name);
-  rmSync(dir, { recursive: true, force: true });
-  writeFiles(dir, renderPacker(cluster), (p) => p === 'packer/plugins.pkr.hcl');
-  return dir;
-}
-
-const specs = ['cluster.yaml', ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`)];
-
-for (const spec of specs) {
+for (const spec of EXAMPLE_SPECS) {
   test(`${spec}: packer validate accepts every source`, async () => {
     const cluster = await loadCluster(spec);
     const dir = renderedDir(spec.replace(/\W/g, '-'), cluster);
     for (const source of SOURCES) {
       const r = packer(dir, ['validate', `-only=${source}`, ...PLATFORM_VARS, '.']);
-      assert.is(r.code, 0, `${source}:\n${r.out}`);
+      assert.is(r.status, 0, `${source}:\n${r.out}`);
     }
   });
 }
@@ -80,19 +61,19 @@ for (const spec of specs) {
 test('packer validate passes when the output folder of an earlier build exists: every build writes a new one', async () => {
   const dir = renderedDir('rebuild', await loadCluster('cluster.yaml'));
   const name = 'ha-k8s-seed-demo-v1.36.3-ubuntu-24.04-amd64';
-  const evaluate = (expression: string) => packer(dir, ['console', ...PLATFORM_VARS, '.'], `${expression}\n`).out.trim();
+  const evaluate = (expression: string) => packerConsole(dir, expression, PLATFORM_VARS).out;
   assert.is(evaluate('local.image_name'), name);
   const buildTime = evaluate('local.build_time');
   assert.match(buildTime!, /^\d{8}T\d{6}Z$/);
   mkdirSync(join(dir, 'images', name), { recursive: true });
   mkdirSync(join(dir, 'images', `${name}-20260101T000000Z`), { recursive: true });
   const r = packer(dir, ['validate', '-only=qemu.kvm', ...PLATFORM_VARS, '.']);
-  assert.is(r.code, 0, r.out);
+  assert.is(r.status, 0, r.out);
 });
 
 test('the build VM is reachable from this machine only, with no password: SSH and VNC on 127.0.0.1, a key per build', async () => {
   const dir = renderedDir('exposure', await loadCluster('cluster.yaml'));
-  const evaluate = (expression: string, vars: string[] = []) => packer(dir, ['console', ...PLATFORM_VARS, ...vars, '.'], `${expression}\n`).out.trim();
+  const evaluate = (expression: string, vars: string[] = []) => packerConsole(dir, expression, [...PLATFORM_VARS, ...vars]).out;
   assert.is(evaluate('local.qemu_netdev', ['-var', 'qemu_net_options=,restrict=on']), 'user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22,restrict=on');
   assert.is(evaluate('local.machine_type'), 'pc');
   assert.is(evaluate('local.machine_type', ['-var', 'arch=arm64']), 'virt');
@@ -160,7 +141,7 @@ test('packer validate refuses a source whose platform settings are missing', asy
   const dir = renderedDir('missing-password', await loadCluster('cluster.yaml'));
   const withoutProxmox = PLATFORM_VARS.filter((v, i, all) => !/^proxmox_/.test(v) && !/^proxmox_/.test(all[i + 1] ?? ''));
   const r = packer(dir, ['validate', '-only=proxmox-clone.proxmox', ...withoutProxmox, '.']);
-  assert.is.not(r.code, 0);
+  assert.is.not(r.status, 0);
   assert.match(r.out, /password must be specified/);
 });
 
@@ -171,25 +152,24 @@ test('every base distribution and architecture has a base image the qemu source 
     for (const arch of ['amd64', 'arm64']) {
       assert.ok(variables.includes(`"${os}-${arch}" = {`), `${os}-${arch} missing from local.bases`);
       const r = packer(dir, ['validate', '-only=qemu.kvm', ...PLATFORM_VARS, '-var', `os=${os}`, '-var', `arch=${arch}`, '.']);
-      assert.is(r.code, 0, `${os}-${arch}:\n${r.out}`);
+      assert.is(r.status, 0, `${os}-${arch}:\n${r.out}`);
     }
   }
   const r = packer(dir, ['validate', '-only=qemu.kvm', ...PLATFORM_VARS, '-var', 'os=gentoo', '.']);
-  assert.is.not(r.code, 0, 'an unknown distribution must not validate');
+  assert.is.not(r.status, 0, 'an unknown distribution must not validate');
 });
 
 test('packer fmt -check: every rendered .hcl file is formatted, the plugins file too', async () => {
-  const dir = join(work, 'fmt');
-  writeFiles(dir, renderPacker(await loadCluster('cluster.yaml')));
+  const dir = writePackerFolder(join(work, 'fmt'), await loadCluster('cluster.yaml'), { plugins: true });
   const hcl = readdirSync(dir).filter((f) => f.endsWith('.hcl'));
   assert.equal(hcl.sort(), ['build.pkr.hcl', 'demo.auto.pkrvars.hcl', 'plugins.pkr.hcl', 'sources.pkr.hcl', 'variables.pkr.hcl']);
   for (const f of hcl) {
     const r = packer(dir, ['fmt', '-check', f]);
-    assert.is(r.code, 0, `${f} is not formatted:\n${r.out}`);
+    assert.is(r.status, 0, `${f} is not formatted:\n${r.out}`);
   }
   // And the check can fail: a misaligned file is reported.
   writeFileSync(join(dir, 'bad.pkrvars.hcl'), 'a = 1\nlonger = 2\n');
-  assert.is.not(packer(dir, ['fmt', '-check', 'bad.pkrvars.hcl']).code, 0);
+  assert.is.not(packer(dir, ['fmt', '-check', 'bad.pkrvars.hcl']).status, 0);
 });
 
 test('an HCL parser reads every file; the variables are the model\'s pinned artifacts', async () => {
@@ -226,10 +206,11 @@ test('an HCL parser reads every file; the variables are the model\'s pinned arti
 test("Packer's own evaluation of local.manifest is the generated manifest.txt", async () => {
   const cluster = clusterFromText(BASE_SPEC.replace('hosts:', 'image: { os: rocky-9, mirror: "http://mirror.example/base/" }\nhosts:'));
   const dir = renderedDir('console', cluster);
-  const r = packer(dir, ['console', '.'], 'local.manifest\n');
-  assert.is(r.code, 0, r.out);
-  assert.is(r.out, readFileSync(join(dir, 'manifest.txt'), 'utf8'));
-  const manifest = parseManifest(r.out);
+  const r = packerConsole(dir, 'local.manifest');
+  assert.is(r.status, 0, r.out);
+  assert.is(r.stdout, readFileSync(join(dir, 'manifest.txt'), 'utf8'));
+  assert.is(r.stderr, '');
+  const manifest = parseManifest(r.stdout);
   const etcd = manifest.artifacts.find((a) => a.name === 'etcd')!;
   assert.is(etcd.format, 'tar.gz');
   assert.is(etcd.algorithm, 'sha256');
@@ -299,9 +280,9 @@ test('the HCL helper quotes any string so that Packer reads back exactly that st
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'variables.pkr.hcl'), 'variable "values" {\n  type = list(string)\n}\n');
   writeFileSync(join(dir, 'values.auto.pkrvars.hcl'), `values = [\n${values.map((v) => `  ${hclString(v)},\n`).join('')}]\n`);
-  const r = packer(dir, ['console', '.'], 'jsonencode(var.values)\n');
-  assert.is(r.code, 0, r.out);
-  assert.equal(JSON.parse(r.out), values);
+  const r = packerConsole(dir, 'jsonencode(var.values)');
+  assert.is(r.status, 0, r.out);
+  assert.equal(JSON.parse(r.stdout), values);
 });
 
 test('rendering is deterministic and modes are right', async () => {
@@ -311,11 +292,31 @@ test('rendering is deterministic and modes are right', async () => {
   for (const f of a) assert.is(f.mode, f.path.endsWith('.sh') ? 0o755 : 0o644, f.path);
 });
 
-test('README: "What the golden image holds" lists every installed path', () => {
+test('README: "What the golden image holds" lists every installed path, no other, each with the release file it comes from; all root\'s, 0755', async () => {
   const readme = readFileSync('README.md', 'utf8');
   const section = readme.split('### What the golden image holds')[1]?.split('\n### ')[0] ?? '';
   assert.ok(section, 'README lacks the section');
-  for (const f of INSTALLED_FILES) assert.ok(section.includes(`\`${f.path}\``), `README lacks ${f.path}`);
+  // Table rows: the paths of the first cell, the release file the second names first.
+  const rows = section.split('\n').filter((l) => l.startsWith('| `/')).map((l) => {
+    const [paths, from] = l.split(' | ');
+    return { paths: [...paths!.matchAll(/`(\/[^`]*)`/g)].map((m) => m[1]!), from: /`([^`]+)`/.exec(from!)?.[1] };
+  });
+  const cluster = await loadCluster('cluster.yaml');
+  // A release file as the README spells it: the version and architecture as placeholders.
+  const spelled = (name: string) => {
+    const a = cluster.artifacts.find((x) => x.name === name)!;
+    return a.fileName.replaceAll(a.version.replace(/^v/, ''), '<version>').replaceAll(cluster.image.arch, '<arch>');
+  };
+  for (const f of INSTALLED_FILES) {
+    const row = rows.find((r) => r.paths.includes(f.path));
+    assert.ok(row, `README lacks ${f.path}`);
+    // kubectl is in both Kubernetes tarballs: the row names one of them.
+    const sources = INSTALLED_FILES.filter((g) => g.path === f.path).map((g) => spelled(g.artifact));
+    assert.ok(sources.includes(row!.from!), `README: ${f.path} from ${row!.from}, installed from ${sources.join(' or ')}`);
+    assert.is(f.mode, 0o755, f.path);
+  }
+  const installed = new Set(INSTALLED_FILES.map((f) => f.path));
+  assert.equal(rows.flatMap((r) => r.paths).filter((p) => !installed.has(p)), [], 'README lists paths nothing installs');
   for (const path of Object.values(BIN)) assert.ok(section.includes(`\`${path}`), `README lacks ${path}`);
 });
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { ROLES, hasRole, type Host, type Role } from '../generator/model/types.ts';
 import { credentialsFor, grantsFor, HOST_PKI } from '../generator/pki/index.ts';
-import { makePki, type PkiFixture } from './lib/pki-fixture.ts';
+import { sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
 
 // Every role on hosts of its own, and etcd stacked on control planes and workers too.
 const SPEC = `name: access
@@ -28,8 +28,7 @@ hosts:
 `;
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
-const fx: PkiFixture = await makePki(SPEC, 'pki-access');
-test.after(() => fx.remove());
+const fx: PkiFixture = await sharedPki(SPEC);
 
 /** The README table: role -> every file name it lists for that role. */
 function readmeTable(): Map<Role, Set<string>> {

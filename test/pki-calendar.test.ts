@@ -7,16 +7,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from '../generator/generate.ts';
 import { certifiedKey } from '../generator/pki/access.ts';
 import { EXPIRY_WARN_DAYS, expiryCalendar, expiryWarnings } from '../generator/pki/calendar.ts';
-import { CA_NAMES, CA_PROFILES, leafProfiles } from '../generator/pki/index.ts';
 import { renderCloudConfig } from '../generator/render/cloud-config.ts';
 import { exampleSeeds } from './lib/seeds.ts';
+import { must } from './lib/run.ts';
+import { cli } from './lib/cli.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-calendar-'));
@@ -25,16 +25,22 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 function openssl(pem: string, ...args: string[]): string {
   const file = join(work, `cert-${Math.random().toString(36).slice(2)}.pem`);
   writeFileSync(file, pem);
-  const r = spawnSync('openssl', ['x509', '-in', file, '-noout', ...args], { encoding: 'utf8' });
-  assert.is(r.status, 0, r.stderr);
-  return r.stdout.trim();
+  return must('openssl', ['x509', '-in', file, '-noout', ...args]).trim();
+}
+
+/** The certificates in a file's text: PEM blocks, and those inside kubeconfigs' base64 `-data:` fields. */
+function certificatesIn(text: string): string[] {
+  const decoded = [...text.matchAll(/-data: (\S+)/g)].map((m) => Buffer.from(m[1]!, 'base64').toString());
+  return [text, ...decoded].flatMap((t) => t.match(/-----BEGIN CERTIFICATE-----\n[^-]+-----END CERTIFICATE-----/g) ?? []);
 }
 
 test('every certificate is on the calendar with the end openssl reads, its subject and the 30/180-day renewal date', async () => {
   for (const ex of await exampleSeeds()) {
     const calendar = expiryCalendar(ex.cluster, ex.bundle);
-    const names = [...CA_NAMES.map((n) => CA_PROFILES[n].id), ...leafProfiles(ex.cluster).map((l) => l.id)];
-    assert.equal(calendar.map((c) => c.name).sort(), [...names].sort(), ex.spec);
+    // Exactly the certificates the cluster hands out: on its hosts, or beside the seeds (admin.kubeconfig).
+    const files = [...ex.cluster.hosts.flatMap((h) => renderCloudConfig(ex.cluster, h, ex.bundle).files), ...ex.rendered.files.filter((f) => !f.path.startsWith('hosts/'))];
+    const delivered = new Set(files.flatMap((f) => certificatesIn(String(f.content))));
+    assert.equal(calendar.map((c) => certifiedKey(ex.bundle, c.name).certPem.trim()).sort(), [...delivered].sort(), ex.spec);
     for (const c of calendar) {
       const pem = certifiedKey(ex.bundle, c.name).certPem;
       const enddate = openssl(pem, '-enddate').replace(/^notAfter=/, '');
@@ -80,7 +86,7 @@ test('generate writes certificates.json and the README table; an earlier "now" e
   const apiserver = first.calendar.find((c) => c.name === 'apiserver/k8s-master1')!;
   assert.ok(readme.includes(`| \`apiserver/k8s-master1\` | \`CN=kube-apiserver\` | ${apiserver.notAfter.slice(0, 10)} ${apiserver.notAfter.slice(11, 16)} | ${apiserver.renewBy.slice(0, 10)} `), 'README row');
 
-  const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', 'generate', specFile, '--out', out, '--quiet'], { encoding: 'utf8' });
+  const r = cli(['generate', specFile, '--out', out, '--quiet']);
   assert.is(r.status, 0, r.stderr);
   const warnings = r.stderr.trim().split('\n');
   const leaves = first.calendar.filter((c) => !c.name.startsWith('ca/'));

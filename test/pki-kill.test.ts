@@ -12,12 +12,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SSH_KEY } from './lib/spec-fixtures.ts';
+import { treeContents } from './lib/tree-snapshot.ts';
+import { cliAsync } from './lib/cli.ts';
+import type { Ran } from './lib/run.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-kill-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -34,18 +36,11 @@ const MOVED = SPEC.replace('192.168.1.11', '192.168.1.12');
 const pool = join(work, 'key-pool.json');
 writeFileSync(pool, JSON.stringify(Array.from({ length: 16 }, () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }))));
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stderr: string }
-
-function generate(dir: string, spec: string, env: Record<string, string> = {}): Promise<Run> {
+function generate(dir: string, spec: string, env: Record<string, string> = {}): Promise<Ran> {
   const specFile = join(dir, `${spec === SPEC ? 'spec' : 'moved'}.yaml`);
   writeFileSync(specFile, spec);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [
-      '--import', './test/lib/kill-at.mjs', '--import', './test/lib/key-pool.mjs', 'bin/ha-k8s-seed.mjs', 'generate', specFile, '--out', join(dir, 'out'),
-    ], { env: { ...process.env, HA_K8S_SEED_KEY_POOL: pool, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => { stderr += c; });
-    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  return cliAsync(['generate', specFile, '--out', join(dir, 'out')], {
+    preload: ['./test/lib/kill-at.mjs', './test/lib/key-pool.mjs'], env: { ...process.env, HA_K8S_SEED_KEY_POOL: pool, ...env },
   });
 }
 
@@ -53,18 +48,8 @@ async function callsOf(dir: string, spec: string): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const countFile = join(dir, '..', `${dir.split('/').pop()}.count`);
   const r = await generate(dir, spec, { HA_K8S_SEED_COUNT_CALLS: countFile });
-  assert.is(r.code, 0, r.stderr);
+  assert.is(r.status, 0, r.stderr);
   return Number(readFileSync(countFile, 'utf8'));
-}
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!existsSync(dir)) return out;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name);
-    out[path.slice(dir.length + 1)] = entry.isFile() ? `${(lstatSync(path).mode & 0o777).toString(8)} ${readFileSync(path).toString('base64')}` : 'dir';
-  }
-  return out;
 }
 
 const STATE = 'k.pki';
@@ -96,7 +81,7 @@ test('killed at every file-system call of a first run: no state, or the whole st
     if (!had) assert.not.ok(existsSync(join(dir, 'out', 'k')) || existsSync(join(dir, 'out', '.k.previous')), `call ${n}: output without state`);
     const before = had ? ca(dir) : undefined;
     const next = await generate(dir, SPEC);
-    assert.is(next.code, 0, `call ${n}: ${next.stderr}`);
+    assert.is(next.status, 0, `call ${n}: ${next.stderr}`);
     if (had) {
       assert.is(ca(dir), before, `call ${n}: the same CA`);
       assert.match(next.stderr, /pki: \S+ reused as it is/, `call ${n}: the state was whole`);
@@ -111,8 +96,8 @@ test('killed at every file-system call of a first run: no state, or the whole st
 test('killed at every file-system call of a regeneration that reissues: the state as before, or the whole new one; same CA', async () => {
   const base = join(work, 'regen-base');
   mkdirSync(base);
-  assert.is((await generate(base, SPEC)).code, 0);
-  const stateBefore = snapshot(join(base, STATE));
+  assert.is((await generate(base, SPEC)).status, 0);
+  const stateBefore = treeContents(join(base, STATE));
   const caBefore = ca(base);
   const counting = join(work, 'count-regen');
   cpSync(base, counting, { recursive: true });
@@ -126,10 +111,10 @@ test('killed at every file-system call of a regeneration that reissues: the stat
     assert.is(killed.signal, 'SIGKILL', `call ${n}: ${killed.stderr}`);
     // Killed between the two renames, the state is in .k.pki.previous; the next run puts it back first.
     const state = existsSync(join(dir, STATE)) ? join(dir, STATE) : join(dir, `.${STATE}.previous`);
-    const same = JSON.stringify(snapshot(state)) === JSON.stringify(stateBefore);
+    const same = JSON.stringify(treeContents(state)) === JSON.stringify(stateBefore);
     if (same) untouched += 1;
     const next = await generate(dir, MOVED);
-    assert.is(next.code, 0, `call ${n}: ${next.stderr}`);
+    assert.is(next.status, 0, `call ${n}: ${next.stderr}`);
     assert.is(ca(dir), caBefore, `call ${n}: the same CA`);
     // Either the old state, reissued now, or the new state, whole, reused as it is.
     if (same) assert.match(next.stderr, /pki: reissued apiserver-n1\.crt/, `call ${n}`);

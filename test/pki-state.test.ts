@@ -9,29 +9,23 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync,
+  cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePki, PkiError } from '../generator/pki/index.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
 import { BASE_SPEC, problemsOf } from './lib/spec-fixtures.ts';
+import { snapshot, treeContents } from './lib/tree-snapshot.ts';
+import { cli, cliAsync } from './lib/cli.ts';
+import type { Ran } from './lib/run.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-state-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
 const NAME = clusterFromText(BASE_SPEC).name;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {}): Run {
-  const r = spawnSync(process.execPath, [...(options.preload ?? []).flatMap((p) => ['--import', p]), join(process.cwd(), 'bin/ha-k8s-seed.mjs'), ...args], {
-    encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 /** A folder with spec.yaml in it; `generate` there writes out/<name>/ and <name>.pki/ beside the spec. */
-function project(name: string, spec = BASE_SPEC): { dir: string; spec: string; out: string; state: string; clusterDir: string; generate: (...extra: string[]) => Run } {
+function project(name: string, spec = BASE_SPEC): { dir: string; spec: string; out: string; state: string; clusterDir: string; generate: (...extra: string[]) => Ran } {
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
   const spec_ = join(dir, 'spec.yaml');
@@ -44,23 +38,11 @@ function project(name: string, spec = BASE_SPEC): { dir: string; spec: string; o
   };
 }
 
-/** Every entry under a folder: files with mode and bytes, folders and links by kind. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!existsSync(dir)) return out;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name);
-    const s = lstatSync(path);
-    out[path.slice(dir.length + 1)] = entry.isFile() ? `${(s.mode & 0o777).toString(8)} ${readFileSync(path).toString('base64')}` : entry.isDirectory() ? 'dir' : 'link';
-  }
-  return out;
-}
-
 const caOf = (stateDir: string) => readFileSync(join(stateDir, 'ca.crt'), 'utf8');
 
 // One project generated once; cases copy it.
 const base = project('base');
-assert.is(base.generate().code, 0, 'the first run of the fixture');
+assert.is(base.generate().status, 0, 'the first run of the fixture');
 const baseCa = caOf(base.state);
 
 function copyOf(name: string): ReturnType<typeof project> {
@@ -76,22 +58,22 @@ test('the state lives beside the spec, 0700, apart from out/; deleting out/ lose
   assert.not.ok(existsSync(join(p.clusterDir, 'pki')), 'no PKI in the disposable output');
   rmSync(p.out, { recursive: true });
   const r = p.generate();
-  assert.is(r.code, 0, r.stderr);
+  assert.is(r.status, 0, r.stderr);
   assert.is(caOf(p.state), baseCa, 'the same CA');
   assert.ok(readFileSync(join(p.clusterDir, 'hosts/cp1/user-data'), 'utf8').includes(baseCa.split(/\r?\n/)[5]!), 'the seeds carry it');
 });
 
 test('an out/<cluster>/pki/ of an earlier version is moved to the state folder on the next run, visibly and byte for byte', () => {
   const p = copyOf('migrate');
-  const before = snapshot(p.state);
+  const before = treeContents(p.state);
   renameSync(p.state, join(p.clusterDir, 'pki'));
   writeFileSync(join(p.clusterDir, 'pki/etcd/server-old.crt'), 'a file the PKI no longer lists\n');
   const r = cli(['generate', p.spec, '--out', p.out]);
-  assert.is(r.code, 0, r.stderr);
+  assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`state: moving the PKI and secrets from .*${NAME}/pki to .*${NAME}\\.pki`));
-  assert.equal(snapshot(p.state), { ...before, 'etcd/server-old.crt': `644 ${Buffer.from('a file the PKI no longer lists\n').toString('base64')}` });
+  assert.equal(treeContents(p.state), { ...before, 'etcd/server-old.crt': `file 644 ${Buffer.from('a file the PKI no longer lists\n').toString('base64')}` });
   assert.not.ok(existsSync(join(p.clusterDir, 'pki')), 'out/ no longer holds it');
-  assert.is(p.generate().code, 0);
+  assert.is(p.generate().status, 0);
   assert.is(caOf(p.state), baseCa);
 });
 
@@ -101,14 +83,14 @@ test('a run killed between the two renames of the tree swap: the previous tree i
   renameSync(old.state, join(old.clusterDir, 'pki'));
   renameSync(old.clusterDir, join(old.out, `.${NAME}.previous`));
   const r1 = old.generate();
-  assert.is(r1.code, 0, r1.stderr);
+  assert.is(r1.status, 0, r1.stderr);
   assert.is(caOf(old.state), baseCa, 'the same CA, not a new one');
   assert.not.ok(existsSync(join(old.out, `.${NAME}.previous`)));
   // The state folder itself, killed half-way through its swap.
   const p = copyOf('half-swapped-state');
   renameSync(p.state, join(p.dir, `.${NAME}.pki.previous`));
   const r2 = cli(['generate', p.spec, '--out', p.out]);
-  assert.is(r2.code, 0, r2.stderr);
+  assert.is(r2.status, 0, r2.stderr);
   assert.match(r2.stderr, /state: put back .*\.pki from .*\.pki\.previous/);
   assert.is(caOf(p.state), baseCa);
 });
@@ -129,7 +111,7 @@ test('no state where the cluster existed is exit 4 naming the state folder, neve
     damage(p);
     const before = snapshot(p.dir);
     const r = p.generate();
-    assert.is(r.code, 4, `${name}: ${r.stderr}`);
+    assert.is(r.status, 4, `${name}: ${r.stderr}`);
     assert.match(r.stderr, says, name);
     assert.not.match(r.stderr, /new PKI/, name);
     assert.equal(snapshot(p.dir), before, `${name}: nothing written`);
@@ -143,7 +125,7 @@ test('leftover staging folders of killed runs are removed by the next run', () =
     cpSync(join(p.state, 'ca.key'), join(dir, 'ca.key'));
   }
   const r = cli(['generate', p.spec, '--out', p.out]);
-  assert.is(r.code, 0, r.stderr);
+  assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, /state: removed .*staging-4242, left by a run that was killed/);
   assert.match(r.stderr, /state: removed .*staging-4243, left by a run that was killed/);
   assert.equal(readdirSync(p.out), [NAME]);
@@ -180,7 +162,7 @@ test('a CA key with a flipped byte is refused: exit 4 naming ca.key, nothing wri
   writeFileSync(join(p.state, 'ca.key'), flipByte(readFileSync(join(p.state, 'ca.key'), 'utf8'), () => 10));
   const before = snapshot(p.dir);
   const r = p.generate();
-  assert.is(r.code, 4);
+  assert.is(r.status, 4);
   assert.match(r.stderr, new RegExp(`${join(p.state, 'ca.key')}: EC key check failed: the public point does not match the private key`));
   assert.equal(snapshot(p.dir), before);
 });
@@ -211,7 +193,7 @@ test('leaf lifetimes below the renewal window or beyond the CA are spec errors w
   assert.match(`${shortCa!.path}: ${shortCa!.message}`, /pki\.caValidityDays: certificates valid for 365 days would outlive/);
   const p = project('lifetime', withPki('certValidityDays: 7'));
   const r = p.generate();
-  assert.is(r.code, 1);
+  assert.is(r.status, 1);
   assert.match(r.stderr, /spec\.yaml:\d+:\d+: pki\.certValidityDays:/);
   assert.not.ok(existsSync(p.state) || existsSync(p.out), 'nothing written');
 });
@@ -219,7 +201,7 @@ test('leaf lifetimes below the renewal window or beyond the CA are spec errors w
 test('no secret in model.json or in any file that is not 0600', () => {
   const secretText = 'S3CRET-only-for-the-owner';
   const p = project('secrets', `${BASE_SPEC}files:\n  - { path: /etc/app/token, content: "${secretText}", permissions: "0600" }\n  - { path: /etc/app/public, content: "not a secret", permissions: "0644" }\n`);
-  assert.is(p.generate().code, 0);
+  assert.is(p.generate().status, 0);
   const secrets = [secretText, ...['bootstrap-token', 'encryption-key', 'vrrp-password'].map((s) => readFileSync(join(p.state, 'secrets', s), 'utf8').trim().split('.').pop()!)];
   let checked = 0;
   for (const root of [p.out, p.state]) {
@@ -266,12 +248,12 @@ test('a read-only file system and a full disk are named as such, exit 3, with no
   const p = project('fs-errors');
   withTmpfs('ro', 'ro,size=1m', (mount) => {
     const r = cli(['generate', p.spec, '--out', join(mount, 'out'), '--state', join(mount, 'state')]);
-    assert.is(r.code, 3, r.stderr);
+    assert.is(r.status, 3, r.stderr);
     assert.match(r.stderr, /error: the file system is read-only: .*\/ro\/.* \(EROFS from \w+\)/);
   });
   withTmpfs('full', 'size=96k', (mount) => {
     const r = cli(['generate', p.spec, '--out', join(mount, 'out'), '--state', join(mount, 'state')]);
-    assert.is(r.code, 3, r.stderr);
+    assert.is(r.status, 3, r.stderr);
     assert.match(r.stderr, /error: no space left on the device: .*\/full\/(out|state)\S* \(ENOSPC from \w+\)/);
     assert.not.match(r.stderr, /ENOSPC: ENOSPC/);
     assert.equal(readdirSync(mount).filter((n) => n.includes('staging')), [], 'no staging folder left');
@@ -292,51 +274,44 @@ test('a live holder of the lock is named and the run exits 5; a dead holder\'s l
     writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', processStart: processStart(holder.pid!), command: 'generate spec.yaml' }));
     const before = snapshot(p.dir);
     const r = p.generate();
-    assert.is(r.code, 5, r.stderr);
+    assert.is(r.status, 5, r.stderr);
     assert.match(r.stderr, new RegExp(`another run holds this cluster \\(pid ${holder.pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z: generate spec.yaml\\)`));
     assert.equal(snapshot(p.dir), before, 'nothing changed');
     // The same pid, but another process start: the pid was reused, the holder is gone.
     writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', processStart: '1', command: 'generate spec.yaml' }));
-    assert.is(p.generate().code, 0);
+    assert.is(p.generate().status, 0);
   } finally {
     holder.kill();
   }
   await new Promise((resolve) => holder.once('exit', resolve));
   writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', command: 'generate spec.yaml' }));
   const r = p.generate();
-  assert.is(r.code, 0, r.stderr);
+  assert.is(r.status, 0, r.stderr);
   assert.not.ok(existsSync(lock), 'released');
   assert.is(caOf(p.state), baseCa);
 });
 
 /** Runs `count` generate processes at once; resolves with what each said. */
-async function together(p: ReturnType<typeof project>, count: number, spec = p.spec): Promise<Run[]> {
-  return Promise.all(Array.from({ length: count }, () => new Promise<Run>((resolve) => {
-    const child = spawn(process.execPath, ['bin/ha-k8s-seed.mjs', 'generate', spec, '--out', p.out], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c; });
-    child.stderr.on('data', (c: Buffer) => { stderr += c; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  })));
+async function together(p: ReturnType<typeof project>, count: number, spec = p.spec): Promise<Ran[]> {
+  return Promise.all(Array.from({ length: count }, () => cliAsync(['generate', spec, '--out', p.out])));
 }
 
 test('20 runs started together: a first run makes exactly one CA, a regeneration keeps it; the others wait their turn or exit 5', async () => {
   const p = project('concurrent');
   const first = await together(p, 20);
-  const codes = first.map((r) => r.code);
-  assert.ok(codes.every((c) => c === 0 || c === 5), `exit codes ${codes.join(',')}: ${first.find((r) => r.code !== 0 && r.code !== 5)?.stderr}`);
+  const codes = first.map((r) => r.status);
+  assert.ok(codes.every((c) => c === 0 || c === 5), `exit codes ${codes.join(',')}: ${first.find((r) => r.status !== 0 && r.status !== 5)?.stderr}`);
   assert.is(first.filter((r) => /new PKI/.test(r.stderr)).length, 1, 'exactly one run made a CA');
   const ca = caOf(p.state);
-  for (const r of first.filter((x) => x.code === 5)) assert.match(r.stderr, /another run holds this cluster \(pid \d+/);
-  for (const r of first.filter((x) => x.code === 0 && !/new PKI/.test(x.stderr))) assert.match(r.stderr, /reused as it is/);
+  for (const r of first.filter((x) => x.status === 5)) assert.match(r.stderr, /another run holds this cluster \(pid \d+/);
+  for (const r of first.filter((x) => x.status === 0 && !/new PKI/.test(x.stderr))) assert.match(r.stderr, /reused as it is/);
   assert.ok(readFileSync(join(p.clusterDir, 'hosts/cp1/user-data'), 'utf8').includes(ca.split(/\r?\n/)[5]!), 'the output carries that CA');
   // A regeneration that reissues the apiserver certificate, 20 at once.
   const changed = join(p.dir, 'changed.yaml');
   writeFileSync(changed, BASE_SPEC.replace('vip: 192.168.1.100', 'vip: 192.168.1.101'));
   const again = await together(p, 20, changed);
-  assert.ok(again.every((r) => r.code === 0 || r.code === 5), again.map((r) => r.code).join(','));
-  assert.ok(again.some((r) => r.code === 0));
+  assert.ok(again.every((r) => r.status === 0 || r.status === 5), again.map((r) => r.status).join(','));
+  assert.ok(again.some((r) => r.status === 0));
   assert.is(again.filter((r) => /reissued apiserver-cp1\.crt/.test(r.stderr)).length, 1, 'reissued once');
   assert.is(caOf(p.state), ca, 'the same CA');
   assert.equal(readdirSync(p.out), [NAME]);

@@ -6,12 +6,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Plan } from '../generator/plan/plan.ts';
 import { snapshot } from './lib/tree-snapshot.ts';
+import { cli } from './lib/cli.ts';
 
 const SINGLE = 'examples/day-two/1-single-master.yaml';
 const HA = 'examples/day-two/2-ha.yaml';
@@ -19,24 +19,28 @@ const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-plan-'));
 const out = join(work, 'out');
 
 /** The CLI with `--out DIR`, and the cluster's state kept beside that folder (not beside the spec, in the repository). */
-function cli(command: string, spec: string, outDir: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ha-k8s-seed.mjs', command, spec, '--out', outDir, '--state', `${outDir}.tutorial.pki`, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cliAt(command: string, spec: string, outDir: string, ...args: string[]) {
+  return cli([command, spec, '--out', outDir, '--state', `${outDir}.tutorial.pki`, ...args]);
 }
 
 function planJson(spec: string, outDir = out, ...extra: string[]): { code: number | null; plan: Plan } {
-  const r = cli('plan', spec, outDir, '--json', ...extra);
-  assert.ok(r.code === 0 || r.code === 2, r.stderr);
-  return { code: r.code, plan: JSON.parse(r.stdout) as Plan };
+  const r = cliAt('plan', spec, outDir, '--json', ...extra);
+  assert.ok(r.status === 0 || r.status === 2, r.stderr);
+  return { code: r.status, plan: JSON.parse(r.stdout) as Plan };
 }
 
 function actions(plan: Plan): Record<string, string> {
   return Object.fromEntries(Object.entries(plan.hosts).map(([name, h]) => [name, h.action]));
 }
 
+/** The HA cluster generated once, for the tests that only plan against it (plan writes nothing). */
+const ha = join(work, 'ha');
+
 test.before(() => {
-  const r = cli('generate', SINGLE, out, '--quiet');
-  assert.is(r.code, 0, r.stderr);
+  const r = cliAt('generate', SINGLE, out, '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  const h = cliAt('generate', HA, ha, '--quiet');
+  assert.is(h.status, 0, h.stderr);
 });
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -89,15 +93,15 @@ test('the tutorial\'s scale-out: which hosts, why, and in which order; nothing w
 });
 
 test('the text plan says the same, and generate ends with the per-host summary', () => {
-  const text = cli('plan', HA, out);
-  assert.is(text.code, 2);
+  const text = cliAt('plan', HA, out);
+  assert.is(text.status, 2);
   assert.match(text.stdout, /^ {2}reprovision k8s-node1 \(etcd, worker, 192\.168\.31\.72\)$/m);
   assert.match(text.stdout, /^ {2}1\. create k8s-master2 \(control-plane\)$/m);
   const copy = join(work, 'copy');
   cpSync(out, copy, { recursive: true });
   cpSync(`${out}.tutorial.pki`, `${copy}.tutorial.pki`, { recursive: true });
-  const generated = cli('generate', HA, copy);
-  assert.is(generated.code, 0, generated.stderr);
+  const generated = cliAt('generate', HA, copy);
+  assert.is(generated.status, 0, generated.stderr);
   assert.match(generated.stderr, /^plan: create k8s-master2, lb-master, lb-backup$/m);
   assert.match(generated.stderr, /^plan: reprovision k8s-master1, k8s-node1, k8s-node2$/m);
   // Once generated, the same spec plans nothing.
@@ -105,8 +109,6 @@ test('the text plan says the same, and generate ends with the per-host summary',
 });
 
 test('adding a control plane touches only itself and the load balancers, whose reasons name the new upstream', () => {
-  const ha = join(work, 'ha');
-  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
   const spec = join(work, 'three-cp.yaml');
   writeFileSync(spec, `${readFileSync(HA, 'utf8')}  - { name: k8s-master3, address: 192.168.31.75, roles: [control-plane] }\n`);
   const { plan } = planJson(spec, ha);
@@ -124,8 +126,6 @@ test('adding a control plane touches only itself and the load balancers, whose r
 });
 
 test('adding a worker touches no other host: only it is created, with its own kubelet serving certificate', () => {
-  const ha = join(work, 'ha-worker');
-  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
   const spec = join(work, 'one-more-worker.yaml');
   writeFileSync(spec, `${readFileSync(HA, 'utf8')}  - { name: k8s-node3, address: 192.168.31.76, roles: [worker] }\n`);
   const { code, plan } = planJson(spec, ha);
@@ -137,8 +137,6 @@ test('adding a worker touches no other host: only it is created, with its own ku
 });
 
 test('removing a worker that is an etcd member: drain, member remove, delete node, after everything else', () => {
-  const ha = join(work, 'ha-remove');
-  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
   const spec = join(work, 'no-node2.yaml');
   writeFileSync(spec, readFileSync(HA, 'utf8').replace(/^.*k8s-node2.*\n/m, '').replace(/^.*k8s-node1.*\n/m, ''));
   const { plan } = planJson(spec, ha);
@@ -153,15 +151,13 @@ test('removing a worker that is an etcd member: drain, member remove, delete nod
 });
 
 test('a rotated secret is named as a change, never printed', () => {
-  const ha = join(work, 'ha-rotate');
-  assert.is(cli('generate', HA, ha, '--quiet').code, 0);
   const password = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'vrrp-password'), 'utf8').trim();
   const token = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'bootstrap-token'), 'utf8').trim();
   const before = snapshot(work);
-  const r = cli('plan', HA, ha, '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
-  const j = cli('plan', HA, ha, '--json', '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
+  const r = cliAt('plan', HA, ha, '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
+  const j = cliAt('plan', HA, ha, '--json', '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
   assert.equal(snapshot(work), before, 'plan --rotate writes nothing, the state included');
-  assert.is(r.code, 2);
+  assert.is(r.status, 2);
   assert.match(r.stdout, /keepalived\.conf: VRRP password changed/);
   assert.match(r.stdout, /bootstrap-kubelet\.kubeconfig: client credentials changed/);
   for (const secret of [password, token, token.split('.')[1]!]) {
@@ -172,8 +168,8 @@ test('a rotated secret is named as a change, never printed', () => {
 test('a bad spec exits 1, like generate', () => {
   const spec = join(work, 'bad.yaml');
   writeFileSync(spec, readFileSync(HA, 'utf8').replace('roles: [worker, etcd]', 'roles: [wroker, etcd]'));
-  const r = cli('plan', spec, out);
-  assert.is(r.code, 1);
+  const r = cliAt('plan', spec, out);
+  assert.is(r.status, 1);
   assert.match(r.stderr, /did you mean "worker"/);
 });
 

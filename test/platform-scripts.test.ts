@@ -19,6 +19,7 @@ import { USER_DATA_LIMIT } from '../generator/render/hosts.ts';
 import { startOrder } from '../generator/render/platforms/order.ts';
 import { isoName, vmId } from '../generator/render/platforms/proxmox.ts';
 import { generated, type Generated } from './lib/generated.ts';
+import { run } from './lib/run.ts';
 
 const STANDINS = resolve('test/standins');
 let proxmox: Generated;
@@ -40,8 +41,7 @@ function standinBin(work: string) {
 }
 
 function runScript(script: string, args: string[], env: Record<string, string>) {
-  const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  return run('bash', [script, ...args], { env: { ...process.env, ...env }, timeoutSeconds: 120 });
 }
 const calls = (log: string): string[][] => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 

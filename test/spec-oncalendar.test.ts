@@ -8,14 +8,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { DEFAULTS } from '../generator/input/types.ts';
 import { onCalendarProblem } from '../generator/input/oncalendar.ts';
+import { run } from './lib/run.ts';
 
 function systemd(expression: string): { parsed: boolean; fires: boolean; out: string } {
-  const r = spawnSync('systemd-analyze', ['calendar', expression], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
-  const out = `${r.stdout}${r.stderr}`.trim();
-  return { parsed: r.status === 0, fires: r.status === 0 && /Next elapse: (?!never)/.test(out), out };
+  const r = run('systemd-analyze', ['calendar', expression], { env: { ...process.env, TZ: 'UTC' } });
+  return { parsed: r.status === 0, fires: r.status === 0 && /Next elapse: (?!never)/.test(r.out), out: r.out };
 }
 
 const ACCEPTED = [

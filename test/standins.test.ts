@@ -9,11 +9,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpsServer, request } from 'node:https';
-import { createServer } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { installStandins, knownFlags, type StandinComponent } from './standins/install.ts';
+import { must, run } from './lib/run.ts';
+import { freePort } from './lib/free-port.ts';
+import { call } from './lib/https-call.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-standins-'));
 const root = join(work, 'root');
@@ -24,8 +27,7 @@ const children: ChildProcess[] = [];
 let bin: Record<StandinComponent | 'containerd', string>;
 
 function openssl(...args: string[]) {
-  const r = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  must('openssl', args, { cwd: pki });
 }
 /** An ECDSA P-256 key in SEC 1 ("EC PRIVATE KEY"), what the generator makes by default. */
 function ecKey(file: string) {
@@ -59,15 +61,8 @@ function kubeconfig(name: string, server: string, user: { cert?: string; token?:
   return p(name);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-  });
-}
-function run(path: string, args: string[]) {
-  const r = spawnSync(path, args, { encoding: 'utf8', env, timeout: 20000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+/** A stand-in run to its end, with the test's state folder. */
+const standin = (path: string, args: string[]) => run(path, args, { env, timeoutSeconds: 20 });
 function start(path: string, args: string[]): ChildProcess {
   const c = spawn(path, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -77,7 +72,6 @@ function start(path: string, args: string[]): ChildProcess {
   return c;
 }
 const logOf = (c: ChildProcess) => (c as unknown as { log: string }).log;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, seconds = 20): Promise<T> {
   const end = Date.now() + seconds * 1000;
   let last: unknown;
@@ -88,22 +82,11 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 interface Call { cert?: string; token?: string; method?: string; body?: unknown; type?: string }
+/** A request to a stand-in on `port`, as the certificate `opts.cert` made here, or with `opts.token`. */
 function get(port: number, path: string, opts: Call = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
-    if (opts.body !== undefined) headers['Content-Type'] = opts.type ?? 'application/json';
-    const req = request({
-      host: '127.0.0.1', port, path, ca: readFileSync(p('ca.pem')), method: opts.method ?? 'GET',
-      cert: opts.cert ? readFileSync(p(`${opts.cert}.pem`)) : undefined, key: opts.cert ? readFileSync(p(`${opts.cert}-key.pem`)) : undefined,
-      headers, timeout: 5000,
-    }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  });
+  const client = opts.cert ? { cert: readFileSync(p(`${opts.cert}.pem`)), key: readFileSync(p(`${opts.cert}-key.pem`)) } : {};
+  return call(`https://127.0.0.1:${port}`, { ca: readFileSync(p('ca.pem')), ...client },
+    { path, method: opts.method, body: opts.body, contentType: opts.type, token: opts.token }, 20_000);
 }
 
 let etcdPort = 0;
@@ -157,26 +140,26 @@ function apiserverArgs(over: Record<string, string> = {}): string[] {
 test('--version and version print the target release, like the real binaries', () => {
   for (const b of Object.values(bin).filter((x) => !x.endsWith('containerd'))) {
     assert.ok(readFileSync(b, 'utf8').includes('STAND-IN'), `${b} is headed STAND-IN`);
-    assert.is(run(b, ['--version']).out, 'Kubernetes v1.36.3\n');
+    assert.is(standin(b, ['--version']).stdout, 'Kubernetes v1.36.3\n');
   }
-  assert.is(JSON.parse(run(bin['kube-apiserver'], ['--version=raw']).out).gitVersion, 'v1.36.3');
+  assert.is(JSON.parse(standin(bin['kube-apiserver'], ['--version=raw']).stdout).gitVersion, 'v1.36.3');
 });
 
 test('an unknown flag is refused with the real binaries\' message', () => {
   for (const [name, b] of Object.entries(bin).filter(([n]) => n !== 'containerd')) {
-    const r = run(b, ['--foo=bar']);
-    assert.is(r.code, 1, name);
-    assert.match(r.err, /^Error: unknown flag: --foo$/m);
+    const r = standin(b, ['--foo=bar']);
+    assert.is(r.status, 1, name);
+    assert.match(r.stderr, /^Error: unknown flag: --foo$/m);
   }
-  const short = run(bin.kubelet, ['-x']);
-  assert.is(short.code, 1);
-  assert.match(short.err, /unknown shorthand flag: 'x' in -x/);
+  const short = standin(bin.kubelet, ['-x']);
+  assert.is(short.status, 1);
+  assert.match(short.stderr, /unknown shorthand flag: 'x' in -x/);
 });
 
 test('a flag removed before the target release is refused; an older release still takes it', async () => {
-  const r = run(bin.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
-  assert.is(r.code, 1);
-  assert.match(r.err, /unknown flag: --pod-infra-container-image/);
+  const r = standin(bin.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /unknown flag: --pod-infra-container-image/);
   const names = (version: string) => knownFlags('kubelet', version).map((l) => l.split(' ')[0]);
   // kubelet 1.33 takes 1.34's list (no 1.33 list could be obtained); 1.34 still had the flag.
   assert.ok(names('v1.33.13').includes('--pod-infra-container-image'));
@@ -184,49 +167,49 @@ test('a flag removed before the target release is refused; an older release stil
   assert.ok(knownFlags('kube-apiserver', 'v1.36.3').some((l) => l.startsWith('--coordinated-leadership-lease-duration')));
   assert.not.ok(knownFlags('kube-apiserver', 'v1.33.13').some((l) => l.startsWith('--coordinated-leadership-lease-duration')), 'the 1.33 stand-in uses the 1.33 list');
   const old = await installStandins(join(work, 'old'), { version: 'v1.33.13' });
-  const o = run(old.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
-  assert.is(o.code, 0, o.err);
-  assert.is(o.out, 'Kubernetes v1.33.13\n');
-  assert.is(run(old['kube-apiserver'], ['--insecure-port=0', '--version']).code, 1, '--insecure-port went in 1.24');
-  const newer = run(old['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']);
-  assert.is(newer.code, 1, 'a 1.36 flag is unknown to the 1.33 stand-in');
-  assert.match(newer.err, /unknown flag: --coordinated-leadership-lease-duration/);
-  assert.is(run(bin['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']).code, 0, 'and known to the 1.36 one');
+  const o = standin(old.kubelet, ['--pod-infra-container-image=registry.k8s.io/pause:3.10', '--version']);
+  assert.is(o.status, 0, o.stderr);
+  assert.is(o.stdout, 'Kubernetes v1.33.13\n');
+  assert.is(standin(old['kube-apiserver'], ['--insecure-port=0', '--version']).status, 1, '--insecure-port went in 1.24');
+  const newer = standin(old['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']);
+  assert.is(newer.status, 1, 'a 1.36 flag is unknown to the 1.33 stand-in');
+  assert.match(newer.stderr, /unknown flag: --coordinated-leadership-lease-duration/);
+  assert.is(standin(bin['kube-apiserver'], ['--coordinated-leadership-lease-duration=15s', '--version']).status, 0, 'and known to the 1.36 one');
 });
 
 test('a missing file is refused', () => {
-  const r = run(bin['kube-apiserver'], apiserverArgs({ 'tls-cert-file': p('nope.pem') }));
-  assert.is(r.code, 1);
-  assert.match(r.err, /--tls-cert-file=.*nope\.pem: open .*nope\.pem: no such file or directory/);
-  const k = run(bin['kube-scheduler'], [`--kubeconfig=${p('missing.kubeconfig')}`]);
-  assert.is(k.code, 1);
-  assert.match(k.err, /no such file or directory/);
+  const r = standin(bin['kube-apiserver'], apiserverArgs({ 'tls-cert-file': p('nope.pem') }));
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /--tls-cert-file=.*nope\.pem: open .*nope\.pem: no such file or directory/);
+  const k = standin(bin['kube-scheduler'], [`--kubeconfig=${p('missing.kubeconfig')}`]);
+  assert.is(k.status, 1);
+  assert.match(k.stderr, /no such file or directory/);
   // a path inside a kubeconfig counts too
   const kc = kubeconfig('paths.kubeconfig', 'https://127.0.0.1:1', { cert: 'scheduler', certPath: true });
   writeFileSync(kc, readFileSync(kc, 'utf8').replace(p('scheduler-key.pem'), p('gone-key.pem')));
-  const g = run(bin['kube-scheduler'], [`--kubeconfig=${kc}`]);
-  assert.is(g.code, 1);
-  assert.match(g.err, /client-key: open .*gone-key\.pem: no such file or directory/);
+  const g = standin(bin['kube-scheduler'], [`--kubeconfig=${kc}`]);
+  assert.is(g.status, 1);
+  assert.match(g.stderr, /client-key: open .*gone-key\.pem: no such file or directory/);
   // and inside a KubeletConfiguration
   writeFileSync(p('kubelet-config.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ${p('no-ca.pem')}\n`);
   const boot = kubeconfig('bootstrap.kubeconfig', 'https://127.0.0.1:1', { token: TOKEN });
-  const l = run(bin.kubelet, [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`]);
-  assert.is(l.code, 1);
-  assert.match(l.err, /clientCAFile: open .*no-ca\.pem: no such file or directory/);
+  const l = standin(bin.kubelet, [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`]);
+  assert.is(l.status, 1);
+  assert.match(l.stderr, /clientCAFile: open .*no-ca\.pem: no such file or directory/);
 });
 
 test('a key that does not match its certificate is refused', () => {
-  const r = run(bin['kube-apiserver'], apiserverArgs({ 'etcd-keyfile': p('other-key.pem') }));
-  assert.is(r.code, 1);
-  assert.match(r.err, /--etcd-certfile=.* --etcd-keyfile=.*other-key\.pem: tls: private key does not match public key/);
-  const sa = run(bin['kube-apiserver'], apiserverArgs({ 'service-account-signing-key-file': p('other-key.pem') }));
-  assert.is(sa.code, 1);
-  assert.match(sa.err, /--service-account-key-file does not hold the public key/);
+  const r = standin(bin['kube-apiserver'], apiserverArgs({ 'etcd-keyfile': p('other-key.pem') }));
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /--etcd-certfile=.* --etcd-keyfile=.*other-key\.pem: tls: private key does not match public key/);
+  const sa = standin(bin['kube-apiserver'], apiserverArgs({ 'service-account-signing-key-file': p('other-key.pem') }));
+  assert.is(sa.status, 1);
+  assert.match(sa.stderr, /--service-account-key-file does not hold the public key/);
   const kc = kubeconfig('mismatch.kubeconfig', 'https://127.0.0.1:1', { cert: 'scheduler' });
   writeFileSync(kc, readFileSync(kc, 'utf8').replace(b64('scheduler-key.pem'), b64('other-key.pem')));
-  const s = run(bin['kube-scheduler'], [`--kubeconfig=${kc}`]);
-  assert.is(s.code, 1);
-  assert.match(s.err, /private key does not match public key/);
+  const s = standin(bin['kube-scheduler'], [`--kubeconfig=${kc}`]);
+  assert.is(s.status, 1);
+  assert.match(s.stderr, /private key does not match public key/);
 });
 
 test('with --anonymous-auth=false a request without credentials is 401', async () => {
@@ -240,10 +223,10 @@ test('with --anonymous-auth=false a request without credentials is 401', async (
 });
 
 test('the apiserver refuses to start without the flags the real one requires', () => {
-  const r = run(bin['kube-apiserver'], apiserverArgs({ 'etcd-servers': '', 'service-account-issuer': '' }));
-  assert.is(r.code, 1);
-  assert.match(r.err, /--etcd-servers must be specified/);
-  assert.match(r.err, /service-account-issuer is a required flag/);
+  const r = standin(bin['kube-apiserver'], apiserverArgs({ 'etcd-servers': '', 'service-account-issuer': '' }));
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /--etcd-servers must be specified/);
+  assert.match(r.stderr, /service-account-issuer is a required flag/);
 });
 
 test('kube-apiserver serves over TLS to client certificates of its CA and bootstrap tokens, and writes to etcd', async () => {
@@ -306,15 +289,15 @@ test('kubelet waits for its container runtime, then bootstraps with its token th
   const boot = kubeconfig('bootstrap.kubeconfig', `https://127.0.0.1:${apiPort}`, { token: TOKEN });
   const certDir = join(work, 'kubelet-pki');
   const kubeletArgs = [`--config=${p('kubelet-config.yaml')}`, `--bootstrap-kubeconfig=${boot}`, `--kubeconfig=${p('kubelet.kubeconfig')}`, '--hostname-override=node1', '--node-ip=127.0.0.1', `--cert-dir=${certDir}`];
-  const noRuntime = run(bin.kubelet, kubeletArgs);
-  assert.is(noRuntime.code, 1);
-  assert.match(noRuntime.err, /validate CRI v1 runtime API for endpoint .*no such file or directory/);
+  const noRuntime = standin(bin.kubelet, kubeletArgs);
+  assert.is(noRuntime.status, 1);
+  assert.match(noRuntime.stderr, /validate CRI v1 runtime API for endpoint .*no such file or directory/);
   writeFileSync(p('containerd.toml'), 'version = 3\n[grpc]\naddress = "' + sock + '"\n');
   const containerd = start(bin.containerd, ['--config', p('containerd.toml')]);
   await until('containerd to listen', () => (existsSync(sock) ? true : undefined));
-  assert.match(run(bin.containerd, ['--version']).out, /^containerd github.com\/containerd\/containerd\/v2 v2\.3\.4 stand-in/);
+  assert.match(standin(bin.containerd, ['--version']).stdout, /^containerd github.com\/containerd\/containerd\/v2 v2\.3\.4 stand-in/);
   writeFileSync(p('containerd-v1.toml'), 'version = 1\n');
-  assert.match(run(bin.containerd, ['--config', p('containerd-v1.toml')]).err, /unsupported config version/);
+  assert.match(standin(bin.containerd, ['--config', p('containerd-v1.toml')]).stderr, /unsupported config version/);
   assert.is(containerd.exitCode, null);
   const cm = start(bin['kube-controller-manager'], [`--kubeconfig=${kubeconfig('cm.kubeconfig', `https://127.0.0.1:${apiPort}`, { cert: 'cm' })}`,
     `--cluster-signing-cert-file=${p('ca.pem')}`, `--cluster-signing-key-file=${p('ca-key.pem')}`, '--cluster-signing-duration=8760h']);

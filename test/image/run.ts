@@ -32,14 +32,14 @@ import { INSTALLED_FILES, containerImages } from '../../generator/install/plan.t
 import { clusterFromText } from '../../generator/input/validate.ts';
 import { must, removeTree, sh, unmountUnder } from '../lab/machines.ts';
 import { labVmRoot } from '../lab/root.ts';
-import { buildStandInMirror, imageArchivePath, mirrorPath, sha } from '../lib/stand-in-mirror.ts';
+import { buildStandInMirror, imageArchivePath, mirrorPath, serveMirrorLines, sha } from '../lib/stand-in-mirror.ts';
 import { makeBaseImage, type BaseImage } from './base-image.ts';
+import { mountReadOnly } from '../lab/qemu.ts';
 import { CTR_IMPORTS, STAND_IN_MARK, imageArchive, standInReleases } from './stand-in-releases.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '../..');
 const LAB_SPEC = join(REPO, 'test/lab/lab-cluster.yaml');
-const SERVER = join(REPO, 'test/lib/static-http-server.mjs');
 /** The mirror as the guest sees it (qemu's guestfwd) and where it listens inside the namespace. */
 const GUEST_MIRROR = 'http://10.0.2.100';
 const MIRROR_PORT = 8080;
@@ -72,9 +72,7 @@ async function packerBuild(o: { packerDir: string; mirrorDir: string; work: stri
   const script = [
     'set -u',
     'ip link set lo up',
-    `node ${SERVER} ${o.mirrorDir} ${MIRROR_PORT} ${ready} & mirror=$!`,
-    `for _ in $(seq 1 100); do [ -e ${ready} ] && break; sleep 0.1; done`,
-    `[ -e ${ready} ] || { echo "mirror did not start" >&2; exit 99; }`,
+    serveMirrorLines(o.mirrorDir, MIRROR_PORT, ready),
     `bash ${join(o.packerDir, 'build.sh')} -only=qemu.kvm -color=false ${o.varFiles.map((f) => `-var-file=${f}`).join(' ')} -var output_directory=${o.outputDir}`,
     'rc=$?',
     'kill $mirror',
@@ -139,11 +137,7 @@ function pinnedArtifactsVars(cluster: Cluster, work: string): string {
 
 /** Reads the built image's file system (read-only loop mount of a raw copy). */
 function inspect(qcow2: string, cluster: Cluster, mirrorDir: string, work: string, imageInfo: string): void {
-  const raw = join(work, 'built.raw');
-  must('qemu-img', ['convert', '-O', 'raw', qcow2, raw], 600);
-  const mnt = join(work, 'built-root');
-  mkdirSync(mnt, { recursive: true });
-  must('mount', ['-o', 'ro,loop', raw, mnt]);
+  const mnt = mountReadOnly(qcow2, work, 'built');
   try {
     const at = (p: string) => join(mnt, p);
     check('the image is a qcow2', /file format: qcow2/.test(imageInfo), imageInfo.match(/virtual size: [^\n]*/)?.[0] ?? imageInfo.split('\n')[0]);
@@ -198,7 +192,7 @@ function inspect(qcow2: string, cluster: Cluster, mirrorDir: string, work: strin
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) { console.error('test:image: needs root (mounts, network namespaces)'); return 2; }
   for (const tool of ['packer', 'qemu-system-x86_64', 'qemu-img', 'mke2fs', 'socat', 'unshare', 'xorriso', 'ssh-keygen', 'debootstrap']) {
-    if (sh('sh', ['-c', `command -v ${tool}`]).code !== 0) { console.error(`test:image: ${tool} is missing (test/setup.sh installs it)`); return 2; }
+    if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) { console.error(`test:image: ${tool} is missing (test/setup.sh installs it)`); return 2; }
   }
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-image-'));

@@ -19,14 +19,14 @@
  */
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
 import { ensureLibvirtd, virsh, type Libvirtd } from '../lib/libvirtd.ts';
 import { must, sh } from './machines.ts';
 import { kernelOf } from '../image/base-image.ts';
-import { KERNEL_CMDLINE, bootDisk, watchConsole } from './qemu.ts';
+import { KERNEL_CMDLINE, bootDisk, recordBootMarkers, recordFirstBoot, watchConsole } from './qemu.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The isolated network's name and bridge: fixed, like the lab's own; the heavy lock keeps runs apart. */
 const NETWORK = { name: 'ha-k8s-seed-lab', bridge: 'virbr-hkslab', address: '10.99.0.254' };
 
@@ -76,21 +76,21 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     writeFileSync(netXml, `<network>\n  <name>${NETWORK.name}</name>\n  <bridge name='${NETWORK.bridge}'/>\n  <dns enable='no'/>\n  <ip address='${NETWORK.address}' prefix='${host.network.prefixLength}'/>\n</network>\n`);
     if (virsh(['net-info', NETWORK.name]).status === 0) virsh(['net-destroy', NETWORK.name]); // a killed run's leftover
     const net = virsh(['net-create', netXml]);
-    if (net.status !== 0) throw new Error(`virsh net-create: ${net.err}`);
+    if (net.status !== 0) throw new Error(`virsh net-create: ${net.stderr}`);
     network = true;
-    const netDump = virsh(['net-dumpxml', NETWORK.name]).out;
+    const netDump = virsh(['net-dumpxml', NETWORK.name]).stdout;
     record('the test network is isolated (no <forward>)', !/<forward/.test(netDump), 'virsh net-dumpxml');
 
     // The operator's step: the generated script, for this host, without starting it.
     if (virsh(['dominfo', o.host]).status === 0) { virsh(['destroy', o.host]); virsh(['undefine', o.host]); }
     const created = sh('bash', [join(clusterDir, 'libvirt/create-vms.sh'), '--no-start', o.host], 300);
     defined = virsh(['dominfo', o.host]).status === 0;
-    record('libvirt/create-vms.sh --no-start defined the domain', created.code === 0 && defined, (created.out + created.err).trim().split('\n').join(' | '));
+    record('libvirt/create-vms.sh --no-start defined the domain', created.status === 0 && defined, (created.stdout + created.stderr).trim().split('\n').join(' | '));
     if (!defined) return;
 
     // The test's changes (see the header), applied to the domain as libvirt stored it.
     const consoleLog = join(o.work, 'console.log');
-    let xml = virsh(['dumpxml', '--inactive', o.host]).out;
+    let xml = virsh(['dumpxml', '--inactive', o.host]).stdout;
     const generatedMac = new RegExp(`<mac address='${host.network.macAddress}'/>`).test(xml);
     xml = xml.replace("<domain type='kvm'>", "<domain type='qemu'>")
       .replace(/<cpu [^>]*\/>|<cpu [\s\S]*?<\/cpu>/, "<cpu mode='maximum'/>")
@@ -100,23 +100,17 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     const edited = join(o.work, 'domain-tcg.xml');
     writeFileSync(edited, xml);
     const redefine = virsh(['define', edited]);
-    if (redefine.status !== 0) throw new Error(`virsh define (TCG): ${redefine.err}`);
+    if (redefine.status !== 0) throw new Error(`virsh define (TCG): ${redefine.stderr}`);
     record('the generated MAC and cidata ISO are in the domain', generatedMac && xml.includes(`${images}/${o.host}-cidata.iso`), host.network.macAddress);
 
     const started = Date.now();
     const start = virsh(['start', o.host]);
-    if (start.status !== 0) throw new Error(`virsh start: ${start.err}`);
-    const running = () => /running/.test(virsh(['domstate', o.host], 10).out);
+    if (start.status !== 0) throw new Error(`virsh start: ${start.stderr}`);
+    const running = () => /running/.test(virsh(['domstate', o.host], 10).stdout);
     const { seen, text } = await watchConsole({ consoleLog, host: o.host, started, timeoutSeconds: o.timeoutSeconds, stopped: () => !running(), prefix: 'libvirt' });
-    const at = (k: string) => (seen[k] ? `${((seen[k]! - started) / 1000).toFixed(0)} s` : 'never');
-    const c = text();
-    const datasource = c.match(/Datasource (DataSource\S+ \[[^\]]*\])/)?.[1];
-    record('cloud-init finished, reading the seed from the CD-ROM', !!seen['cloud-init finished'] && !!datasource && /\/dev\/sr0/.test(datasource),
-      `after ${at('cloud-init finished')}; ${datasource ?? 'no datasource line on the console'}`);
-    record(`bootstrap of ${o.host} finished`, !!seen['bootstrap finished'],
-      seen['bootstrap failed'] ? `FAILED: ${c.split('\n').filter((l) => l.includes('ha-k8s-seed')).slice(-4).join(' | ')}` : `after ${at('bootstrap finished')}`);
+    recordFirstBoot({ seen, console: text(), started, host: o.host, seedFrom: 'the CD-ROM', device: /\/dev\/sr0/ }, record);
     const ping = sh('ping', ['-c', '3', '-W', '5', '-I', NETWORK.bridge, host.address], 30);
-    record(`network-config matched the NIC by its MAC: ${host.address} answers on the isolated network`, ping.code === 0, ping.out.trim().split('\n').at(-2) ?? ping.err.trim());
+    record(`network-config matched the NIC by its MAC: ${host.address} answers on the isolated network`, ping.status === 0, ping.stdout.trim().split('\n').at(-2) ?? ping.stderr.trim());
 
     // ACPI shutdown, then the markers off the disk (the overlay flattened onto its backing file).
     virsh(['shutdown', o.host]);
@@ -124,12 +118,7 @@ async function bootOnce(o: { work: string; root: string; repo: string; spec: str
     if (running()) virsh(['destroy', o.host]);
     const flat = join(o.work, 'flat.img');
     must('qemu-img', ['convert', '-O', 'raw', join(images, `${o.host}.qcow2`), flat], 600);
-    const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, flat], 60).out;
-    const done = cat('/var/lib/ha-k8s-seed/bootstrap.done').trim();
-    record('bootstrap.done on the disk after shutdown', /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
-    let errors: string[] | undefined;
-    try { errors = JSON.parse(cat('/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
-    record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
+    recordBootMarkers(flat, 'shutdown', record);
     console.log(`libvirt: info boot to shutdown took ${((Date.now() - started) / 1000).toFixed(0)} s (TCG, ${host.vm.cpus} vCPUs, ${host.vm.memoryMiB} MiB)`);
   } finally {
     teardown();

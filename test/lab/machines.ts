@@ -12,20 +12,11 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, sym
 import { join, dirname } from 'node:path';
 import { installStandins } from '../standins/install.ts';
 import { BIN } from '../../generator/model/paths.ts';
+import { must as mustSucceed, run, type Ran } from '../lib/run.ts';
 
-export interface RunResult { code: number | null; out: string; err: string }
-
-/** Runs a command to completion (bounded by `timeoutSeconds`). */
-export function sh(cmd: string, args: string[], timeoutSeconds = 60, input?: string): RunResult {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutSeconds * 1000, input, maxBuffer: 64 * 1024 * 1024 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${cmd}: not installed (see .ci/run)`);
-  return { code: r.status, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
-}
-export function must(cmd: string, args: string[], timeoutSeconds = 60): string {
-  const r = sh(cmd, args, timeoutSeconds);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
-  return r.out;
-}
+// Every command of the lab is bounded (a minute unless told): a hung guest must not hang the lab.
+export const sh = (cmd: string, args: string[], timeoutSeconds = 60, input?: string): Ran => run(cmd, args, { timeoutSeconds, input });
+export const must = (cmd: string, args: string[], timeoutSeconds = 60): string => mustSucceed(cmd, args, { timeoutSeconds });
 
 // ---------------------------------------------------------------------------
 // the namespace (created and removed by the outer process, run.ts)
@@ -207,9 +198,9 @@ export class Machine {
   }
 
   /** Runs a command inside the container (all its namespaces). */
-  exec(args: string[], timeoutSeconds = 60, input?: string): RunResult {
+  exec(args: string[], timeoutSeconds = 60, input?: string): Ran {
     const pid = this.init();
-    if (!pid) return { code: null, out: '', err: `${this.name} is not running` };
+    if (!pid) return { status: null, signal: null, stdout: '', stderr: `${this.name} is not running`, out: `${this.name} is not running` };
     return sh('nsenter', ['-t', String(pid), '-a', '/usr/bin/env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', ...args], timeoutSeconds, input);
   }
 
@@ -256,7 +247,7 @@ export function findKubectl(): string | undefined {
       .sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]));
     if (versioned.length) return join(sdk, versioned.at(-1)!);
   }
-  const onPath = sh('sh', ['-c', 'command -v kubectl']).out.trim();
+  const onPath = sh('sh', ['-c', 'command -v kubectl']).stdout.trim();
   return onPath ? realpathSync(onPath) : undefined;
 }
 

@@ -19,13 +19,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
 import { BIN } from '../../generator/model/paths.ts';
 import type { Cluster } from '../../generator/model/types.ts';
 import { asGoldenImage, findKubectl, must, sh } from './machines.ts';
 import { ext4DiskOfRoot, kernelOf } from '../image/base-image.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A golden image built by test:image: the qcow2, and the kernel and initramfs kept beside it (<qcow2>.vmlinuz, <qcow2>.initrd.img). */
 export interface GoldenImage { qcow2: string; kernel: string; initrd: string }
@@ -76,12 +76,8 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   process.once('SIGTERM', onSignal);
 
   const { seen, text } = await watchConsole({ consoleLog, host: o.host, started, timeoutSeconds: o.timeoutSeconds, stopped: () => exited });
-  const at = (k: string) => (seen[k] ? `${((seen[k]! - started) / 1000).toFixed(0)} s` : 'never');
   const c = text();
-  const datasource = c.match(/Datasource (DataSource\S+ \[[^\]]*\])/)?.[1];
-  record('cloud-init finished, reading the seed from the attached ISO', !!seen['cloud-init finished'] && !!datasource && /\/dev\/vd/.test(datasource),
-    `after ${at('cloud-init finished')}; ${datasource ?? 'no datasource line on the console'}`);
-  record(`bootstrap of ${o.host} finished`, !!seen['bootstrap finished'], seen['bootstrap failed'] ? `FAILED: ${c.split('\n').filter((l) => l.includes('ha-k8s-seed')).slice(-4).join(' | ')}` : `after ${at('bootstrap finished')}`);
+  recordFirstBoot({ seen, console: c, started, host: o.host, seedFrom: 'the attached ISO', device: /\/dev\/vd/ }, record);
 
   // A clean power-off (ACPI, through QMP), then read the markers off the disk.
   if (!exited) {
@@ -92,12 +88,7 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
   }
   const raw = disk.format === 'raw' ? disk.path : join(o.work, 'disk-after.raw');
   if (raw !== disk.path) must('qemu-img', ['convert', '-O', 'raw', disk.path, raw], 600);
-  const cat = (path: string) => sh('debugfs', ['-R', `cat ${path}`, raw], 60).out;
-  const done = cat('/var/lib/ha-k8s-seed/bootstrap.done').trim();
-  record('bootstrap.done on the disk after power-off', /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
-  let errors: string[] | undefined;
-  try { errors = JSON.parse(cat('/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
-  record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
+  recordBootMarkers(raw, 'power-off', record);
   if (o.image) {
     // First boot downloads nothing: no route out at all, and the bootstrap ran no install step.
     const bootstrap = c.split('\n').filter((l) => l.includes('ha-k8s-seed:'));
@@ -105,11 +96,36 @@ export async function qemuSmoke(o: { work: string; root: string; repo: string; s
     record('first boot from the golden image downloads nothing: no route out (its NIC on a restrict=on user network), no install step or download in the bootstrap log',
       !/install-binaries|install-artifacts|downloading/.test(c) && steps.length > 0,
       `bootstrap steps: ${steps.join(', ') || 'none seen'}`);
-    const etcd = cat(BIN.etcd);
+    const etcd = fileOnDisk(raw, BIN.etcd);
     record(`${BIN.etcd} is the image's (installed by Packer from the mirror's etcd tarball)`, etcd.includes('STAND-IN for etcd'), etcd.split('\n')[1] ?? 'missing');
   }
   console.log(`qemu: info the whole boot and power-off took ${((Date.now() - started) / 1000).toFixed(0)} s under qemu-system-x86_64 (TCG, 1 vCPU)`);
   return { passed: results.filter((r) => r[1]).length, failed: results.filter((r) => !r[1]).length };
+}
+
+/** What the console shows of a first boot: cloud-init finished with the seed read from `device`, then the bootstrap. */
+export function recordFirstBoot(
+  o: { seen: Record<string, number>; console: string; started: number; host: string; seedFrom: string; device: RegExp },
+  record: (check: string, ok: boolean, figure: string) => void,
+): void {
+  const at = (k: string) => (o.seen[k] ? `${((o.seen[k]! - o.started) / 1000).toFixed(0)} s` : 'never');
+  const datasource = o.console.match(/Datasource (DataSource\S+ \[[^\]]*\])/)?.[1];
+  record(`cloud-init finished, reading the seed from ${o.seedFrom}`, !!o.seen['cloud-init finished'] && !!datasource && o.device.test(datasource),
+    `after ${at('cloud-init finished')}; ${datasource ?? 'no datasource line on the console'}`);
+  record(`bootstrap of ${o.host} finished`, !!o.seen['bootstrap finished'],
+    o.seen['bootstrap failed'] ? `FAILED: ${o.console.split('\n').filter((l) => l.includes('ha-k8s-seed')).slice(-4).join(' | ')}` : `after ${at('bootstrap finished')}`);
+}
+
+/** A file's text on a raw ext4 disk image (debugfs), empty when it is missing. */
+export const fileOnDisk = (raw: string, path: string): string => sh('debugfs', ['-R', `cat ${path}`, raw], 60).stdout;
+
+/** What a first boot must leave on its disk, once the VM is off: the bootstrap's done marker, cloud-init's result without errors. */
+export function recordBootMarkers(raw: string, after: string, record: (check: string, ok: boolean, figure: string) => void): void {
+  const done = fileOnDisk(raw, '/var/lib/ha-k8s-seed/bootstrap.done').trim();
+  record(`bootstrap.done on the disk after ${after}`, /^\d{4}-\d\d-\d\dT/.test(done), done || 'missing');
+  let errors: string[] | undefined;
+  try { errors = JSON.parse(fileOnDisk(raw, '/var/lib/cloud/data/result.json')).v1.errors; } catch { /* below */ }
+  record('cloud-init result.json: no errors', !!errors && errors.length === 0, errors ? (errors.join('; ') || 'none') : 'no result.json');
 }
 
 interface Disk { path: string; format: 'raw' | 'qcow2' }
@@ -123,18 +139,20 @@ function goldenImageDisk(image: GoldenImage, work: string): Disk {
   return { path, format: 'qcow2' };
 }
 
-/**
- * The golden image's file system, read-only, for the container lab's
- * overlays: a raw copy of the qcow2 (sparse) loop-mounted under `work`.
- */
-export function mountGoldenImage(image: GoldenImage, work: string): string {
-  if (!existsSync(image.qcow2)) throw new Error(`--image: ${image.qcow2} is missing (npm run test:image -- --image ${image.qcow2} makes it)`);
-  const raw = join(work, 'golden.raw');
-  must('qemu-img', ['convert', '-O', 'raw', image.qcow2, raw], 600);
-  const root = join(work, 'golden-root');
+/** A qcow2's file system, read-only: a raw copy (sparse), `work`/<name>.raw, loop-mounted on `work`/<name>-root. */
+export function mountReadOnly(qcow2: string, work: string, name: string): string {
+  const raw = join(work, `${name}.raw`);
+  must('qemu-img', ['convert', '-O', 'raw', qcow2, raw], 600);
+  const root = join(work, `${name}-root`);
   mkdirSync(root, { recursive: true });
   must('mount', ['-o', 'ro,loop', raw, root]);
   return root;
+}
+
+/** The golden image's file system, read-only, for the container lab's overlays. */
+export function mountGoldenImage(image: GoldenImage, work: string): string {
+  if (!existsSync(image.qcow2)) throw new Error(`--image: ${image.qcow2} is missing (npm run test:image -- --image ${image.qcow2} makes it)`);
+  return mountReadOnly(image.qcow2, work, 'golden');
 }
 
 /** Without an image: an ext4 disk (raw) of the cached root as the golden image would have it (no seed inside). */

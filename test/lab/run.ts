@@ -52,7 +52,7 @@ const { values: args } = parseArgs({
 async function outer(): Promise<number> {
   if (process.getuid?.() !== 0) { console.error('test:e2e: the lab needs root (network namespaces, mounts, systemd-nspawn)'); return 2; }
   for (const tool of ['systemd-nspawn', 'ip', 'nsenter', 'isoinfo', 'debootstrap', 'mount']) {
-    if (sh('sh', ['-c', `command -v ${tool}`]).code !== 0) { console.error(`test:e2e: ${tool} is missing (see .ci/run)`); return 2; }
+    if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) { console.error(`test:e2e: ${tool} is missing (see .ci/run)`); return 2; }
   }
   const started = Date.now();
   if (args.qemu) return qemu(started);
@@ -112,7 +112,7 @@ async function outer(): Promise<number> {
 
 /** --qemu: one host boots under qemu-system-x86_64 (TCG) from the cached root, a kernel and its ISO. */
 async function qemu(started: number): Promise<number> {
-  if (sh('sh', ['-c', 'command -v qemu-system-x86_64 && command -v mke2fs && command -v debugfs']).code !== 0) {
+  if (sh('sh', ['-c', 'command -v qemu-system-x86_64 && command -v mke2fs && command -v debugfs']).status !== 0) {
     console.error('test:e2e --qemu: qemu-system-x86_64, mke2fs and debugfs are needed (apt-get install qemu-system-x86 e2fsprogs)');
     return 2;
   }
@@ -137,7 +137,7 @@ async function qemu(started: number): Promise<number> {
 /** --libvirt: one host created by the generated libvirt/create-vms.sh and booted by libvirtd (TCG) on an isolated network. */
 async function libvirt(started: number): Promise<number> {
   for (const tool of ['virsh', 'qemu-img', 'qemu-system-x86_64', 'mke2fs', 'debugfs', 'libvirtd']) {
-    if (sh('sh', ['-c', `command -v ${tool}`]).code !== 0) { console.error(`test:e2e --libvirt: ${tool} is missing (test/setup.sh installs it)`); return 2; }
+    if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) { console.error(`test:e2e --libvirt: ${tool} is missing (test/setup.sh installs it)`); return 2; }
   }
   console.log('libvirt: root with a kernel (debootstrap, cached under /var/cache/ha-k8s-seed/roots) ...');
   const root = await labVmRoot();

@@ -8,11 +8,13 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
 import { BIN } from '../../generator/model/paths.ts';
 import { Machine, findKubectl, must, sh } from './machines.ts';
-import { call, probeAround, type ProbeFigures, type Tls } from './probe.ts';
+import { probeAround, type ProbeFigures } from './probe.ts';
+import { call, type Tls } from '../lib/https-call.ts';
 
 export interface LabOptions {
   work: string; root: string; repo: string; spec: string;
@@ -24,7 +26,6 @@ export interface LabOptions {
 }
 
 const MARKER_DIR = '/var/lib/ha-k8s-seed';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 interface Row { section: string; check: string; ok: boolean | null; figure: string }
@@ -108,8 +109,8 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
 
   // ---- the etcd the root carries must take the flags the unit passes
   const etcdHelp = sh('chroot', [o.root, '/usr/bin/etcd', '--help']);
-  const known = new Set([...(etcdHelp.out + etcdHelp.err).matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1]));
-  const etcdVersion = sh('chroot', [o.root, '/usr/bin/etcd', '--version']).out.match(/etcd Version: (\S+)/)?.[1] ?? '?';
+  const known = new Set([...(etcdHelp.stdout + etcdHelp.stderr).matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1]));
+  const etcdVersion = sh('chroot', [o.root, '/usr/bin/etcd', '--version']).stdout.match(/etcd Version: (\S+)/)?.[1] ?? '?';
   for (const h of model.hosts.filter(has('etcd')).slice(0, 1)) {
     const unit = writeFile(clusterDir, h.name, '/etc/systemd/system/etcd.service');
     const flags = [...unit.matchAll(/^\s+--([a-z0-9-]+)/gm)].map((m) => m[1]!);
@@ -124,7 +125,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // with OpenAPI v2 schemas, which the apiserver stand-in does not serve.
   const kubectl = findKubectl();
   if (!kubectl) throw new Error('no kubectl on this machine (see .ci/run)');
-  const kubectlMinor = Number(JSON.parse(sh(kubectl, ['version', '--client', '-o', 'json']).out || '{}').clientVersion?.minor?.replace(/\D/g, '') ?? 0);
+  const kubectlMinor = Number(JSON.parse(sh(kubectl, ['version', '--client', '-o', 'json']).stdout || '{}').clientVersion?.minor?.replace(/\D/g, '') ?? 0);
   if (kubectlMinor < 27) throw new Error(`${kubectl} is kubectl 1.${kubectlMinor}: the lab needs 1.27 or newer`);
   const pidDir = join(o.work, 'pids');
   mkdirSync(pidDir, { recursive: true });
@@ -151,18 +152,18 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     return { m, ci: !!ci, ciSeconds: (ciAt - m.bootedAt) / 1000, status, marker, markerSeconds: (Date.now() - m.bootedAt) / 1000 };
   }));
   for (const b of bootFigures) {
-    const statusLine = b.status.out.match(/^status: (.*)$/m)?.[1] ?? 'unknown';
+    const statusLine = b.status.stdout.match(/^status: (.*)$/m)?.[1] ?? 'unknown';
     const logFile = join(b.m.merged, 'var/log/cloud-init.log');
     const warnings = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => /\[(WARNING|ERROR)\]/.test(l)) : [];
-    const errors = b.status.out.match(/^errors?:[\s\S]*$/m)?.[0]?.trim();
-    record(`host ${b.m.name}`, 'cloud-init status: done, no errors', b.ci && statusLine === 'done' && b.status.code === 0,
-      b.ci ? `${statusLine} after ${b.ciSeconds.toFixed(0)} s, ${warnings.length} WARNING/ERROR lines in cloud-init.log${warnings.length ? ` (first: ${warnings[0]!.slice(0, 160)})` : ''}${b.status.code !== 0 ? ` (exit ${b.status.code}) ${(errors ?? b.status.err).replace(/\s+/g, ' ').slice(0, 300)}` : ''}` : 'cloud-init never finished');
+    const errors = b.status.stdout.match(/^errors?:[\s\S]*$/m)?.[0]?.trim();
+    record(`host ${b.m.name}`, 'cloud-init status: done, no errors', b.ci && statusLine === 'done' && b.status.status === 0,
+      b.ci ? `${statusLine} after ${b.ciSeconds.toFixed(0)} s, ${warnings.length} WARNING/ERROR lines in cloud-init.log${warnings.length ? ` (first: ${warnings[0]!.slice(0, 160)})` : ''}${b.status.status !== 0 ? ` (exit ${b.status.status}) ${(errors ?? b.status.stderr).replace(/\s+/g, ' ').slice(0, 300)}` : ''}` : 'cloud-init never finished');
     const ok = b.marker === 'done';
     let why = '';
     if (!ok) {
       const step = existsSync(join(b.m.merged, MARKER_DIR, 'bootstrap.failed')) ? readFileSync(join(b.m.merged, MARKER_DIR, 'bootstrap.failed'), 'utf8').trim() : '';
-      const journal = b.m.exec(['journalctl', '-u', 'ha-k8s-seed-bootstrap.service', '--no-pager', '-n', '15', '-o', 'cat'], 30).out;
-      const failedUnits = b.m.exec(['systemctl', '--failed', '--no-legend', '--plain'], 30).out.trim();
+      const journal = b.m.exec(['journalctl', '-u', 'ha-k8s-seed-bootstrap.service', '--no-pager', '-n', '15', '-o', 'cat'], 30).stdout;
+      const failedUnits = b.m.exec(['systemctl', '--failed', '--no-legend', '--plain'], 30).stdout.trim();
       why = `${b.marker ?? 'no marker'}${step ? ` at step ${step}` : ''}; failed units: ${failedUnits || 'none'}; bootstrap log: ${journal.replace(/\s+/g, ' ').slice(-600)}`;
     }
     record(`host ${b.m.name}`, `bootstrap marker ${MARKER_DIR}/bootstrap.done`, ok, ok ? `after ${b.markerSeconds.toFixed(0)} s` : why);
@@ -171,7 +172,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // ---- the stand-ins connected (they retry, as the real ones do)
   const stateOf = (m: Machine, component: string) => {
     const r = m.exec(['cat', `/run/kube-standin/${component}.json`], 20);
-    try { return r.code === 0 ? JSON.parse(r.out) : undefined; } catch { return undefined; }
+    try { return r.status === 0 ? JSON.parse(r.stdout) : undefined; } catch { return undefined; }
   };
   const expectations: [string, string, (s: any) => boolean][] = [];
   for (const h of hosts) {
@@ -190,7 +191,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     const t = Date.now();
     const s = await until(120, () => { const st = stateOf(m, component); return ok(st) ? st : undefined; }, 3000);
     const last = s ?? stateOf(m, component);
-    const unit = s ? '' : m.exec(['systemctl', 'status', '--no-pager', '-n', '6', `${component}.service`], 20).out.replace(/\s+/g, ' ').slice(-500);
+    const unit = s ? '' : m.exec(['systemctl', 'status', '--no-pager', '-n', '6', `${component}.service`], 20).stdout.replace(/\s+/g, ' ').slice(-500);
     const detail = component === 'kube-apiserver' ? `etcd writes: ${last?.etcd?.writes ?? 0}` : `${last?.credentials ?? ''} -> ${last?.server ?? ''}`;
     const what = { 'kube-apiserver': 'writes to etcd', kubelet: 'bootstrapped its client certificate (CSR) and calls with it' }[component] ?? 'reached its apiserver';
     record(`host ${host}`, `${component} stand-in ${what}`, !!s,
@@ -200,8 +201,8 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // the kubelets' client certificates: signed by the cluster CA through the CSR
   for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
     const v = machines.get(h.name)!.exec(['openssl', 'verify', '-CAfile', '/etc/kubernetes/pki/ca.crt', '/var/lib/kubelet/pki/kubelet-client-current.pem'], 20);
-    const subject = machines.get(h.name)!.exec(['openssl', 'x509', '-noout', '-subject', '-in', '/var/lib/kubelet/pki/kubelet-client-current.pem'], 20).out.trim();
-    record(`host ${h.name}`, 'kubelet client certificate verifies against the cluster CA', v.code === 0 && subject.includes(`system:node:${h.name}`), `${subject || v.err.trim()}`);
+    const subject = machines.get(h.name)!.exec(['openssl', 'x509', '-noout', '-subject', '-in', '/var/lib/kubelet/pki/kubelet-client-current.pem'], 20).stdout.trim();
+    record(`host ${h.name}`, 'kubelet client certificate verifies against the cluster CA', v.status === 0 && subject.includes(`system:node:${h.name}`), `${subject || v.stderr.trim()}`);
   }
   const cps = hosts.filter(has('control-plane'));
   const etcdHosts = hosts.filter(has('etcd'));
@@ -216,7 +217,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   /** The etcd host whose member leads, by `etcdctl endpoint status`. */
   const etcdLeader = () => {
     try {
-      const list = JSON.parse(etcdctl(['endpoint', 'status', '-w', 'json']).out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+      const list = JSON.parse(etcdctl(['endpoint', 'status', '-w', 'json']).stdout) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
       const url = list.find((e) => String(e.Status.header.member_id) === String(e.Status.leader))?.Endpoint ?? '';
       return etcdHosts.find((h) => url.includes(`//${h.address}:`));
     } catch { return undefined; }
@@ -224,15 +225,15 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   const etcdHealthy = async (seconds: number) => until(seconds, () => {
     const r = etcdctl(['endpoint', 'health', '-w', 'json']);
     try {
-      const list = JSON.parse(r.out) as { endpoint: string; health: boolean; took: string }[];
+      const list = JSON.parse(r.stdout) as { endpoint: string; health: boolean; took: string }[];
       return list.length === model.etcd.members.length && list.every((e) => e.health) ? list : undefined;
     } catch { return undefined; }
   }, 2000);
   if (etcdFrom && etcdHosts.length === model.etcd.members.length) {
     const health = await etcdHealthy(90);
     record('etcd', `cluster healthy over TLS (client cert) from ${etcdFrom.name}`, !!health,
-      health ? health.map((e) => `${new URL(e.endpoint).hostname} ${e.took}`).join(', ') : etcdctl(['endpoint', 'health']).err.replace(/\s+/g, ' ').slice(0, 400));
-    const keys = etcdctl(['get', '--prefix', '--keys-only', '/registry/']).out.split('\n').filter(Boolean);
+      health ? health.map((e) => `${new URL(e.endpoint).hostname} ${e.took}`).join(', ') : etcdctl(['endpoint', 'health']).stderr.replace(/\s+/g, ' ').slice(0, 400));
+    const keys = etcdctl(['get', '--prefix', '--keys-only', '/registry/']).stdout.split('\n').filter(Boolean);
     const writers = keys.filter((k) => k.startsWith('/registry/standin/kube-apiserver/')).map((k) => k.split('/').pop());
     record('etcd', 'data written by every apiserver stand-in is there', cps.every((c) => writers.includes(c.address)),
       `heartbeat keys from ${writers.join(', ') || 'none'}; ${keys.length} keys under /registry/`);
@@ -245,25 +246,25 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   const endpoint = model.kubernetes.endpoint.url;
   const adminKubeconfig = join(clusterDir, 'admin.kubeconfig');
   const pki = join(o.work, 'state');
-  const tls: Tls = { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')) };
+  const tls = { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')) } satisfies Tls;
   const adminUser = new X509Certificate(tls.cert).subject.match(/CN=([^\n,]+)/)?.[1] ?? 'kubernetes-admin';
   const kc = (args: string[]) => sh(kubectl, ['--kubeconfig', adminKubeconfig, '--request-timeout=5s', ...args], 30);
   if (!vip || lbs.length === 0 || cps.length === 0) {
     record('vip', 'kubectl through the VIP', null, 'skipped: no load balancer or control plane booted');
     return;
   }
-  const vipHolder = () => lbs.find((l) => machines.get(l.name)!.exec(['ip', '-4', '-o', 'addr', 'show'], 10).out.includes(` ${vip}/`))?.name;
+  const vipHolder = () => lbs.find((l) => machines.get(l.name)!.exec(['ip', '-4', '-o', 'addr', 'show'], 10).stdout.includes(` ${vip}/`))?.name;
   const preferred = [...(model.loadBalancer?.members ?? [])].sort((a, b) => b.priority - a.priority)[0]?.host;
   const holder = await until(60, () => { const h = vipHolder(); return h && h === preferred ? h : undefined; }, 2000) ?? vipHolder();
-  const keepalivedLog = (h: string) => machines.get(h)!.exec(['journalctl', '-u', 'keepalived.service', '-o', 'cat', '--no-pager', '-n', '6'], 20).out.replace(/\s+/g, ' ').slice(-400);
+  const keepalivedLog = (h: string) => machines.get(h)!.exec(['journalctl', '-u', 'keepalived.service', '-o', 'cat', '--no-pager', '-n', '6'], 20).stdout.replace(/\s+/g, ' ').slice(-400);
   record('vip', `${vip} held by the preferred load balancer (${preferred})`, !!holder && holder === preferred,
     holder === preferred ? holder! : `held by ${holder ?? 'nobody'}; ${lbs.map((l) => `${l.name}: ${keepalivedLog(l.name)}`).join(' | ')}`);
-  const healthz = await until(60, () => { const r = kc(['get', '--raw', '/healthz']); return r.code === 0 ? r : undefined; }, 2000);
-  record('vip', `kubectl get --raw /healthz via ${endpoint}`, healthz?.out.trim() === 'ok', healthz?.out.trim() ?? kc(['get', '--raw', '/healthz']).err.trim().slice(0, 300));
+  const healthz = await until(60, () => { const r = kc(['get', '--raw', '/healthz']); return r.status === 0 ? r : undefined; }, 2000);
+  record('vip', `kubectl get --raw /healthz via ${endpoint}`, healthz?.stdout.trim() === 'ok', healthz?.stdout.trim() ?? kc(['get', '--raw', '/healthz']).stderr.trim().slice(0, 300));
   const ver = kc(['version', '-o', 'json']);
   let server = '';
-  try { server = JSON.parse(ver.out).serverVersion?.gitVersion ?? ''; } catch { /* below */ }
-  record('vip', 'kubectl version: the server is the target release', server === model.kubernetes.version, server || ver.err.trim().slice(0, 300));
+  try { server = JSON.parse(ver.stdout).serverVersion?.gitVersion ?? ''; } catch { /* below */ }
+  record('vip', 'kubectl version: the server is the target release', server === model.kubernetes.version, server || ver.stderr.trim().slice(0, 300));
   // every node registered by its kubelet; control planes labelled by their bootstrap, tainted when there are workers
   for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
     const cp = has('control-plane')(h);
@@ -271,28 +272,28 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     const node = await until(cp ? 90 : 30, () => {
       const r = kc(['get', 'node', h.name, '-o', 'json']);
       try {
-        const n = JSON.parse(r.out) as { metadata: { labels?: Record<string, string> }; spec?: { taints?: { key: string; effect: string }[] } };
+        const n = JSON.parse(r.stdout) as { metadata: { labels?: Record<string, string> }; spec?: { taints?: { key: string; effect: string }[] } };
         return !cp || n.metadata.labels?.['node-role.kubernetes.io/control-plane'] === '' ? n : undefined;
       } catch { return undefined; }
     }, 3000);
     const labelled = node?.metadata.labels?.['node-role.kubernetes.io/control-plane'] === '';
     const taint = (node?.spec?.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane' && t.effect === 'NoSchedule');
     record(`host ${h.name}`, cp ? `Node registered, labelled control-plane${tainted ? ', tainted NoSchedule' : ''}` : 'Node registered, no control-plane label or taint',
-      !!node && labelled === cp && taint === tainted, node ? `labels: ${Object.keys(node.metadata.labels ?? {}).join(' ')}; taints: ${(node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(' ') || 'none'}` : kc(['get', 'node', h.name]).err.trim().slice(0, 200));
+      !!node && labelled === cp && taint === tainted, node ? `labels: ${Object.keys(node.metadata.labels ?? {}).join(' ')}; taints: ${(node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(' ') || 'none'}` : kc(['get', 'node', h.name]).stderr.trim().slice(0, 200));
   }
   // kubectl logs/exec/metrics path: apiserver -> kubelet over TLS, the kubelet's serving certificate verified
   for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
-    const r = await until(30, () => { const x = kc(['get', '--raw', `/api/v1/nodes/${h.name}/proxy/healthz`]); return x.code === 0 ? x : undefined; }, 2000)
+    const r = await until(30, () => { const x = kc(['get', '--raw', `/api/v1/nodes/${h.name}/proxy/healthz`]); return x.status === 0 ? x : undefined; }, 2000)
       ?? kc(['get', '--raw', `/api/v1/nodes/${h.name}/proxy/healthz`]);
-    const san = machines.get(h.name)!.exec(['openssl', 'x509', '-noout', '-ext', 'subjectAltName', '-in', '/etc/kubernetes/pki/kubelet.crt'], 20).out.replace(/\s+/g, ' ').trim();
-    record(`host ${h.name}`, 'the apiserver reaches its kubelet over verified TLS (nodes/proxy/healthz)', r.code === 0 && r.out.trim() === 'ok',
-      r.code === 0 ? `ok; kubelet serving ${san}` : r.err.trim().slice(0, 300));
+    const san = machines.get(h.name)!.exec(['openssl', 'x509', '-noout', '-ext', 'subjectAltName', '-in', '/etc/kubernetes/pki/kubelet.crt'], 20).stdout.replace(/\s+/g, ' ').trim();
+    record(`host ${h.name}`, 'the apiserver reaches its kubelet over verified TLS (nodes/proxy/healthz)', r.status === 0 && r.stdout.trim() === 'ok',
+      r.status === 0 ? `ok; kubelet serving ${san}` : r.stderr.trim().slice(0, 300));
   }
   const count = (h: string) => Number(stateOf(machines.get(h)!, 'kube-apiserver')?.byUser?.[adminUser] ?? 0);
   const before = Object.fromEntries(cps.map((c) => [c.name, count(c.name)]));
   const N = 12;
   let kcFailed = 0;
-  for (let i = 0; i < N; i++) if (kc(['get', '--raw', '/readyz']).code !== 0) kcFailed++;
+  for (let i = 0; i < N; i++) if (kc(['get', '--raw', '/readyz']).status !== 0) kcFailed++;
   await sleep(500);
   const served = cps.map((c) => [c.name, count(c.name) - (before[c.name] ?? 0)] as const);
   record('vip', `both apiservers serve requests through nginx (${N} kubectl calls)`, kcFailed === 0 && served.every(([, n]) => n > 0),
@@ -357,7 +358,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
       settled: () => vipHolder() === active, maxSeconds: 120, minAfterSeconds: 10,
     });
     record('undo', `${active} booted again: VIP back`, !u.timedOut, `VIP on ${vipHolder()}; ${figure(u)}`);
-    const again = m.exec(['journalctl', '-b', '-u', 'ha-k8s-seed-bootstrap.service', '-o', 'cat', '--no-pager'], 20).out;
+    const again = m.exec(['journalctl', '-b', '-u', 'ha-k8s-seed-bootstrap.service', '-o', 'cat', '--no-pager'], 20).stdout;
     record('undo', `${active}'s second boot ran no second bootstrap`, readFileSync(doneMarker, 'utf8') === firstBootstrap && !again.includes('step '),
       `bootstrap.done still ${firstBootstrap.trim()}; this boot's bootstrap log: ${again.replace(/\s+/g, ' ').trim().slice(0, 160) || 'empty'}`);
   }
@@ -366,8 +367,8 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   {
     const victim = cps[0]!;
     const m = machines.get(victim.name)!;
-    const down = () => m.exec(['systemctl', 'is-active', 'kube-apiserver.service'], 20).out.trim() !== 'active'
-      && m.exec(['curl', '-sk', '--max-time', '2', 'https://127.0.0.1:6443/livez'], 20).code !== 0;
+    const down = () => m.exec(['systemctl', 'is-active', 'kube-apiserver.service'], 20).stdout.trim() !== 'active'
+      && m.exec(['curl', '-sk', '--max-time', '2', 'https://127.0.0.1:6443/livez'], 20).status !== 0;
     const p = await probeAround({
       url: endpoint, tls, request: read, fault: () => { mustIn(m, ['systemctl', 'stop', 'kube-apiserver.service']); }, maxSeconds: 40, minAfterSeconds: 12,
       settled: down, // probed while it really was down
@@ -387,7 +388,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     const m = machines.get(leaderHost.name)!;
     const oneDown = () => {
       const r = etcdctl(['endpoint', 'health', '-w', 'json']);
-      try { return (JSON.parse(r.out) as { health: boolean }[]).filter((e) => !e.health).length === 1; } catch { return false; }
+      try { return (JSON.parse(r.stdout) as { health: boolean }[]).filter((e) => !e.health).length === 1; } catch { return false; }
     };
     const p = await probeAround({
       url: endpoint, tls, request: write, fault: () => { mustIn(m, ['systemctl', 'stop', 'etcd.service']); }, maxSeconds: 60, minAfterSeconds: 10,
@@ -405,7 +406,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   // then systemd restarts it (Restart=always, RestartSec=5)
   {
     const leaderHost = etcdLeader();
-    if (!leaderHost) record('fault', 'etcd leader killed', false, `no leader found: ${etcdctl(['endpoint', 'status']).err.trim().slice(0, 200)}`);
+    if (!leaderHost) record('fault', 'etcd leader killed', false, `no leader found: ${etcdctl(['endpoint', 'status']).stderr.trim().slice(0, 200)}`);
     else {
       const m = machines.get(leaderHost.name)!;
       const p = await probeAround({
@@ -424,7 +425,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     return r?.status === 200 ? r : undefined;
   });
   record('after', 'the VIP serves /readyz', !!ready, vipHolder() ? `VIP on ${vipHolder()}` : 'no VIP holder');
-  const stored = etcdctl(['get', '/registry/configmaps/default/lab-probe', '--print-value-only']).out;
+  const stored = etcdctl(['get', '/registry/configmaps/default/lab-probe', '--print-value-only']).stdout;
   let n = '';
   try { n = JSON.parse(stored).data.n; } catch { /* below */ }
   record('after', 'the last write made through the VIP is in etcd', n !== '', n ? `lab-probe n=${n}` : stored.slice(0, 200));
@@ -439,7 +440,7 @@ const FAILOVER_FAILURES = 5;
  * host's clock.
  */
 function vipTakenAt(m: Machine, since: number): number | undefined {
-  const log = m.exec(['journalctl', '-u', 'keepalived.service', '-o', 'short-unix', '--no-pager', '--since', `@${Math.floor(since / 1000)}`], 20).out;
+  const log = m.exec(['journalctl', '-u', 'keepalived.service', '-o', 'short-unix', '--no-pager', '--since', `@${Math.floor(since / 1000)}`], 20).stdout;
   const line = log.split('\n').find((l) => l.includes('Entering MASTER STATE') && Number(l.split(' ')[0]) * 1000 >= since);
   return line ? Number(line.split(' ')[0]) * 1000 : undefined;
 }
@@ -447,8 +448,8 @@ function vipTakenAt(m: Machine, since: number): number | undefined {
 /** A command in a container that must succeed (the fault must really happen). */
 function mustIn(m: Machine, args: string[]): string {
   const r = m.exec(args, 60);
-  if (r.code !== 0) throw new Error(`${m.name}: ${args.join(' ')} exited ${r.code}: ${(r.err || r.out).trim()}`);
-  return r.out;
+  if (r.status !== 0) throw new Error(`${m.name}: ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
 }
 
 /** A file a host's user-data writes (write_files), as rendered into its seed; gz+b64 decoded as cloud-init does. */

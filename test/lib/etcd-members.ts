@@ -10,7 +10,7 @@
  * Substituted, and only these: the certificate folder and --data-dir point
  * into the work folder.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Cluster, Host } from '../../generator/model/types.ts';
@@ -19,13 +19,10 @@ import type { PkiBundle } from '../../generator/pki/types.ts';
 import { HOST_PKI } from '../../generator/pki/types.ts';
 import { renderCloudConfig, type WriteFile } from '../../generator/render/cloud-config.ts';
 import { ON_HOST } from '../../generator/pki/on-host.ts';
+import { execStart } from './exec-start.ts';
+import { must, run } from './run.ts';
 
-export const debianEtcdVersion = /etcd Version: (\S+)/.exec(spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout)![1]!;
-
-export function sh(command: string, args: string[], options: { input?: string } = {}) {
-  const r = spawnSync(command, args, { encoding: 'utf8', input: options.input });
-  return { status: r.status, out: `${r.stdout}${r.stderr}`.trim(), stdout: r.stdout };
-}
+export const debianEtcdVersion = /etcd Version: (\S+)/.exec(must('etcd', ['--version']))![1]!;
 
 export interface EtcdMemberFiles {
   host: Host;
@@ -59,8 +56,7 @@ export class EtcdLab {
       }
       const dataDir = join(work, host.name, 'data');
       const unit = files.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
-      const execLine = unit.replace(/ \\\n\s*/g, ' ').split('\n').find((l) => l.startsWith('ExecStart='))!;
-      const args = execLine.split(' ').slice(1).map((a) => local(a).replace(/^--data-dir=.*/, `--data-dir=${dataDir}`));
+      const args = execStart(unit).args.map((a) => local(a).replace(/^--data-dir=.*/, `--data-dir=${dataDir}`));
       return { host, files, pkiDir, dataDir, args, local };
     });
   }
@@ -75,32 +71,30 @@ export class EtcdLab {
    * for etcdctl, and one namespace per member plugged into it.
    */
   createNamespace(): void {
-    const must = (r: { status: number | null; out: string }) => { if (r.status !== 0) throw new Error(r.out); };
     const prefix = this.members[0]!.host.address.split('.').slice(0, 3).join('.');
     const taken = new Set(this.cluster.hosts.map((h) => h.address));
     const hub = [254, 253, 252].map((o) => `${prefix}.${o}`).find((a) => !taken.has(a))!;
-    must(sh('ip', ['netns', 'add', this.netns]));
-    must(sh('ip', ['-n', this.netns, 'link', 'add', 'br0', 'type', 'bridge']));
-    must(sh('ip', ['-n', this.netns, 'addr', 'add', `${hub}/24`, 'dev', 'br0']));
-    for (const l of ['lo', 'br0']) must(sh('ip', ['-n', this.netns, 'link', 'set', l, 'up']));
+    must('ip', ['netns', 'add', this.netns]);
+    must('ip', ['-n', this.netns, 'link', 'add', 'br0', 'type', 'bridge']);
+    must('ip', ['-n', this.netns, 'addr', 'add', `${hub}/24`, 'dev', 'br0']);
+    for (const l of ['lo', 'br0']) must('ip', ['-n', this.netns, 'link', 'set', l, 'up']);
     for (const m of this.members) this.plugIn(m);
   }
 
   /** A namespace for one member, on the hub's bridge (createNamespace() plugs in the lab's own). */
   plugIn(member: EtcdMemberFiles): void {
-    const must = (r: { status: number | null; out: string }) => { if (r.status !== 0) throw new Error(r.out); };
     const ns = this.memberNetns(member);
     const port = `v-${member.host.name}`.slice(0, 15);
-    must(sh('ip', ['netns', 'add', ns]));
-    must(sh('ip', ['-n', this.netns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]));
-    must(sh('ip', ['-n', this.netns, 'link', 'set', port, 'master', 'br0', 'up']));
-    must(sh('ip', ['-n', ns, 'addr', 'add', `${member.host.address}/24`, 'dev', 'eth0']));
-    for (const l of ['lo', 'eth0']) must(sh('ip', ['-n', ns, 'link', 'set', l, 'up']));
+    must('ip', ['netns', 'add', ns]);
+    must('ip', ['-n', this.netns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    must('ip', ['-n', this.netns, 'link', 'set', port, 'master', 'br0', 'up']);
+    must('ip', ['-n', ns, 'addr', 'add', `${member.host.address}/24`, 'dev', 'eth0']);
+    for (const l of ['lo', 'eth0']) must('ip', ['-n', ns, 'link', 'set', l, 'up']);
   }
 
   /** Runs a command in the hub namespace, which reaches every member. */
   inNamespace(command: string, args: string[]) {
-    return sh('ip', ['netns', 'exec', this.netns, command, ...args]);
+    return run('ip', ['netns', 'exec', this.netns, command, ...args]);
   }
 
   start(member: EtcdMemberFiles): void {
@@ -152,7 +146,7 @@ export class EtcdLab {
 
   async teardown(): Promise<void> {
     await this.stopAll();
-    for (const m of this.members) sh('ip', ['netns', 'del', this.memberNetns(m)]);
-    sh('ip', ['netns', 'del', this.netns]);
+    for (const m of this.members) run('ip', ['netns', 'del', this.memberNetns(m)]);
+    run('ip', ['netns', 'del', this.netns]);
   }
 }

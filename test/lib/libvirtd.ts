@@ -6,16 +6,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { run, type Ran } from './run.ts';
 
 export const LIBVIRT_URI = 'qemu:///system';
 
-export function virsh(args: string[], timeoutSeconds = 60) {
-  const r = spawnSync('virsh', ['-c', LIBVIRT_URI, ...args], { encoding: 'utf8', timeout: timeoutSeconds * 1000 });
-  return { status: r.status, out: r.stdout ?? '', err: `${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
+export function virsh(args: string[], timeoutSeconds = 60): Ran {
+  return run('virsh', ['-c', LIBVIRT_URI, ...args], { timeoutSeconds });
 }
 
 const answers = () => virsh(['version'], 10).status === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Libvirtd { startedHere: boolean; stop: () => void }
 
@@ -54,7 +54,7 @@ export async function ensureLibvirtd(): Promise<Libvirtd> {
     started.push(pidFile);
   }
   for (let i = 0; i < 60 && !answers(); i++) await sleep(250);
-  if (!answers()) throw new Error(`libvirtd does not answer on ${LIBVIRT_URI}: ${virsh(['version']).err}`);
+  if (!answers()) throw new Error(`libvirtd does not answer on ${LIBVIRT_URI}: ${virsh(['version']).stderr}`);
   return {
     startedHere: true,
     stop: () => {

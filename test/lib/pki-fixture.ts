@@ -4,7 +4,7 @@
  * sharedPki() gives every test file of the process the same one.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,16 +77,4 @@ export async function rerun(fx: Pick<PkiFixture, 'pkiDir'>, cluster: Cluster, op
 export async function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
   const { stdout, stderr } = await execFileAsync(command, args, { encoding: 'utf8', env: { ...process.env, ...env } });
   return stdout + stderr;
-}
-
-/** Every file under a folder: mode, inode and bytes. */
-export function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    const s = statSync(path);
-    out[path.slice(dir.length + 1)] = `${(s.mode & 0o777).toString(8)} ${s.ino} ${readFileSync(path).toString('base64')}`;
-  }
-  return out;
 }

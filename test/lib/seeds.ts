@@ -13,27 +13,33 @@ import { ensurePki, type PkiBundle } from '../../generator/pki/index.ts';
 import { renderHosts, type RenderedHosts } from '../../generator/render/hosts.ts';
 import { loadCluster } from '../../generator/input/validate.ts';
 
-export const EXAMPLE_SPECS = ['cluster.yaml', ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort().map((f) => `examples/${f}`)];
+/** The variants in examples/ (not their subfolders), by name. */
+export const EXAMPLES = readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort().map((f) => `examples/${f}`);
+/** The reference spec and every variant. */
+export const EXAMPLE_SPECS = ['cluster.yaml', ...EXAMPLES];
 
 export interface ExampleSeeds { spec: string; cluster: Cluster; bundle: PkiBundle; rendered: RenderedHosts }
+
+/** Each spec's model, a new PKI for it (ensurePki, in a temporary folder removed after) and its rendered hosts. */
+export async function renderSeeds(specs: readonly string[]): Promise<ExampleSeeds[]> {
+  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-seeds-'));
+  try {
+    const out: ExampleSeeds[] = [];
+    for (const spec of specs) {
+      const cluster = await loadCluster(spec);
+      const { bundle } = await ensurePki(cluster, join(work, cluster.name, 'pki'));
+      out.push({ spec, cluster, bundle, rendered: renderHosts(cluster, bundle) });
+    }
+    return out;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
 let cache: Promise<ExampleSeeds[]> | undefined;
 
 export function exampleSeeds(): Promise<ExampleSeeds[]> {
-  cache ??= (async () => {
-    const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-seeds-'));
-    try {
-      const out: ExampleSeeds[] = [];
-      for (const spec of EXAMPLE_SPECS) {
-        const cluster = await loadCluster(spec);
-        const { bundle } = await ensurePki(cluster, join(work, cluster.name, 'pki'));
-        out.push({ spec, cluster, bundle, rendered: renderHosts(cluster, bundle) });
-      }
-      return out;
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-  })();
+  cache ??= renderSeeds(EXAMPLE_SPECS);
   return cache;
 }
 

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Artifact, ArtifactName, Cluster } from '../../generator/model/types.ts';
 import { containerImages, imageArchiveUrl } from '../../generator/install/plan.ts';
 
@@ -72,4 +73,21 @@ export function buildStandInMirror(o: {
     writeFileSync(target, o.imageArchive(ref));
   }
   return { ...o.cluster, artifacts };
+}
+
+const SERVER = fileURLToPath(new URL('./static-http-server.mjs', import.meta.url));
+const quoted = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Shell lines that serve `mirrorDir` on 127.0.0.1:`port` in the background
+ * (static-http-server.mjs, its pid in $mirror) and go on once it listens; the
+ * script exits 99 if it never does. For a script in the test's own network
+ * namespace, which reaches nothing else.
+ */
+export function serveMirrorLines(mirrorDir: string, port: number, ready: string): string {
+  return [
+    `node ${quoted(SERVER)} ${quoted(mirrorDir)} ${port} ${quoted(ready)} & mirror=$!`,
+    `for _ in $(seq 1 100); do [ -e ${quoted(ready)} ] && break; sleep 0.1; done`,
+    `[ -e ${quoted(ready)} ] || { echo "mirror did not start" >&2; exit 99; }`,
+  ].join('\n');
 }
