@@ -39,6 +39,7 @@ export const link = announced('link', fsp.link);
 export const rename = announced('rename', fsp.rename);
 export const rm = announced('rm', fsp.rm);
 export const unlink = announced('unlink', fsp.unlink);
+export const rmdir = announced('rmdir', fsp.rmdir);
 export const { lstat, readFile, readdir, open } = fsp;
 export const mkdirSync = announced('mkdir', fs.mkdirSync);
 export const writeFileSync = announced('writeFile', fs.writeFileSync);
@@ -52,17 +53,20 @@ export const { lstatSync, readFileSync } = fs;
  * retries for ever where the parent exists but refuses new entries (/proc,
  * /sys: ENOENT on the child, EEXIST on the parent); this fails at once.
  */
-export async function makeDirs(dir: string): Promise<void> {
+export async function makeDirs(dir: string): Promise<string[]> {
   const missing: string[] = [];
   for (let d = resolve(dir); !(await fsp.lstat(d).then(() => true, () => false)); d = dirname(d)) {
     missing.push(d);
     if (dirname(d) === d) break;
   }
+  const made: string[] = [];
   for (const d of missing.reverse()) {
     try {
       await mkdir(d, { mode: 0o755 });
+      made.push(d);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+  return made;
 }

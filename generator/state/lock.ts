@@ -12,7 +12,7 @@
 import { constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { link, makeDirs, mkdir, readFile, readdir, unlink, writeFile } from '../output/fs.ts';
+import { link, makeDirs, mkdir, readFile, readdir, rmdir, unlink, writeFile } from '../output/fs.ts';
 
 export interface LockHolder {
   pid: number;
@@ -83,7 +83,10 @@ async function removeDeadCandidates(lockPath: string): Promise<void> {
  * the run does, for the message another run prints.
  */
 export async function acquireLock(lockPath: string, command: string): Promise<Lock> {
-  await makeDirs(dirname(lockPath));
+  // A folder made only to hold the lock (out/ on a first run) goes with it if the run left
+  // nothing else there: a refused run writes nothing.
+  const made = await makeDirs(dirname(lockPath));
+  const unmake = async () => { for (const d of made.reverse()) await rmdir(d).catch(() => {}); };
   await removeDeadCandidates(lockPath);
   const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), processStart: await processStart('self'), command };
   const candidate = `${lockPath}.${process.pid}`;
@@ -92,7 +95,7 @@ export async function acquireLock(lockPath: string, command: string): Promise<Lo
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await link(candidate, lockPath);
-        return { path: lockPath, release: () => unlink(lockPath).catch(() => {}) };
+        return { path: lockPath, release: async () => { await unlink(lockPath).catch(() => {}); await unmake(); } };
       } catch (err) {
         if (!isCode(err, 'EEXIST')) throw err;
       }
