@@ -22,7 +22,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEED } from '../generator/render/host-paths.ts';
+import { SEED } from '../generator/roles/paths.ts';
 import { CLOUD_INIT_ROOT_PACKAGES } from './lib/cloud-init-root-packages.ts';
 import { debianRoot, throwawayCopy } from './lib/debian-root.ts';
 import { orderingCycle } from './lib/unit-order.ts';

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { FILES } from '../generator/render/host-paths.ts';
+import { FILES } from '../generator/roles/paths.ts';
 import { exampleSeeds, fileAt, parseWithPyYaml, type ExampleSeeds, type ParsedUserData } from './lib/seeds.ts';
 import { run } from './lib/run.ts';
 

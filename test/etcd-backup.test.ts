@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { BIN, CONFIG } from '../generator/model/paths.ts';
 import { expiryCalendar } from '../generator/pki/calendar.ts';
 import { renderClusterReadme } from '../generator/render/cluster-readme.ts';
-import { FILES } from '../generator/render/host-paths.ts';
+import { FILES } from '../generator/roles/paths.ts';
 import { EtcdLab, debianEtcdVersion } from './lib/etcd-members.ts';
 import { exampleSeeds } from './lib/seeds.ts';
 import { run } from './lib/run.ts';

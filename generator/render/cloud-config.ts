@@ -12,7 +12,7 @@ import { shapeOnlyBundle } from '../pki/shape.ts';
 import type { PkiBundle } from '../pki/types.ts';
 import { recipesFor } from '../roles/index.ts';
 import type { HostAssembly, HostFile, RoleRecipe } from '../roles/recipe.ts';
-import { SEED } from './host-paths.ts';
+import { SEED } from '../roles/paths.ts';
 import { CLOUD_INIT_DIR, renderTemplate } from './templates.ts';
 
 /** One write_files entry: `content` is what lands on the host, before any encoding. */

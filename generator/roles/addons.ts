@@ -7,7 +7,7 @@
 import { BIN } from '../model/paths.ts';
 import { isNode, type Cluster } from '../model/types.ts';
 import { SUBJECTS } from '../pki/profiles.ts';
-import { FILES } from '../render/host-paths.ts';
+import { FILES } from './paths.ts';
 import { localApiserver } from './kubeconfig.ts';
 import { CONTROL_PLANE_LABEL } from './node.ts';
 import type { RoleRecipe } from './recipe.ts';

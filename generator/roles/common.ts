@@ -5,7 +5,7 @@
  * network-config, set by render/cloud-config.ts and render/hosts.ts.)
  */
 import { ROLES } from '../model/types.ts';
-import { SEED, UNIT_DIR } from '../render/host-paths.ts';
+import { SEED, UNIT_DIR } from './paths.ts';
 import type { RoleRecipe } from './recipe.ts';
 
 export const common: RoleRecipe = {

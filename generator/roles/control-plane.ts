@@ -9,7 +9,7 @@ import type { Cluster, Host } from '../model/types.ts';
 import { ON_HOST, asGrants } from '../pki/on-host.ts';
 import { SUBJECTS } from '../pki/profiles.ts';
 import type { PkiBundle } from '../pki/types.ts';
-import { FILES, UNIT_DIR } from '../render/host-paths.ts';
+import { FILES, UNIT_DIR } from './paths.ts';
 import { hostKubeconfig, KUBECONFIG_TEMPLATE, localApiserver, selfContainedKubeconfig, type KubeconfigView } from './kubeconfig.ts';
 import type { RoleRecipe } from './recipe.ts';
 import { unit, UNIT_TEMPLATE, type UnitView } from './unit.ts';

@@ -5,7 +5,7 @@
  */
 import { ROLES } from '../model/types.ts';
 import { installScript } from '../install/script.ts';
-import { SEED } from '../render/host-paths.ts';
+import { SEED } from './paths.ts';
 import type { RoleRecipe } from './recipe.ts';
 
 export const download: RoleRecipe = {

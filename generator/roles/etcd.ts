@@ -8,8 +8,8 @@
 import { BIN, CONFIG, PORTS } from '../model/paths.ts';
 import type { Cluster, EtcdMember, Host } from '../model/types.ts';
 import { ON_HOST, asGrants } from '../pki/on-host.ts';
-import { atLeast, type Flag } from '../render/flags.ts';
-import { FILES, UNIT_DIR } from '../render/host-paths.ts';
+import { atLeast, type Flag } from './flags.ts';
+import { FILES, UNIT_DIR } from './paths.ts';
 import type { RoleRecipe } from './recipe.ts';
 import { unit, UNIT_TEMPLATE, type UnitView } from './unit.ts';
 

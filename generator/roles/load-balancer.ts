@@ -4,7 +4,7 @@
  */
 import { OS_FAMILY, type Cluster } from '../model/types.ts';
 import { ON_HOST, asGrants } from '../pki/on-host.ts';
-import { FILES } from '../render/host-paths.ts';
+import { FILES } from './paths.ts';
 import type { RoleRecipe } from './recipe.ts';
 
 /** How each distribution loads nginx's stream module (a separate package on both). */

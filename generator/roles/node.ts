@@ -7,7 +7,7 @@ import { BIN, CONFIG } from '../model/paths.ts';
 import { hasRole, NODE_ROLES, type Cluster, type Host } from '../model/types.ts';
 import { ON_HOST, asGrants } from '../pki/on-host.ts';
 import { SUBJECTS } from '../pki/profiles.ts';
-import { FILES, UNIT_DIR } from '../render/host-paths.ts';
+import { FILES, UNIT_DIR } from './paths.ts';
 import { hostKubeconfig, KUBECONFIG_TEMPLATE } from './kubeconfig.ts';
 import type { RoleRecipe } from './recipe.ts';
 import { unit, UNIT_TEMPLATE, type UnitView } from './unit.ts';

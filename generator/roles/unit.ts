@@ -4,7 +4,7 @@
  * release's flag list.
  */
 import type { Host } from '../model/types.ts';
-import { renderFlags, type Flag, type FlagComponent } from '../render/flags.ts';
+import { renderFlags, type Flag, type FlagComponent } from './flags.ts';
 
 export const UNIT_TEMPLATE = 'common/component.service.hbs';
 
