@@ -429,6 +429,46 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   let n = '';
   try { n = JSON.parse(stored).data.n; } catch { /* below */ }
   record('after', 'the last write made through the VIP is in etcd', n !== '', n ? `lab-probe n=${n}` : stored.slice(0, 200));
+
+  // ---- day two: one worker added as a spec change. `plan` must name only it, the other
+  // hosts' seeds must not change, and the new host joins through the VIP.
+  if (o.only) return;
+  const added = { name: 'worker2', address: '10.99.0.22' };
+  const spec2 = join(o.work, 'lab-day-two.yaml');
+  writeFileSync(spec2, `${readFileSync(o.spec, 'utf8').trimEnd()}\n  - { name: ${added.name}, address: ${added.address}, roles: [worker] }\n`);
+  const cliArgs = (command: string, ...more: string[]) => ['--import', 'tsx', join(o.repo, 'generator/cli.ts'), command, spec2, '--out', out, '--state', join(o.work, 'state'), ...more];
+  const planned = sh(process.execPath, cliArgs('plan', '--json'), 120);
+  let plan: { hosts: Record<string, { action: string }>; steps: { host: string; action: string }[] } | undefined;
+  try { plan = JSON.parse(planned.stdout); } catch { /* recorded below */ }
+  const actions = Object.entries(plan?.hosts ?? {}).map(([h, x]) => `${h} ${x.action}`);
+  record('day two', `plan for ${added.name} added: it alone is created, every other host kept, exit 2`,
+    planned.status === 2 && !!plan && actions.every((a) => a === `${added.name} create` || a.endsWith(' keep'))
+      && plan.hosts[added.name]?.action === 'create' && plan.steps.map((st) => `${st.action} ${st.host}`).join() === `create ${added.name}`,
+    plan ? `${actions.filter((a) => !a.endsWith(' keep')).join(', ')}; ${actions.filter((a) => a.endsWith(' keep')).length} kept; steps: ${plan.steps.map((st) => `${st.action} ${st.host}`).join(', ')}` : planned.stderr.slice(0, 300));
+  const seedFiles = ['user-data', 'meta-data', 'network-config'];
+  const seedsOf = () => Object.fromEntries(model.hosts.flatMap((h) => seedFiles.map((f) => [`${h.name}/${f}`, readFileSync(join(clusterDir, 'hosts', h.name, f), 'utf8')])));
+  const seedsBefore = seedsOf();
+  const t2 = Date.now();
+  must(process.execPath, cliArgs('generate', '--quiet'), 180);
+  const seedsAfter = seedsOf();
+  const changed = Object.keys(seedsBefore).filter((k) => seedsBefore[k] !== seedsAfter[k]);
+  record('day two', 'generate: every other host\'s seed byte for byte the same', changed.length === 0,
+    changed.length ? `changed: ${changed.join(', ')}` : `${Object.keys(seedsBefore).length} seed files of ${model.hosts.length} hosts unchanged; generated in ${secs(Date.now() - t2)}`);
+  const model2 = JSON.parse(readFileSync(join(clusterDir, 'model.json'), 'utf8')) as Cluster;
+  const h2 = model2.hosts.find((h) => h.name === added.name)!;
+  const m2 = new Machine(h2.name, o.work, o.root, o.bridge.name, join(o.work, 'pids'));
+  machines.set(h2.name, m2);
+  await m2.prepare({
+    name: h2.name, iso: join(clusterDir, 'hosts', h2.name, 'cidata.iso'), mac: h2.network.macAddress, address: `${h2.address}/${h2.network.prefixLength}`,
+    kubernetesVersion: model2.kubernetes.version, containerdVersion: model2.containerd.version, kubectl,
+  });
+  m2.boot();
+  const done2 = await until(420, () => (existsSync(join(m2.merged, MARKER_DIR, 'bootstrap.done')) ? true : existsSync(join(m2.merged, MARKER_DIR, 'bootstrap.failed')) || m2.exited ? false : undefined), 2000);
+  record('day two', `${added.name} booted from its cidata.iso: bootstrap.done`, done2 === true, `after ${secs(Date.now() - m2.bootedAt)}`);
+  const kubelet2 = await until(120, () => { const st = stateOf(m2, 'kubelet'); return st?.connected === true && /TLS bootstrap/.test(st?.credentials ?? '') && String(st?.server ?? '').includes(`${vip}:`) ? st : undefined; }, 3000);
+  record('day two', `${added.name}'s kubelet bootstrapped through the VIP`, !!kubelet2, kubelet2 ? `${kubelet2.credentials} -> ${kubelet2.server}` : JSON.stringify(stateOf(m2, 'kubelet') ?? null).slice(0, 200));
+  const node2 = await until(60, () => (kc(['get', 'node', added.name]).status === 0 ? true : undefined), 3000);
+  record('day two', `Node ${added.name} registered, seen through the VIP`, !!node2, node2 ? 'kubectl get node' : kc(['get', 'node', added.name]).stderr.trim().slice(0, 200));
 }
 
 /** Requests through the VIP that may fail while it moves: the ones in flight when nginx dies, and about one advert. */
