@@ -92,11 +92,9 @@ export function applyMembership(cluster: Cluster, recorded: MembershipRecord | u
   if (staying.length === 0) return { ...founders(), leaving };
 
   const day = now.toISOString().slice(0, 10);
-  const hostRoles = new Map(cluster.hosts.map((h) => [h.name, h.roles]));
-  // Joiners in the order plan provisions them: by tier, then as the spec lists them.
-  const joining = spec.filter((m) => !staying.some((r) => r.name === m.name))
-    .map((m, i) => ({ m, rank: PROVISION_TIERS.indexOf(provisionTier(hostRoles.get(m.name)!)) * spec.length + i }))
-    .sort((a, b) => a.rank - b.rank).map(({ m }) => m);
+  const tier = (m: EtcdMember) => PROVISION_TIERS.indexOf(provisionTier(cluster.hosts.find((h) => h.name === m.name)!.roles));
+  // Joiners in the order plan provisions them: by tier, then as the spec lists them (the sort is stable).
+  const joining = spec.filter((m) => !staying.some((r) => r.name === m.name)).sort((a, b) => tier(a) - tier(b));
   // The running cluster as each joiner finds it: every recorded member (those leaving
   // are removed after the joiners), except one of the joiner's own name, which leaves
   // just before it (a member replaced in place), and the joiners before it.

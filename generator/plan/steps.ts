@@ -6,8 +6,10 @@
  * a time; removals after everything else, workers first and etcd members last.
  */
 import { join } from 'node:path';
+import { CONFIG, PORTS } from '../model/paths.ts';
 import { isNode, PROVISION_TIERS, provisionTier, type Cluster } from '../model/types.ts';
-import { HOST_PKI } from '../pki/types.ts';
+import { ON_HOST } from '../pki/on-host.ts';
+import { SEED } from '../roles/paths.ts';
 import type { HostAction, HostPlan } from './plan.ts';
 
 export interface PlanStep {
@@ -20,10 +22,7 @@ export interface PlanStep {
   cost?: string;
 }
 
-const ETCD_PORT = 2379;
-const ETCD_PEER_PORT = 2380;
-const DONE_MARKER = '/var/lib/ha-k8s-seed/bootstrap.done';
-const ETCD_DATA_DIR = '/var/lib/etcd';
+const clientUrl = (address: string) => `https://${address}:${PORTS.etcdClient}`;
 
 interface Context {
   cluster: Cluster;
@@ -36,14 +35,17 @@ interface Context {
   endpointIsNew: boolean;
 }
 
+/** etcdctl, run over ssh on another member; it talks to `endpoints` (that member by default). */
+type Etcdctl = (endpoints?: string) => string;
+
 /** etcdctl on a member that this change leaves alone, with that member's client certificate. */
-function etcdctl(ctx: Context, notOn: string): string | undefined {
+function etcdctl(ctx: Context, notOn: string): Etcdctl | undefined {
   const other = Object.entries(ctx.hosts).find(([name, h]) => name !== notOn && h.roles.includes('etcd') && h.action === 'keep')
     ?? Object.entries(ctx.hosts).find(([name, h]) => name !== notOn && h.roles.includes('etcd') && h.action !== 'remove' && h.action !== 'create');
   if (!other) return undefined;
   const [name, host] = other;
-  return `ssh ${name} sudo etcdctl --endpoints=https://${host.address}:${ETCD_PORT} `
-    + `--cacert=${HOST_PKI.etcdDir}/ca.crt --cert=${HOST_PKI.etcdDir}/healthcheck-client.crt --key=${HOST_PKI.etcdDir}/healthcheck-client.key`;
+  const certs = `--cacert=${ON_HOST.etcdCa.cert.path} --cert=${ON_HOST.etcdHealthcheckClient.cert.path} --key=${ON_HOST.etcdHealthcheckClient.key.path}`;
+  return (endpoints = clientUrl(host.address)) => `ssh ${name} sudo etcdctl --endpoints=${endpoints} ${certs}`;
 }
 
 /**
@@ -57,10 +59,10 @@ function bootCommands(name: string, boot: Boot): string[] {
   return [
     {
       'new-vm': `boot a new VM for ${name} from the golden image with hosts/${name}/cidata.iso (see README.md for your platform)`,
-      'keep-etcd-data': `replace ${name}'s VM from the golden image with hosts/${name}/cidata.iso, keeping its etcd data (${ETCD_DATA_DIR}, on its own disk)`,
+      'keep-etcd-data': `replace ${name}'s VM from the golden image with hosts/${name}/cidata.iso, keeping its etcd data (${CONFIG.etcdDataDir}, on its own disk)`,
       'fresh-disk': `replace ${name}'s VM: a fresh disk from the golden image, booted with hosts/${name}/cidata.iso`,
     }[boot],
-    `ssh ${name} cat ${DONE_MARKER}    # wait until it exists (bootstrap.failed names a failed step)`,
+    `ssh ${name} cat ${SEED.doneMarker}    # wait until it exists (bootstrap.failed names a failed step)`,
   ];
 }
 
@@ -68,11 +70,11 @@ function bootCommands(name: string, boot: Boot): string[] {
  * `etcdctl member remove` of a member, by the ID `member list` shows; a
  * leader hands its leadership on first, so no election interrupts writes.
  */
-function memberRemove(ctl: string, name: string): string[] {
+function memberRemove(ctl: Etcdctl, name: string, endpoint: string): string[] {
   return [
-    `${ctl} member list    # note ${name}'s member ID, and another member's`,
-    `${ctl} endpoint status --cluster    # if ${name} IS LEADER: ${ctl.replace(/--endpoints=\S+/, `--endpoints=<${name}'s client URL>`)} move-leader <ID of another member>`,
-    `${ctl} member remove <ID of ${name}>`,
+    `${ctl()} member list    # note ${name}'s member ID, and another member's`,
+    `${ctl()} endpoint status --cluster    # if ${name} IS LEADER: ${ctl(endpoint)} move-leader <ID of another member>`,
+    `${ctl()} member remove <ID of ${name}>`,
   ];
 }
 
@@ -101,16 +103,17 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, e
   const ctl = etcd || leaves ? etcdctl(ctx, name) : undefined;
   if (action === 'remove') {
     if (node) commands.push(`${kubectl} drain ${name} --ignore-daemonsets --delete-emptydir-data`);
-    if (ctl) commands.push(...memberRemove(ctl, name));
+    if (ctl) commands.push(...memberRemove(ctl, name, clientUrl(host.address)));
     commands.push(`power off and delete ${name}'s VM`);
     if (node) commands.push(`${kubectl} delete node ${name}`);
   } else {
     if (node && action === 'reprovision') commands.push(`${kubectl} drain ${name} --ignore-daemonsets --delete-emptydir-data`);
-    if (leaves && action === 'reprovision' && ctl) commands.push(...memberRemove(ctl, name));
-    if (joins && ctl) commands.push(`${ctl} member add ${name} --peer-urls=https://${host.address}:${ETCD_PEER_PORT}`);
+    // Its old address is in the old seed only: the operator fills it in.
+    if (leaves && action === 'reprovision' && ctl) commands.push(...memberRemove(ctl, name, `<${name}'s old client URL>`));
+    if (joins && ctl) commands.push(`${ctl()} member add ${name} --peer-urls=https://${host.address}:${PORTS.etcdPeer}`);
     const boot: Boot = action === 'create' ? 'new-vm' : etcd && !joins ? 'keep-etcd-data' : 'fresh-disk';
     commands.push(...bootCommands(name, boot));
-    if (etcd && ctl) commands.push(`${ctl} endpoint health --cluster`);
+    if (etcd && ctl) commands.push(`${ctl()} endpoint health --cluster`);
     if (node && !endpointPending) commands.push(`${kubectl} get node ${name}    # Ready`);
     if (node && action === 'reprovision') commands.push(`${kubectl} uncordon ${name}`);
   }

@@ -11,7 +11,7 @@ import { credentialsFor } from '../pki/access.ts';
 import { shapeOnlyBundle } from '../pki/shape.ts';
 import type { PkiBundle } from '../pki/types.ts';
 import { recipesFor } from '../roles/index.ts';
-import type { HostAssembly, HostFile, RoleRecipe } from '../roles/recipe.ts';
+import type { HostAssembly, HostFile, RecipeInput, RoleRecipe } from '../roles/recipe.ts';
 import { SEED } from '../roles/paths.ts';
 import { CLOUD_INIT_DIR, renderTemplate } from './templates.ts';
 
@@ -89,8 +89,10 @@ export interface GeneratedFile extends WriteFile {
   source: string;
 }
 
-/** What spec errors say a generated file belongs to. */
-const sourceOf = (recipe: RoleRecipe, f: HostFile) => `${recipe.name} (templates/${f.template})`;
+/** Every recipe's files for a host, each with what spec errors say it belongs to. */
+function recipeFiles(recipes: readonly RoleRecipe[], input: RecipeInput): { file: HostFile; source: string }[] {
+  return recipes.flatMap((recipe) => recipe.files(input).map((file) => ({ file, source: `${recipe.name} (templates/${file.template})` })));
+}
 const PKI_SOURCE = 'the PKI (README: "Who gets what")';
 
 /**
@@ -110,15 +112,15 @@ function assemble(cluster: Cluster, host: Host, recipes: readonly RoleRecipe[]):
 function toolFiles(cluster: Cluster, host: Host, bundle: PkiBundle): { files: GeneratedFile[]; steps: HostAssembly['steps'] } {
   const recipes = recipesFor(cluster, host);
   const assembly = assemble(cluster, host, recipes);
-  const files: GeneratedFile[] = recipes.flatMap((recipe) => recipe.files({ cluster, host, bundle, assembly }).map((f) => ({
+  const files: GeneratedFile[] = recipeFiles(recipes, { cluster, host, bundle, assembly }).map(({ file: f, source }) => ({
     path: f.path,
     content: renderTemplate(f.template, f.view),
     owner: 'root:root',
     permissions: f.permissions ?? '0644',
     ...(f.append ? { append: true } : {}),
     ...(f.encoding ? { encoding: f.encoding } : {}),
-    source: sourceOf(recipe, f),
-  })));
+    source,
+  }));
   for (const c of credentialsFor(cluster, host, bundle)) {
     files.push({ path: c.path, content: c.content, owner: c.owner, permissions: c.permissions, source: PKI_SOURCE });
   }
@@ -135,8 +137,7 @@ export function generatedPaths(cluster: Cluster, host: Host): { path: string; so
   const bundle = shapeOnlyBundle(cluster);
   const assembly: HostAssembly = { modules: [], sysctls: [], steps: [] };
   return [
-    ...recipesFor(cluster, host).flatMap((recipe) => recipe.files({ cluster, host, bundle, assembly })
-      .map((f) => ({ path: f.path, source: sourceOf(recipe, f) }))),
+    ...recipeFiles(recipesFor(cluster, host), { cluster, host, bundle, assembly }).map(({ file, source }) => ({ path: file.path, source })),
     ...credentialsFor(cluster, host, bundle).map((c) => ({ path: c.path, source: PKI_SOURCE })),
   ];
 }
