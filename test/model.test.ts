@@ -212,7 +212,11 @@ test('settings in effect say where they were written: the host, network:, resour
   assert.equal(loadBalancerSettings(spec)!.port, { value: 6443 });
   // The model holds exactly these values.
   const c = clusterFromText(text);
-  assert.equal(c.hosts.map((h) => h.network.macAddress), spec.hosts.map((_, i) => macAddressOf(spec, i).value));
+  assert.is(c.hosts[w1]!.network.macAddress, '52:54:00:ab:00:01', 'the spec\'s own MAC');
+  const derived = c.hosts.filter((_, i) => i !== w1).map((h) => h.network.macAddress);
+  // Derived ones are unicast and locally administered (the first octet's low bits are 10).
+  assert.ok(derived.every((m) => /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/.test(m)), derived.join(' '));
+  assert.is(new Set(derived).size, derived.length, 'derived MACs are distinct');
   assert.is(c.hosts[w1]!.network.gateway, '192.168.1.254');
   assert.is(c.hosts[w1]!.vm.cpus, 4);
   assert.is(c.kubernetes.podCIDR, '10.200.0.0/16');

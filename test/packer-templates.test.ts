@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { BIN } from '../generator/model/paths.ts';
 import type { Cluster } from '../generator/model/types.ts';
-import type { OutputFile } from '../generator/output/tree.ts';
-import { artifactRecord, manifestText, parseManifest } from '../generator/install/manifest.ts';
+import { manifestText, parseManifest } from '../generator/install/manifest.ts';
+import type { Artifact } from '../generator/model/types.ts';
 import { INSTALLED_FILES, containerImages, imageArchiveUrl, installPlan } from '../generator/install/plan.ts';
 import { installScript } from '../generator/install/script.ts';
 import { renderPacker } from '../generator/render/packer.ts';
@@ -57,6 +57,9 @@ for (const spec of EXAMPLE_SPECS) {
     }
   });
 }
+
+/** What the manifest and Packer's variables say of an artifact, spelled out here rather than taken from the code under test. */
+const recordOf = (a: Artifact) => ({ name: a.name, version: a.version, format: a.format, algorithm: a.checksum.algorithm, checksum: a.checksum.value, url: a.url });
 
 test('packer validate passes when the output folder of an earlier build exists: every build writes a new one', async () => {
   const dir = renderedDir('rebuild', await loadCluster('cluster.yaml'));
@@ -182,7 +185,7 @@ test('an HCL parser reads every file; the variables are the model\'s pinned arti
   assert.is(vars.cluster_name, 'demo');
   assert.is(vars.kubernetes_version, cluster.kubernetes.version);
   assert.is(vars.os, cluster.image.os);
-  assert.equal(vars.artifacts, cluster.artifacts.map(artifactRecord));
+  assert.equal(vars.artifacts, cluster.artifacts.map(recordOf));
   assert.equal(vars.artifacts.map((a: any) => [a.name, a.algorithm]), [
     ['kubernetes-server', 'sha512'], ['kubernetes-node', 'sha512'], ['etcd', 'sha256'], ['containerd', 'sha256'],
     ['runc', 'sha256'], ['cni-plugins', 'sha256'], ['crictl', 'sha256'],
@@ -226,7 +229,7 @@ test('the manifest reads back as it was written; a field the script would split 
     const plan = installPlan(clusterFromText(BASE_SPEC.replace('hosts:', `${mirror}hosts:`)));
     assert.equal(parseManifest(manifestText(plan)), plan);
   }
-  const artifact = artifactRecord((await loadCluster('cluster.yaml')).artifacts[0]!);
+  const artifact = recordOf((await loadCluster('cluster.yaml')).artifacts[0]!);
   for (const bad of ['two words', 'a#comment', "it's", 'a"b', 'back\\slash', 'tab\there', '']) {
     assert.throws(() => manifestText({ artifacts: [{ ...artifact, url: bad }], images: [], packages: [] }), /install manifest: unsafe characters/, JSON.stringify(bad));
   }
@@ -247,7 +250,7 @@ test('without a mirror, images are pulled; with one, imported from <mirror>/imag
 
 test('the download mode gets what each role needs, from the same script', async () => {
   const cluster = await loadCluster('cluster.yaml');
-  const artifacts = (...names: string[]) => names.map((n) => artifactRecord(cluster.artifacts.find((a) => a.name === n)!));
+  const artifacts = (...names: string[]) => names.map((n) => recordOf(cluster.artifacts.find((a) => a.name === n)!));
   const images = containerImages(cluster).map((ref) => ({ ref, archive_url: '' }));
   const manifest = (roles: Parameters<typeof installScript>[1]) => parseManifest(installScript(cluster, roles).manifest);
   assert.equal(manifest(['etcd']), { artifacts: artifacts('etcd'), images: [], packages: [] });

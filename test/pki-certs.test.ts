@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, statSync } from 'node:fs';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
-import { run, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
+import { outputOf, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
 const fx: PkiFixture = await sharedPki(BASE_SPEC);
@@ -51,7 +51,7 @@ function expectations(serviceIP: string): Expected[] {
 interface X509Facts { subject: string; issuer: string; ca: string; ku: string; eku?: string; sans: string[]; notBefore: Date; notAfter: Date }
 
 async function x509(file: string): Promise<X509Facts> {
-  const out = await run('openssl', ['x509', '-in', fx.file(`${file}.crt`), '-noout', '-nameopt', 'RFC2253', '-subject', '-issuer',
+  const out = await outputOf('openssl', ['x509', '-in', fx.file(`${file}.crt`), '-noout', '-nameopt', 'RFC2253', '-subject', '-issuer',
     '-startdate', '-enddate', '-ext', 'basicConstraints,keyUsage,extendedKeyUsage,subjectAltName']);
   const after = (header: RegExp) => out.match(new RegExp(`${header.source}.*\\n\\s+(.*)`))?.[1]?.trim();
   return {
@@ -80,7 +80,7 @@ test('the three CAs: self-signed, CA:TRUE, keyCertSign, 10 years', async () => {
     assert.is(f.ca, 'CA:TRUE');
     assert.is(f.ku, 'Digital Signature, Certificate Sign');
     assertValidity(f, 3650, file);
-    assert.match(await run('openssl', ['verify', '-CAfile', fx.file(`${file}.crt`), fx.file(`${file}.crt`)]), /: OK/);
+    assert.match(await outputOf('openssl', ['verify', '-CAfile', fx.file(`${file}.crt`), fx.file(`${file}.crt`)]), /: OK/);
   }
 });
 
@@ -88,7 +88,7 @@ test('every leaf: chain, subject, SANs, usages and one-year validity', async () 
   const expected = expectations(fx.cluster.kubernetes.kubernetesServiceIP);
   assert.is(expected.length, fx.result.files.filter((f) => f.path.endsWith('.crt')).length - 3, 'every leaf certificate has an expectation');
   for (const e of expected) {
-    const verify = await run('openssl', ['verify', '-CAfile', fx.file(`${e.ca}.crt`), fx.file(`${e.file}.crt`)]);
+    const verify = await outputOf('openssl', ['verify', '-CAfile', fx.file(`${e.ca}.crt`), fx.file(`${e.file}.crt`)]);
     assert.match(verify, /: OK\n/, e.file);
     const f = await x509(e.file);
     assert.is(f.subject, e.subject, e.file);
@@ -99,7 +99,7 @@ test('every leaf: chain, subject, SANs, usages and one-year validity', async () 
     assertValidity(f, 365, e.file);
     // The wrong CA does not verify it: each CA signs only its own.
     const other = e.ca === 'ca' ? 'etcd/ca' : 'ca';
-    await run('openssl', ['verify', '-CAfile', fx.file(`${other}.crt`), fx.file(`${e.file}.crt`)]).then(
+    await outputOf('openssl', ['verify', '-CAfile', fx.file(`${other}.crt`), fx.file(`${e.file}.crt`)]).then(
       () => assert.unreachable(`${e.file} verified against ${other}`),
       (err: Error) => assert.match(String((err as { stderr?: string }).stderr ?? err.message), /unable to get local issuer certificate/),
     );
@@ -109,17 +109,17 @@ test('every leaf: chain, subject, SANs, usages and one-year validity', async () 
 test('every key matches its certificate, is ECDSA P-256 (SEC 1, as kubeadm writes it) and is 0600; certificates are 0644', async () => {
   const certs = fx.result.files.filter((f) => f.path.endsWith('.crt')).map((f) => f.path.slice(0, -'.crt'.length));
   for (const name of certs) {
-    const fromCert = await run('openssl', ['x509', '-in', fx.file(`${name}.crt`), '-noout', '-pubkey']);
-    const fromKey = await run('openssl', ['pkey', '-in', fx.file(`${name}.key`), '-pubout']);
+    const fromCert = await outputOf('openssl', ['x509', '-in', fx.file(`${name}.crt`), '-noout', '-pubkey']);
+    const fromKey = await outputOf('openssl', ['pkey', '-in', fx.file(`${name}.key`), '-pubout']);
     assert.is(fromKey, fromCert, name);
-    assert.match(await run('openssl', ['pkey', '-in', fx.file(`${name}.key`), '-noout', '-text']), /Private-Key: \(256 bit[^]*ASN1 OID: prime256v1/, name);
+    assert.match(await outputOf('openssl', ['pkey', '-in', fx.file(`${name}.key`), '-noout', '-text']), /Private-Key: \(256 bit[^]*ASN1 OID: prime256v1/, name);
     assert.match(readFileSync(fx.file(`${name}.key`), 'utf8'), /^-----BEGIN EC PRIVATE KEY-----\n/, name);
-    assert.match(await run('openssl', ['x509', '-in', fx.file(`${name}.crt`), '-noout', '-text']), /Signature Algorithm: ecdsa-with-SHA256/, name);
+    assert.match(await outputOf('openssl', ['x509', '-in', fx.file(`${name}.crt`), '-noout', '-text']), /Signature Algorithm: ecdsa-with-SHA256/, name);
     assert.is(statSync(fx.file(`${name}.key`)).mode & 0o777, 0o600, name);
     assert.is(statSync(fx.file(`${name}.crt`)).mode & 0o777, 0o644, name);
   }
   // The service-account pair: sa.pub is sa.key's public half.
-  assert.is(await run('openssl', ['pkey', '-in', fx.file('sa.key'), '-pubout']), readFileSync(fx.file('sa.pub'), 'utf8'));
+  assert.is(await outputOf('openssl', ['pkey', '-in', fx.file('sa.key'), '-pubout']), readFileSync(fx.file('sa.pub'), 'utf8'));
   assert.is(statSync(fx.file('sa.key')).mode & 0o777, 0o600);
 });
 

@@ -15,7 +15,7 @@ import { writeTree } from '../generator/output/tree.ts';
 import { ensurePki, PkiError } from '../generator/pki/index.ts';
 import { clusterFromText } from '../generator/input/validate.ts';
 import { BASE_SPEC, insertAfter } from './lib/spec-fixtures.ts';
-import { makePki, rerun, run, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
+import { makePki, rerun, outputOf, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
 import { snapshot } from './lib/tree-snapshot.ts';
 import { STATE_WRITE } from '../generator/state/state.ts';
 
@@ -198,9 +198,9 @@ test('an RSA PKI stays RSA under the ECDSA default: new leaves follow their CA, 
     assert.is(keyType(rotated.bundle.frontProxyClient.keyPem), 'ec');
     assert.is(keyType(rotated.bundle.ca.kubernetes.keyPem), 'rsa');
     assert.not.ok(rotated.warnings.some((w) => w.includes('front-proxy CA')));
-    await run('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('front-proxy-ca.crt'), rsa.file('front-proxy-client.crt')]);
-    await run('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('ca.crt'), rsa.file('apiserver-cp3.crt')]);
-    assert.match(await run('openssl', ['x509', '-in', rsa.file('apiserver-cp3.crt'), '-noout', '-ext', 'keyUsage']), /Digital Signature, Key Encipherment/);
+    await outputOf('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('front-proxy-ca.crt'), rsa.file('front-proxy-client.crt')]);
+    await outputOf('openssl', ['verify', '-x509_strict', '-CAfile', rsa.file('ca.crt'), rsa.file('apiserver-cp3.crt')]);
+    assert.match(await outputOf('openssl', ['x509', '-in', rsa.file('apiserver-cp3.crt'), '-noout', '-ext', 'keyUsage']), /Digital Signature, Key Encipherment/);
   } finally {
     rsa.remove();
   }

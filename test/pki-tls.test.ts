@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { BASE_SPEC } from './lib/spec-fixtures.ts';
-import { run, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
+import { outputOf, sharedPki, type PkiFixture } from './lib/pki-fixture.ts';
 import { freePort } from './lib/free-port.ts';
 
 // Top-level await: a fixture that fails fails the file (uvu ignores a failing before hook).
@@ -76,7 +76,7 @@ test('TLS: the apiserver certificate serves; admin is accepted, a client of anot
 });
 
 async function etcdctl(endpoints: string[], client: string, ...args: string[]): Promise<string> {
-  return run('etcdctl', [`--endpoints=${endpoints.join(',')}`, `--cacert=${fx.file('etcd/ca.crt')}`,
+  return outputOf('etcdctl', [`--endpoints=${endpoints.join(',')}`, `--cacert=${fx.file('etcd/ca.crt')}`,
     `--cert=${fx.file(`${client}.crt`)}`, `--key=${fx.file(`${client}.key`)}`, '--dial-timeout=3s', '--command-timeout=5s', ...args], { ETCDCTL_API: '3' });
 }
 

@@ -9,6 +9,9 @@ import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { INSTALLED_FILES } from '../generator/install/plan.ts';
 import { BIN } from '../generator/model/paths.ts';
+import { renderCloudConfig } from '../generator/render/cloud-config.ts';
+import { execStart } from './lib/exec-start.ts';
+import { exampleSeeds } from './lib/seeds.ts';
 import { readTable } from '../generator/versions/table.ts';
 import { INSTALLED_ARTIFACTS, supportedKubernetesVersions } from '../generator/versions/versions.ts';
 
@@ -24,10 +27,21 @@ test('artifacts.yaml reads without a problem; the pinned-only records install no
   assert.equal(supportedKubernetesVersions, ['v1.33.13', 'v1.34.7', 'v1.35.4', 'v1.36.3']);
 });
 
-test('every install entry goes to a path of BIN, and every path of BIN is installed', () => {
+test('every path of BIN is installed, and every binary a generated unit starts is among them', async () => {
   const paths = new Set(INSTALLED_FILES.map((f) => f.path.replace(/\/$/, '')));
-  assert.equal([...paths].filter((p) => !Object.values(BIN).includes(p as never)), []);
   assert.equal(Object.values(BIN).filter((p) => !paths.has(p)), []);
+  const started = new Set<string>();
+  for (const ex of await exampleSeeds()) {
+    for (const host of ex.cluster.hosts) {
+      for (const unit of renderCloudConfig(ex.cluster, host, ex.bundle).files.filter((f) => f.path.endsWith('.service'))) {
+        const { exec } = execStart(unit.content);
+        // The tool's own scripts (bootstrap, etcd backup) are written by the seed, not installed.
+        if (exec.startsWith('/usr/local/bin/') || exec.startsWith('/usr/local/sbin/')) started.add(exec);
+      }
+    }
+  }
+  assert.ok(started.size >= 7, [...started].join(' '));
+  assert.equal([...started].filter((exec) => !paths.has(exec)), [], 'started but not installed');
   assert.equal(INSTALLED_FILES.filter((f) => f.path.endsWith('/')).map((f) => [f.artifact, f.path]), [['cni-plugins', `${BIN.cniDir}/`]]);
   assert.ok(INSTALLED_FILES.every((f) => f.mode === 0o755));
 });

@@ -17,7 +17,7 @@
  * the disk after an ACPI shutdown. Every domain, network and file made here
  * is removed afterwards, also on failure or interruption.
  */
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';

@@ -104,7 +104,11 @@ export class Machine {
    * lab's, ordered before cloud-init and networkd, sets host0 to the host's
    * MAC, where network-config finds it. (Moving a veth of the lab's own in
    * with --network-interface needs udev to have seen it, and no udev runs in
-   * the lab's namespace.) The only file the lab adds to a guest's boot.
+   * the lab's namespace.) The lab adds this unit and its symlink, and
+   * networkd's address file below: a veth has no permanent MAC, so
+   * netplan's MAC match cannot find it, and the address the seed's
+   * network-config gives is given again here. The libvirt boot is where
+   * network-config's own MAC matching is proven.
    */
   private writeNicUnit(m: string, mac: string, address: string): void {
     const unit = 'ha-k8s-seed-lab-nic.service';

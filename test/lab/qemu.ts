@@ -117,7 +117,7 @@ export function recordFirstBoot(
 }
 
 /** A file's text on a raw ext4 disk image (debugfs), empty when it is missing. */
-export const fileOnDisk = (raw: string, path: string): string => sh('debugfs', ['-R', `cat ${path}`, raw], 60).stdout;
+const fileOnDisk = (raw: string, path: string): string => sh('debugfs', ['-R', `cat ${path}`, raw], 60).stdout;
 
 /** What a first boot must leave on its disk, once the VM is off: the bootstrap's done marker, cloud-init's result without errors. */
 export function recordBootMarkers(raw: string, after: string, record: (check: string, ok: boolean, figure: string) => void): void {

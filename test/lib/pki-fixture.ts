@@ -73,8 +73,8 @@ export async function rerun(fx: Pick<PkiFixture, 'pkiDir'>, cluster: Cluster, op
   return result;
 }
 
-/** Runs a real tool; resolves with its output, rejects with its stderr. */
-export async function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
+/** A real tool's output (stdout then stderr); rejects when it fails. test/lib/run.ts runs tools that may fail. */
+export async function outputOf(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
   const { stdout, stderr } = await execFileAsync(command, args, { encoding: 'utf8', env: { ...process.env, ...env } });
   return stdout + stderr;
 }
