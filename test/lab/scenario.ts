@@ -7,7 +7,6 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
@@ -15,6 +14,7 @@ import { BIN } from '../../generator/model/paths.ts';
 import { Machine, findKubectl, must, sh } from './machines.ts';
 import { probeAround, type ProbeFigures } from './probe.ts';
 import { call, type Tls } from '../lib/https-call.ts';
+import { MARKER_DIR, mustIn, printFigures, secs, stateOf, until, vipTakenAt, writeFile, type Record_, type Row } from './checks.ts';
 
 export interface LabOptions {
   work: string; root: string; repo: string; spec: string;
@@ -24,11 +24,6 @@ export interface LabOptions {
   /** Keep the containers up this long after the checks (debugging). */
   holdSeconds?: number;
 }
-
-const MARKER_DIR = '/var/lib/ha-k8s-seed';
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-interface Row { section: string; check: string; ok: boolean | null; figure: string }
 
 export async function runLab(o: LabOptions): Promise<number> {
   const rows: Row[] = [];
@@ -69,29 +64,6 @@ export async function runLab(o: LabOptions): Promise<number> {
   // run.ts prints the closing "N passed, N failed" line after the teardown
   writeFileSync(join(o.work, 'result.json'), JSON.stringify({ passed, failed }));
   return failed ? 1 : 0;
-}
-
-function printFigures(rows: Row[]) {
-  const w = (k: keyof Row) => Math.min(60, Math.max(...rows.map((r) => String(r[k]).length), 6));
-  const ws = { section: w('section'), check: w('check') };
-  console.log('\n=== boot lab figures ===');
-  console.log(`${'section'.padEnd(ws.section)}  ${'check'.padEnd(ws.check)}  result  figure`);
-  for (const r of rows) {
-    console.log(`${r.section.padEnd(ws.section)}  ${r.check.padEnd(ws.check)}  ${(r.ok === null ? 'info' : r.ok ? 'ok' : 'FAIL').padEnd(6)}  ${r.figure}`);
-  }
-  console.log('');
-}
-
-type Record_ = (section: string, check: string, ok: boolean | null, figure?: string) => void;
-
-async function until<T>(seconds: number, fn: () => T | undefined | Promise<T | undefined>, everyMs = 1000): Promise<T | undefined> {
-  const end = Date.now() + seconds * 1000;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(everyMs);
-  }
-  return undefined;
 }
 
 async function scenario(o: LabOptions, machines: Map<string, Machine>, record: Record_) {
@@ -170,10 +142,6 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   }
 
   // ---- the stand-ins connected (they retry, as the real ones do)
-  const stateOf = (m: Machine, component: string) => {
-    const r = m.exec(['cat', `/run/kube-standin/${component}.json`], 20);
-    try { return r.status === 0 ? JSON.parse(r.stdout) : undefined; } catch { return undefined; }
-  };
   const expectations: [string, string, (s: any) => boolean][] = [];
   for (const h of hosts) {
     if (has('control-plane')(h)) {
@@ -473,29 +441,3 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
 
 /** Requests through the VIP that may fail while it moves: the ones in flight when nginx dies, and about one advert. */
 const FAILOVER_FAILURES = 5;
-
-/**
- * When the load balancer `m` took the VIP (keepalived's "Entering MASTER
- * STATE") after `since`, in ms since the epoch; the containers share the
- * host's clock.
- */
-function vipTakenAt(m: Machine, since: number): number | undefined {
-  const log = m.exec(['journalctl', '-u', 'keepalived.service', '-o', 'short-unix', '--no-pager', '--since', `@${Math.floor(since / 1000)}`], 20).stdout;
-  const line = log.split('\n').find((l) => l.includes('Entering MASTER STATE') && Number(l.split(' ')[0]) * 1000 >= since);
-  return line ? Number(line.split(' ')[0]) * 1000 : undefined;
-}
-
-/** A command in a container that must succeed (the fault must really happen). */
-function mustIn(m: Machine, args: string[]): string {
-  const r = m.exec(args, 60);
-  if (r.status !== 0) throw new Error(`${m.name}: ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
-}
-
-/** A file a host's user-data writes (write_files), as rendered into its seed; gz+b64 decoded as cloud-init does. */
-function writeFile(clusterDir: string, host: string, path: string): string {
-  const doc = load(readFileSync(join(clusterDir, 'hosts', host, 'user-data'), 'utf8')) as { write_files?: { path: string; content: string; encoding?: string }[] };
-  const f = doc.write_files?.find((w) => w.path === path);
-  if (!f) throw new Error(`${host}'s user-data writes no ${path}`);
-  return f.encoding === 'gz+b64' ? gunzipSync(Buffer.from(f.content, 'base64')).toString('utf8') : f.content;
-}
