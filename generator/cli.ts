@@ -39,7 +39,8 @@ Options:
   --rotate WHAT
              Replace a piece of the PKI on purpose (repeatable): kubernetes-ca,
              etcd-ca, front-proxy-ca, cas (all three), service-account,
-             bootstrap-token, vrrp-password. A rotated CA reissues everything it
+             bootstrap-token (a new join token now; the earlier ones are named
+             to delete), vrrp-password. A rotated CA reissues everything it
              signed; the hosts to re-provision are listed. Never needed otherwise.
   -h, --help Show this help
   -V, --version

@@ -9,11 +9,14 @@ import { join, relative } from 'node:path';
 import { isSecretFile, type Cluster, type ExtraFile } from './model/types.ts';
 import { writeTree, type OutputFile, type WriteReport } from './output/tree.ts';
 import { calendarJson, expiryCalendar, expiryWarnings, type CertificateExpiry } from './pki/calendar.ts';
-import { describePkiResult, ensurePki, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
+import { describePkiResult, ensurePki, PkiError, type EnsurePkiResult, type RotateTarget } from './pki/index.ts';
 
 export { PkiError } from './pki/index.ts';
 export { formatPlan } from './plan/plan.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
+import { LEGACY_TOKEN_FILE, TOKEN_RECORD, type BootstrapToken, type BootstrapTokens } from './pki/bootstrap-tokens.ts';
+import { readBootstrapTokens, tokenRecordFile } from './state/bootstrap-tokens.ts';
+import { bootstrapTokenFile } from './render/bootstrap-token.ts';
 import { describeSeeds, seedSize, streamHosts, streamSeeds, type SeedSize } from './render/hosts.ts';
 import { describeHostActions, SeedComparison, type Plan } from './plan/plan.ts';
 import { renderPacker } from './render/packer.ts';
@@ -65,14 +68,31 @@ export function withoutSecrets(cluster: Cluster): Cluster {
  * Every file of the cluster folder outside hosts/: from the model, the expiry
  * calendar of its PKI, and what the platform kept of the seeds.
  */
-export function renderCluster(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[], facts: SeedFacts): OutputFile[] {
+export function renderCluster(cluster: Cluster, specFile: string, calendar: readonly CertificateExpiry[], facts: SeedFacts, bootstrapToken: BootstrapToken): OutputFile[] {
   return [
+    bootstrapTokenFile(cluster, bootstrapToken),
     renderClusterReadme(cluster, specFile, calendar, facts),
     ...renderPlatform(cluster, facts),
     { path: 'certificates.json', content: calendarJson(cluster, calendar), mode: 0o644 },
     ...renderPacker(cluster),
     { path: 'model.json', content: `${JSON.stringify(withoutSecrets(cluster), null, 2)}\n`, mode: 0o644 },
   ];
+}
+
+/** The PKI (verified, completed) and the bootstrap tokens, read from the state; every problem of both is reported at once. */
+async function openPki(cluster: Cluster, source: string, options: Pick<GenerateOptions, 'rotate'>, now: Date, existing?: boolean): Promise<{ pki: EnsurePkiResult; tokens: BootstrapTokens }> {
+  const rotate = options.rotate ?? [];
+  const read = await readBootstrapTokens(source, { now, hours: cluster.pki.bootstrapTokenHours, rotate: rotate.includes('bootstrap-token'), existing })
+    .then((tokens) => ({ tokens }), (error: unknown) => {
+      if (error instanceof PkiError) return { error };
+      throw error;
+    });
+  const tokens = 'tokens' in read ? read.tokens : undefined;
+  const pki = await ensurePki(cluster, source, { rotate, existing, now, bootstrapToken: tokens?.newest }).catch((error: unknown) => {
+    throw error instanceof PkiError && 'error' in read ? new PkiError([...error.problems, ...read.error.problems]) : error;
+  });
+  if (!tokens) throw (read as { error: PkiError }).error;
+  return { pki, tokens };
 }
 
 /** A write error that names no file (ENOSPC from write(2)...) names the tree being written. */
@@ -100,21 +120,24 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const now = options.now ?? new Date();
     const membership = applyMembership(specCluster, await readMembership(state.source), now);
     cluster = membership.cluster;
-    const pki = await ensurePki(cluster, state.source, { rotate: options.rotate ?? [], existing: state.existing, now });
+    const { pki, tokens } = await openPki(cluster, state.source, options, now, state.existing);
     const calendar = expiryCalendar(cluster, pki.bundle);
-    const listed = new Set(pki.files.map((f) => f.path));
+    const own = new Set([...pki.files.map((f) => f.path), MEMBERSHIP_FILE, TOKEN_RECORD, LEGACY_TOKEN_FILE]);
+    const carried = state.carried.filter((f) => !own.has(f.path));
+    const stateFiles = () => [...pki.files, membershipFile(membership.record), tokenRecordFile(tokens), ...carried];
     // The state first: output that exists always has its state in place.
-    const stateFiles = [...pki.files, membershipFile(membership.record)];
-    stateFiles.push(...state.carried.filter((f) => !listed.has(f.path) && f.path !== MEMBERSHIP_FILE));
-    const stateReport = state.source === stateDir && await stateHolds(stateDir, stateFiles)
-      ? { written: [], unchanged: stateFiles.map((f) => f.path).sort(), removed: [] }
-      : await writing(stateDir, writeTree(stateDir, stateFiles, STATE_WRITE));
+    const firstState = stateFiles();
+    const stateReport = state.source === stateDir && await stateHolds(stateDir, firstState)
+      ? { written: [], unchanged: firstState.map((f) => f.path).sort(), removed: [] }
+      : await writing(stateDir, writeTree(stateDir, firstState, STATE_WRITE));
+    const recordedTokens = tokens.recordText();
     const seedSizes: SeedSize[] = [];
     // Each seed is compared with the one it replaces while the old tree is still in place.
     const comparison = SeedComparison.open(cluster, clusterDir);
     const facts = new Map<string, SeedFact>();
+    const tokenChoice = { tokens, previousUserData: (host: string) => comparison.previousUserData(host) };
     function* files() {
-      yield* streamHosts(cluster, pki.bundle, (seed) => {
+      yield* streamHosts(cluster, pki.bundle, tokenChoice, (seed) => {
         seedSizes.push(seedSize(seed));
         comparison.observe(seed);
         const platform = platformSeedFiles(cluster, seed);
@@ -122,15 +145,19 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         return platform.files;
       });
       // Last: these read what the seeds left behind.
-      yield* renderCluster(cluster, specName, calendar, facts);
+      yield* renderCluster(cluster, specName, calendar, facts, tokens.newest);
     }
     const report = await writing(clusterDir, writeTree(clusterDir, files()));
-    const plan = await comparison.plan(pki, membership);
+    // A changed node seed asked for a new token: the record keeps it. (Killed before
+    // this, the next run gives those hosts a token again; no kept host's seed changes.)
+    if (tokens.recordText() !== recordedTokens) await writing(stateDir, writeTree(stateDir, stateFiles(), STATE_WRITE));
+    const plan = await comparison.plan(pki, membership, tokens);
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
     for (const line of describeSeeds(seedSizes)) options.log(line);
     for (const line of expiryWarnings(calendar, now)) (options.warn ?? options.log)(line);
     options.log(`wrote ${clusterDir}: ${report.written.length} files written, ${report.unchanged.length} unchanged, ${report.removed.length} removed`);
     for (const line of describeHostActions(plan)) options.log(line);
+    for (const line of plan.warnings) (options.warn ?? options.log)(`plan: warning: ${line}`);
     return { cluster, clusterDir, stateDir, report, stateReport, pki, plan, calendar };
   } finally {
     await state.release();
@@ -150,10 +177,11 @@ export async function plan(options: Omit<GenerateOptions, 'log'>): Promise<Plan>
   const source = await peekState({ stateDir, clusterDir });
   const membership = applyMembership(specCluster, await readMembership(source), now);
   const cluster = membership.cluster;
-  const pki = await ensurePki(cluster, source, { rotate: options.rotate ?? [], now });
+  const { pki, tokens } = await openPki(cluster, source, options, now);
   const comparison = SeedComparison.open(cluster, clusterDir);
-  for (const seed of streamSeeds(cluster, pki.bundle)) comparison.observe(seed);
-  const result = await comparison.plan(pki, membership);
+  const tokenChoice = { tokens, previousUserData: (host: string) => comparison.previousUserData(host) };
+  for (const seed of streamSeeds(cluster, pki.bundle, tokenChoice)) comparison.observe(seed);
+  const result = await comparison.plan(pki, membership, tokens);
   // What ends soon: renewed by this change (then listed under certificates) or to be planned.
   result.warnings.push(...expiryWarnings(expiryCalendar(cluster, pki.bundle), now));
   return result;

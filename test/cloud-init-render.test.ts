@@ -331,7 +331,9 @@ test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiser
     const addons = parsed.files.filter((f) => f.path.startsWith(`${FILES.addonsDir}/`));
     if (!hasRole(host, 'control-plane')) { assert.is(addons.length, 0, seed.host); continue; }
     const all = addons.map((f) => f.content).join('\n---\n');
-    assert.ok(all.includes(`name: bootstrap-token-${ex.bundle.secrets.bootstrapToken.id}`));
+    const token = parsed.files.find((f) => f.path === FILES.bootstrapTokenSecret);
+    assert.ok(token?.content.includes(`name: bootstrap-token-${ex.bundle.secrets.bootstrapToken.id}`), `${seed.host}: ${FILES.bootstrapTokenSecret}`);
+    assert.is(token?.permissions, '0600');
     assert.ok(all.includes('system:certificates.k8s.io:certificatesigningrequests:nodeclient'));
     assert.ok(all.includes('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient'));
     assert.ok(all.includes('nodes/proxy') && all.includes('name: kube-apiserver-kubelet-client'));

@@ -110,7 +110,6 @@ test('a CA is never replaced silently: missing, mismatched or unreadable pairs a
   }, 'etcd/ca.crt', /is the CA "front-proxy-ca", not "etcd-ca"/);
   await refusal('no-sa', (d) => unlinkSync(join(d, 'sa.key')), 'sa.key', /missing; .*--rotate service-account/);
   await refusal('no-encryption-key', (d) => unlinkSync(join(d, 'secrets/encryption-key')), 'secrets/encryption-key', /Secrets stored in etcd/);
-  await refusal('bad-token', (d) => writeFileSync(join(d, 'secrets/bootstrap-token'), 'abc\n'), 'secrets/bootstrap-token', /bootstrap token/);
 });
 
 test('every problem is reported at once, each with its file and what to do', async () => {

@@ -202,7 +202,9 @@ test('no secret in model.json or in any file that is not 0600', () => {
   const secretText = 'S3CRET-only-for-the-owner';
   const p = project('secrets', `${BASE_SPEC}files:\n  - { path: /etc/app/token, content: "${secretText}", permissions: "0600" }\n  - { path: /etc/app/public, content: "not a secret", permissions: "0644" }\n`);
   assert.is(p.generate().status, 0);
-  const secrets = [secretText, ...['bootstrap-token', 'encryption-key', 'vrrp-password'].map((s) => readFileSync(join(p.state, 'secrets', s), 'utf8').trim().split('.').pop()!)];
+  const tokens = (JSON.parse(readFileSync(join(p.state, 'bootstrap-tokens.json'), 'utf8')) as { tokens: { secret: string }[] }).tokens;
+  assert.is(tokens.length, 1);
+  const secrets = [secretText, tokens[0]!.secret, ...['encryption-key', 'vrrp-password'].map((s) => readFileSync(join(p.state, 'secrets', s), 'utf8').trim())];
   let checked = 0;
   for (const root of [p.out, p.state]) {
     for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {

@@ -150,17 +150,20 @@ test('removing a worker that is an etcd member: drain, member remove, delete nod
   assert.ok(plan.steps.findIndex((s) => s.action === 'remove') >= plan.steps.length - 2, 'removals come last');
 });
 
-test('a rotated secret is named as a change, never printed', () => {
+test('a rotated secret is named as a change, never printed; a rotated bootstrap token changes no seed and names the old one to delete', () => {
   const password = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'vrrp-password'), 'utf8').trim();
-  const token = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'bootstrap-token'), 'utf8').trim();
+  const [token] = (JSON.parse(readFileSync(join(`${ha}.tutorial.pki`, 'bootstrap-tokens.json'), 'utf8')) as { tokens: { id: string; secret: string }[] }).tokens;
   const before = snapshot(work);
   const r = cliAt('plan', HA, ha, '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
   const j = cliAt('plan', HA, ha, '--json', '--rotate', 'vrrp-password', '--rotate', 'bootstrap-token');
   assert.equal(snapshot(work), before, 'plan --rotate writes nothing, the state included');
   assert.is(r.status, 2);
   assert.match(r.stdout, /keepalived\.conf: VRRP password changed/);
-  assert.match(r.stdout, /bootstrap-kubelet\.kubeconfig: client credentials changed/);
-  for (const secret of [password, token, token.split('.')[1]!]) {
+  const plan = JSON.parse(j.stdout) as Plan;
+  assert.equal(Object.entries(plan.hosts).filter(([, h]) => h.action !== 'keep').map(([name]) => name).sort(), ['lb-backup', 'lb-master'], 'only the VRRP password changes seeds');
+  assert.ok(plan.certificates.some((c) => c.item === 'bootstrap-token' && c.change === 'issued' && /rotated/.test(c.reason)));
+  assert.ok(plan.warnings.some((w) => w.endsWith(`delete secret --ignore-not-found bootstrap-token-${token!.id}`)), 'the old token is named for deletion');
+  for (const secret of [password, `${token!.id}.${token!.secret}`, token!.secret]) {
     assert.not.ok(r.stdout.includes(secret) || j.stdout.includes(secret), 'no secret in the plan');
   }
 });

@@ -116,6 +116,7 @@ export function pkiSettings(spec: ClusterSpec) {
     keyAlgorithm,
     caValidityDays: keyOf(pki, at, 'caValidityDays', DEFAULTS.caValidityDays),
     certValidityDays: keyOf(pki, at, 'certValidityDays', DEFAULTS.certValidityDays),
+    bootstrapTokenHours: keyOf(pki, at, 'bootstrapTokenHours', DEFAULTS.bootstrapTokenHours),
   };
 }
 

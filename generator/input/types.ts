@@ -40,7 +40,7 @@ export interface ClusterSpec {
   containerd?: { version?: string };
   cni?: { plugin?: CniPlugin };
   image?: { os?: OperatingSystem; arch?: Architecture; binaries?: BinarySource; mirror?: string };
-  pki?: { keyAlgorithm?: KeyAlgorithm; /** Older spelling of keyAlgorithm: rsa-<keySize>. */ keySize?: KeySize; caValidityDays?: number; certValidityDays?: number };
+  pki?: { keyAlgorithm?: KeyAlgorithm; /** Older spelling of keyAlgorithm: rsa-<keySize>. */ keySize?: KeySize; caValidityDays?: number; certValidityDays?: number; bootstrapTokenHours?: number };
   network?: NetworkSettings;
   loadBalancer?: { vip: string; port?: number; virtualRouterId?: number };
   ssh: { authorizedKeys: string[] };
@@ -74,6 +74,7 @@ export const DEFAULTS = {
   keyAlgorithm: 'ecdsa-p256',
   caValidityDays: 3650,
   certValidityDays: 365,
+  bootstrapTokenHours: 24,
   etcdBackup: { enabled: true, schedule: '*-*-* 00/6:00:00', keep: 12, directory: '/var/backups/etcd' },
   filePermissions: '0644',
   fileOwner: 'root:root',

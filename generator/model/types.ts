@@ -216,6 +216,8 @@ export interface Cluster {
     keyAlgorithm: KeyAlgorithm;
     caValidityDays: number;
     certValidityDays: number;
+    /** A bootstrap token lives this long in the cluster from when it is applied, and serves new seeds this long after it is made. */
+    bootstrapTokenHours: number;
   };
   ssh: { authorizedKeys: string[] };
   /** Time servers for every host; empty means the distribution's default pool. */

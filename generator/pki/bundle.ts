@@ -12,8 +12,9 @@ import { renderPkiReadme } from './readme.ts';
 import type { Roots } from './roots.ts';
 import { secretFileContent, secretsBundle } from './secrets.ts';
 import type { CertifiedKey, PkiBundle } from './types.ts';
+import type { BootstrapToken } from './bootstrap-tokens.ts';
 
-export function assembleBundle(cluster: Cluster, roots: Roots, leaves: LeafCertificates): PkiBundle {
+export function assembleBundle(cluster: Cluster, roots: Roots, leaves: LeafCertificates, bootstrapToken: BootstrapToken): PkiBundle {
   const get = (id: string) => leaves.get(id)!;
   const perMember = (kind: string) => Object.fromEntries(cluster.etcd.members.map((m) => [m.name, get(`${kind}/${m.name}`)]));
   const { cas } = roots;
@@ -30,7 +31,7 @@ export function assembleBundle(cluster: Cluster, roots: Roots, leaves: LeafCerti
     kubeProxy: get('kube-proxy'),
     kubeletServing: Object.fromEntries(cluster.hosts.filter(isNode).map((h) => [h.name, get(`kubelet-serving/${h.name}`)])),
     serviceAccount: roots.serviceAccount,
-    secrets: secretsBundle(roots.secrets),
+    secrets: secretsBundle(roots.secrets, bootstrapToken),
   };
 }
 

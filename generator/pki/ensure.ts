@@ -21,6 +21,7 @@ import type { Change, PkiChange } from './outcome.ts';
 import { leafProfiles, type RotateTarget } from './profiles.ts';
 import { caChanges, checkRoots, keyAndSecretChanges, makeRoots, rootKeyNeeds, ROOT_FILES } from './roots.ts';
 import type { PkiBundle } from './types.ts';
+import { newBootstrapToken, type BootstrapToken } from './bootstrap-tokens.ts';
 
 export { PkiError, type PkiChange, type PkiProblem } from './outcome.ts';
 
@@ -37,6 +38,8 @@ export interface EnsurePkiOptions {
    * is never completed with new CAs or secrets: what is missing is an error.
    */
   existing?: boolean;
+  /** The newest bootstrap token (bootstrap-tokens.ts): what the bundle carries. One made now by default. */
+  bootstrapToken?: BootstrapToken;
 }
 
 export interface EnsurePkiResult {
@@ -67,7 +70,7 @@ export async function ensurePki(cluster: Cluster, pkiDir: string, options: Ensur
   // Each CA before what it signs, then the service-account key and the secrets.
   const changes = [...caChanges(rootPlan), ...leafChanges(leafPlans), ...keyAndSecretChanges(rootPlan)];
   return {
-    bundle: assembleBundle(cluster, roots, leaves),
+    bundle: assembleBundle(cluster, roots, leaves, options.bootstrapToken ?? newBootstrapToken(now)),
     files: stateFiles(cluster, roots, profiles, leaves),
     created: changesOf(changes, 'created'),
     reissued: changesOf(changes, 'reissued'),

@@ -134,10 +134,10 @@ function makeLeafProfiles(cluster: Cluster): LeafProfile[] {
 /** The key pair that signs service-account tokens: no certificate. */
 export const SERVICE_ACCOUNT = { id: 'service-account', key: 'sa.key', pub: 'sa.pub' } as const;
 
-export const SECRET_NAMES = ['bootstrap-token', 'encryption-key', 'vrrp-password'] as const;
+/** The bootstrap tokens are not among them: they come and go (bootstrap-tokens.ts). */
+export const SECRET_NAMES = ['encryption-key', 'vrrp-password'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 export const SECRET_FILES: Record<SecretName, string> = {
-  'bootstrap-token': 'secrets/bootstrap-token',
   'encryption-key': 'secrets/encryption-key',
   'vrrp-password': 'secrets/vrrp-password',
 };

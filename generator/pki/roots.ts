@@ -66,7 +66,7 @@ export interface RootOptions {
 const ROTATE_CA: Record<CaName, RotateTarget> = { kubernetes: 'kubernetes-ca', etcd: 'etcd-ca', 'front-proxy': 'front-proxy-ca' };
 /** What `--rotate` calls each secret; the encryption key has no such name. */
 const ROTATE_SECRET: Record<SecretName, RotateTarget | undefined> = {
-  'bootstrap-token': 'bootstrap-token', 'encryption-key': undefined, 'vrrp-password': 'vrrp-password',
+  'encryption-key': undefined, 'vrrp-password': 'vrrp-password',
 };
 
 /** Every file a root is read from (sa.pub is not: it is derived from sa.key each run, so the two always agree). */

@@ -1,14 +1,15 @@
 /**
- * The cluster's shared secrets: the kubelet bootstrap token, the key for
- * encryption at rest and keepalived's VRRP password. Each is one line in its
- * own file under secrets/ in the state folder, 0600.
+ * The cluster's shared secrets: the key for encryption at rest and
+ * keepalived's VRRP password. Each is one line in its own file under secrets/
+ * in the state folder, 0600. (The kubelet bootstrap tokens expire and are
+ * kept apart: bootstrap-tokens.ts.)
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { PkiBundle } from './types.ts';
 import type { SecretName } from './profiles.ts';
+import type { BootstrapToken } from './bootstrap-tokens.ts';
 
-const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const ALNUM = `ABCDEFGHIJKLMNOPQRSTUVWXYZ${LOWER_ALNUM}`;
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Uniformly random characters (randomInt is unbiased). */
 function randomString(alphabet: string, length: number): string {
@@ -19,14 +20,12 @@ type Secrets = PkiBundle['secrets'];
 
 export function generateSecret(name: SecretName): string {
   switch (name) {
-    case 'bootstrap-token': return `${randomString(LOWER_ALNUM, 6)}.${randomString(LOWER_ALNUM, 16)}`;
     case 'encryption-key': return randomBytes(32).toString('base64');
     case 'vrrp-password': return randomString(ALNUM, 8);
   }
 }
 
 const FORMATS: Record<SecretName, { pattern: RegExp; says: string }> = {
-  'bootstrap-token': { pattern: /^[a-z0-9]{6}\.[a-z0-9]{16}$/, says: 'a bootstrap token: [a-z0-9]{6}.[a-z0-9]{16}' },
   'encryption-key': { pattern: /^[A-Za-z0-9+/]{43}=$/, says: 'the base64 of 32 bytes' },
   'vrrp-password': { pattern: /^[!-~]{1,8}$/, says: '1 to 8 printable characters' },
 };
@@ -42,10 +41,9 @@ export function secretFileContent(value: string): string {
   return `${value}\n`;
 }
 
-export function secretsBundle(values: Record<SecretName, string>): Secrets {
-  const [id, secret] = values['bootstrap-token'].split('.') as [string, string];
+export function secretsBundle(values: Record<SecretName, string>, bootstrapToken: BootstrapToken): Secrets {
   return {
-    bootstrapToken: { id, secret },
+    bootstrapToken,
     encryptionKey: values['encryption-key'],
     vrrpPassword: values['vrrp-password'],
   };

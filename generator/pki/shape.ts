@@ -32,6 +32,6 @@ function makeShapeOnlyBundle(cluster: Cluster): PkiBundle {
     kubeProxy: NONE,
     kubeletServing: Object.fromEntries(cluster.hosts.filter(isNode).map((h) => [h.name, NONE])),
     serviceAccount: { publicKeyPem: NONE.certPem, privateKeyPem: NONE.keyPem },
-    secrets: { bootstrapToken: { id: 'abcdef', secret: '0123456789abcdef' }, encryptionKey: 'AAAA', vrrpPassword: 'none' },
+    secrets: { bootstrapToken: { id: 'abcdef', secret: '0123456789abcdef', made: null }, encryptionKey: 'AAAA', vrrpPassword: 'none' },
   };
 }

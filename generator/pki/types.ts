@@ -7,6 +7,8 @@
  * its roles.
  */
 
+import type { BootstrapToken } from './bootstrap-tokens.ts';
+
 /** A PEM certificate and the PEM private key that matches it. */
 export interface CertifiedKey {
   certPem: string;
@@ -39,8 +41,12 @@ export interface PkiBundle {
   kubeletServing: Record<string, CertifiedKey>;
   serviceAccount: { publicKeyPem: string; privateKeyPem: string };
   secrets: {
-    /** [a-z0-9]{6}.[a-z0-9]{16}: kubelets present it to the apiserver to request their certificates. */
-    bootstrapToken: { id: string; secret: string };
+    /**
+     * The join token kubelets present to the apiserver to request their
+     * certificates: the newest one. Each node's seed is rendered with the
+     * token it carries (render/hosts.ts), which may be an earlier one.
+     */
+    bootstrapToken: BootstrapToken;
     /** base64 of 32 random bytes: the secretbox key for encryption at rest. */
     encryptionKey: string;
     /** keepalived's VRRP auth_pass (8 characters: VRRP PASS auth uses at most 8). */

@@ -12,7 +12,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cluster, Role } from '../model/types.ts';
+import { isNode, type Cluster, type Role } from '../model/types.ts';
+import type { BootstrapTokens } from '../pki/bootstrap-tokens.ts';
 import { grantsFor } from '../pki/access.ts';
 import type { EnsurePkiResult } from '../pki/ensure.ts';
 import type { HostSeed } from '../render/hosts.ts';
@@ -126,6 +127,8 @@ export class SeedComparison {
   private readonly byName: ReadonlyMap<string, Cluster['hosts'][number]>;
   /** Whether the cluster folder holds any seed: a first run reads none of them. */
   private readonly hadSeeds: boolean;
+  /** The last seed read, kept for observe(): the renderer reads it first (which token it carries). */
+  private lastRead: { host: string; seed: SeedText | undefined } | undefined;
 
   private constructor(
     private readonly cluster: Cluster,
@@ -141,11 +144,22 @@ export class SeedComparison {
     return new SeedComparison(cluster, clusterDir, readPreviousModel(clusterDir));
   }
 
+  /** A host's seed in the cluster folder as it is (read once for both the renderer and observe()). */
+  private previousSeed(host: string): SeedText | undefined {
+    if (this.lastRead?.host !== host) this.lastRead = { host, seed: this.hadSeeds ? readSeed(this.clusterDir, host) : undefined };
+    return this.lastRead.seed;
+  }
+
+  /** The host's user-data in the cluster folder as it is: which bootstrap token it carries (render/hosts.ts, TokenChoice). */
+  previousUserData(host: string): string | undefined {
+    return this.previousSeed(host)?.userData;
+  }
+
   /** One host's new seed, compared with its old one now: the writer may replace the old tree as soon as it has the last seed. */
   observe(seed: HostSeed): void {
     const host = this.byName.get(seed.host)!;
     const base = { roles: [...host.roles], address: host.address };
-    const old = this.hadSeeds ? readSeed(this.clusterDir, seed.host) : undefined;
+    const old = this.previousSeed(seed.host);
     if (!old) {
       this.hosts.push([seed.host, { ...base, action: 'create', reasons: ['a new host'] }]);
       return;
@@ -155,7 +169,7 @@ export class SeedComparison {
   }
 
   /** The plan, once every seed was observed; `pki` says which credentials were made or replaced. */
-  async plan(pki: EnsurePkiResult, membership: Pick<MembershipChange, 'joining' | 'leaving' | 'refounded'>): Promise<Plan> {
+  async plan(pki: EnsurePkiResult, membership: Pick<MembershipChange, 'joining' | 'leaving' | 'refounded'>, tokens: BootstrapTokens): Promise<Plan> {
     const { cluster, clusterDir, previous } = this;
     const hosts: Record<string, HostPlan> = Object.fromEntries(this.hosts);
     let anyOld = Object.values(hosts).some((h) => h.action !== 'create');
@@ -171,10 +185,30 @@ export class SeedComparison {
     ];
     const holders = holdersOf(cluster, new Set(changes.map((c) => c.item)));
     const certificates: CertificateChange[] = changes.map((c) => ({ ...c, holders: holders.get(c.item) ?? [] }));
+    if (!firstRun && tokens.made) certificates.push(tokenIssued(cluster, hosts, tokens));
     const { steps, availability, warnings } = orderSteps(cluster, hosts, firstRun, clusterDir, membership);
+    if (!firstRun) warnings.push(...supersededTokens(tokens, clusterDir));
     const changed = firstRun || certificates.length > 0 || Object.values(hosts).some((h) => h.action !== 'keep');
     return { cluster: cluster.name, changed, firstRun, hosts, certificates, steps, availability, warnings };
   }
+}
+
+/** The bootstrap token made by this change: every new or changed node seed carries it (render/hosts.ts). */
+function tokenIssued(cluster: Cluster, hosts: Record<string, HostPlan>, tokens: BootstrapTokens): CertificateChange {
+  const reason = tokens.superseded.length && !tokens.migrated ? 'rotated (--rotate bootstrap-token)'
+    : tokens.migrated ? 'the first that expires: the earlier one was applied without an expiration'
+    : `the last one is more than ${tokens.hours} h old`;
+  const nodes = new Set(cluster.hosts.filter(isNode).map((h) => h.name));
+  const holders = Object.entries(hosts).filter(([name, h]) => nodes.has(name) && (h.action === 'create' || h.action === 'reprovision')).map(([name]) => name);
+  return { item: 'bootstrap-token', change: 'issued', reason: `${reason}; lives ${tokens.hours} h in the cluster from when it is applied`, holders };
+}
+
+/** What to delete from the cluster once a token is superseded: by a rotation at once; a legacy one (it never expires) once its nodes joined. */
+function supersededTokens(tokens: BootstrapTokens, clusterDir: string): string[] {
+  const kubectl = `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')} -n kube-system delete secret --ignore-not-found`;
+  return tokens.superseded.map((t) => t.made === null
+    ? `bootstrap token ${t.id} was applied without an expiration (before tokens expired): once every node booted from an earlier seed has joined, delete it: ${kubectl} bootstrap-token-${t.id}`
+    : `bootstrap token ${t.id} is superseded by the rotation: delete it from the cluster now: ${kubectl} bootstrap-token-${t.id}`);
 }
 
 /** The per-host summary `plan` and `generate` both end with. */

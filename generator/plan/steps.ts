@@ -11,6 +11,8 @@ import { isNode, PROVISION_TIERS, provisionTier, type Cluster } from '../model/t
 import { ON_HOST } from '../pki/on-host.ts';
 import { SEED } from '../roles/paths.ts';
 import type { HostAction, HostPlan } from './plan.ts';
+import { applyBootstrapToken } from '../roles/addons.ts';
+import { BOOTSTRAP_TOKEN_OUTPUT } from '../render/bootstrap-token.ts';
 
 export interface PlanStep {
   host: string;
@@ -33,6 +35,9 @@ interface Context {
   kubectl: string;
   /** The load balancers are all new: the VIP serves only once they are up. */
   endpointIsNew: boolean;
+  /** Applies out/<cluster>/bootstrap-token.yaml (the token new node seeds carry); run once, before the first node that no control plane's boot covers. */
+  applyToken: string;
+  tokenApplied: boolean;
 }
 
 /** etcdctl, run over ssh on another member; it talks to `endpoints` (that member by default). */
@@ -111,6 +116,11 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, e
     // Its old address is in the old seed only: the operator fills it in.
     if (leaves && action === 'reprovision' && ctl) commands.push(...memberRemove(ctl, name, `<${name}'s old client URL>`));
     if (joins && ctl) commands.push(`${ctl()} member add ${name} --peer-urls=https://${host.address}:${PORTS.etcdPeer}`);
+    // A control plane applies the token its own seed carries as it boots; any other node needs it applied first.
+    if (node && !host.roles.includes('control-plane') && !ctx.tokenApplied) {
+      commands.push(`${ctx.applyToken}    # the join token in this change's node seeds; it lives ${ctx.cluster.pki.bootstrapTokenHours} h from now`);
+      ctx.tokenApplied = true;
+    }
     const boot: Boot = action === 'create' ? 'new-vm' : etcd && !joins ? 'keep-etcd-data' : 'fresh-disk';
     commands.push(...bootCommands(name, boot));
     if (etcd && ctl) commands.push(`${ctl()} endpoint health --cluster`);
@@ -153,9 +163,11 @@ export function orderSteps(
   const entries = Object.entries(hosts);
   const endpointIsNew = cluster.loadBalancer !== undefined
     && entries.every(([, h]) => !h.roles.includes('load-balancer') || h.action === 'create');
+  const kubectl = `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}`;
   const ctx: Context = {
-    cluster, hosts, endpointIsNew, kubectl: `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}`,
+    cluster, hosts, endpointIsNew, kubectl,
     joining: new Set(membership.joining), leaving: new Set(membership.leaving),
+    applyToken: applyBootstrapToken(kubectl, join(clusterDir, BOOTSTRAP_TOKEN_OUTPUT), cluster.pki.bootstrapTokenHours), tokenApplied: false,
   };
   const etcdSize = entries.filter(([, h]) => h.roles.includes('etcd') && h.action !== 'create').length;
   const steps: PlanStep[] = [];

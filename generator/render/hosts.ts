@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { Cluster, Host } from '../model/types.ts';
+import { isNode, type Cluster, type Host } from '../model/types.ts';
+import type { BootstrapToken, BootstrapTokens } from '../pki/bootstrap-tokens.ts';
 import { buildCidataIso } from '../output/iso9660.ts';
 import type { OutputFile } from '../output/tree.ts';
 import type { PkiBundle } from '../pki/types.ts';
@@ -110,9 +111,32 @@ function adminKubeconfigFile(cluster: Cluster, bundle: PkiBundle): OutputFile {
   return { path: 'admin.kubeconfig', content: renderTemplate(KUBECONFIG_TEMPLATE, adminKubeconfig(cluster, bundle)), mode: 0o600 };
 }
 
+/**
+ * Which bootstrap token a node's seed carries (pki/bootstrap-tokens.ts): the
+ * one its previous seed carries while nothing else in that seed changes, so a
+ * new token changes no running host's seed; otherwise the current one.
+ */
+export interface TokenChoice {
+  tokens: BootstrapTokens;
+  /** The host's user-data in the cluster folder as it is, if any. */
+  previousUserData(host: string): string | undefined;
+}
+
+function renderWithToken(cluster: Cluster, host: Host, bundle: PkiBundle, choice: TokenChoice): HostSeed {
+  if (!isNode(host)) return renderHostSeed(cluster, host, bundle);
+  const withToken = (bootstrapToken: BootstrapToken): PkiBundle => ({ ...bundle, secrets: { ...bundle.secrets, bootstrapToken } });
+  const previous = choice.previousUserData(host.name);
+  const carried = previous === undefined ? undefined : choice.tokens.carriedBy(previous);
+  if (carried) {
+    const seed = renderHostSeed(cluster, host, withToken(carried));
+    if (seed.userData === previous) return seed;
+  }
+  return renderHostSeed(cluster, host, withToken(choice.tokens.current));
+}
+
 /** Every host's seed, rendered one host at a time as the caller asks for it. */
-export function* streamSeeds(cluster: Cluster, bundle: PkiBundle): Generator<HostSeed> {
-  for (const host of cluster.hosts) yield renderHostSeed(cluster, host, bundle);
+export function* streamSeeds(cluster: Cluster, bundle: PkiBundle, tokens: TokenChoice): Generator<HostSeed> {
+  for (const host of cluster.hosts) yield renderWithToken(cluster, host, bundle, tokens);
 }
 
 /**
@@ -121,8 +145,8 @@ export function* streamSeeds(cluster: Cluster, bundle: PkiBundle): Generator<Hos
  * cluster. `withSeed` sees each seed as it is made (its sizes, the plan) and
  * returns the files others make of it (the platform's), written with it.
  */
-export function* streamHosts(cluster: Cluster, bundle: PkiBundle, withSeed: (seed: HostSeed) => readonly OutputFile[]): Generator<OutputFile> {
-  for (const seed of streamSeeds(cluster, bundle)) {
+export function* streamHosts(cluster: Cluster, bundle: PkiBundle, tokens: TokenChoice, withSeed: (seed: HostSeed) => readonly OutputFile[]): Generator<OutputFile> {
+  for (const seed of streamSeeds(cluster, bundle, tokens)) {
     yield* seedFiles(seed);
     yield* withSeed(seed);
   }

@@ -38,6 +38,8 @@ export const FILES = {
   auditPolicy: `${K}/audit-policy.yaml`,
   auditLog: '/var/log/kubernetes/audit/audit.log',
   addonsDir: `${K}/addons`,
+  /** The bootstrap-token Secret a control plane applies: apart from the add-ons, since its expiration is set as it is applied. */
+  bootstrapTokenSecret: `${K}/bootstrap-token.yaml`,
   nginxConf: '/etc/nginx/nginx.conf',
   keepalivedConf: '/etc/keepalived/keepalived.conf',
   keepalivedCheck: '/etc/keepalived/check-apiserver-proxy.sh',

@@ -3,6 +3,8 @@
  * into a temporary state folder, and helpers to run real tools on it.
  * sharedPki() gives every test file of the process the same one.
  */
+import { BootstrapTokens } from '../../generator/pki/bootstrap-tokens.ts';
+import { tokenRecordFile } from '../../generator/state/bootstrap-tokens.ts';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +37,9 @@ export async function makePki(specText: string, prefix: string): Promise<PkiFixt
   let result: EnsurePkiResult;
   try {
     result = await ensurePki(cluster, pkiDir);
-    await writeTree(pkiDir, result.files, STATE_WRITE);
+    // The state as the pipeline writes it: the PKI's files and the bootstrap-token record of the bundle's token.
+    const tokens = new BootstrapTokens([result.bundle.secrets.bootstrapToken], { now: new Date(), hours: cluster.pki.bootstrapTokenHours, rotate: false });
+    await writeTree(pkiDir, [...result.files, tokenRecordFile(tokens)], STATE_WRITE);
   } catch (err) {
     rmSync(work, { recursive: true, force: true });
     throw err;
