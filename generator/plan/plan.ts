@@ -19,7 +19,7 @@ import type { EnsurePkiResult } from '../pki/ensure.ts';
 import type { HostSeed } from '../render/hosts.ts';
 import { describeSeedChange, type AddressNames, type SeedText } from './seed-diff.ts';
 import type { MembershipChange } from '../model/etcd-membership.ts';
-import { orderSteps, type PlanStep } from './steps.ts';
+import { operatorKubectl, orderSteps, type PlanStep } from './steps.ts';
 
 export type HostAction = 'create' | 'reprovision' | 'keep' | 'remove';
 
@@ -205,7 +205,7 @@ function tokenIssued(cluster: Cluster, hosts: Record<string, HostPlan>, tokens: 
 
 /** What to delete from the cluster once a token is superseded: by a rotation at once; a legacy one (it never expires) once its nodes joined. */
 function supersededTokens(tokens: BootstrapTokens, clusterDir: string): string[] {
-  const kubectl = `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')} -n kube-system delete secret --ignore-not-found`;
+  const kubectl = `${operatorKubectl(clusterDir)} -n kube-system delete secret --ignore-not-found`;
   return tokens.superseded.map((t) => t.made === null
     ? `bootstrap token ${t.id} was applied without an expiration (before tokens expired): once every node booted from an earlier seed has joined, delete it: ${kubectl} bootstrap-token-${t.id}`
     : `bootstrap token ${t.id} is superseded by the rotation: delete it from the cluster now: ${kubectl} bootstrap-token-${t.id}`);

@@ -24,6 +24,11 @@ export interface PlanStep {
   cost?: string;
 }
 
+/** kubectl as the operator runs it: with the cluster's admin.kubeconfig, through the VIP (or the only control plane). */
+export function operatorKubectl(clusterDir: string): string {
+  return `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}`;
+}
+
 const clientUrl = (address: string) => `https://${address}:${PORTS.etcdClient}`;
 
 interface Context {
@@ -163,7 +168,7 @@ export function orderSteps(
   const entries = Object.entries(hosts);
   const endpointIsNew = cluster.loadBalancer !== undefined
     && entries.every(([, h]) => !h.roles.includes('load-balancer') || h.action === 'create');
-  const kubectl = `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}`;
+  const kubectl = operatorKubectl(clusterDir);
   const ctx: Context = {
     cluster, hosts, endpointIsNew, kubectl,
     joining: new Set(membership.joining), leaving: new Set(membership.leaving),

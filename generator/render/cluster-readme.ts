@@ -57,6 +57,7 @@ export function renderClusterReadme(cluster: Cluster, specFile: string, calendar
       ? 'the golden image built from packer/'
       : `a stock ${cluster.image.os} cloud image; first boot downloads the pinned binaries`,
     adminKubeconfig: `out/${cluster.name}/admin.kubeconfig`,
+    bootstrapTokenHours: cluster.pki.bootstrapTokenHours,
     etcdBackup: etcdBackupReadme(cluster),
     certificates: calendar.map((c) => ({
       name: c.name,
