@@ -44,10 +44,12 @@ const CLOUD_INIT_DEFAULTS = { owner: 'root:root', permissions: '0644' } as const
  * 750 lines of file content, so this is 1.5 KB of its raw size.
  */
 const WRITE_FILE_INDENT = 1;
+/** runcmd's commands in flow style: `{ runcmd: [[...]] }` is flow from its second level. */
+const RUNCMD_FLOW_LEVEL = 2;
 
 /** seqNoIndent: list items at their key's column, two spaces less on every line of every file. */
-function yaml(value: unknown, indent = 2): string {
-  return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true, indent });
+function yaml(value: unknown, indent = 2, flowLevel = -1): string {
+  return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true, indent, flowLevel });
 }
 
 /**
@@ -178,13 +180,14 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     ...(host.packages.length ? { packages: host.packages } : {}),
   };
   // In a chroot (tests) systemctl ignores start requests; on a VM this starts the bootstrap.
+  // Argument lists (no shell), each on one line: `- [systemctl, daemon-reload]`.
   const runcmd = [
     ['systemctl', 'daemon-reload'],
     ['systemctl', 'enable', SEED.bootstrapUnit],
     ['systemctl', 'start', '--no-block', SEED.bootstrapUnit],
   ];
   // The same YAML as one dump of { ...config, write_files, runcmd }, with each entry's text reused across hosts.
-  const body = `${yaml(config)}write_files:\n${files.map(writeFileYaml).join('')}${yaml({ runcmd })}`;
+  const body = `${yaml(config)}write_files:\n${files.map(writeFileYaml).join('')}${yaml({ runcmd }, 2, RUNCMD_FLOW_LEVEL)}`;
   const userData = renderTemplate('user-data.hbs', {
     host: host.name,
     roles: host.roles.join(', '),

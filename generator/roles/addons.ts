@@ -22,7 +22,7 @@ export const addons: RoleRecipe = {
   roles: ['control-plane'],
   steps: (cluster, host) => [
     { name: 'addons', template: 'addons/apply-addons.sh.hbs', view: { kubectl: kubectl(cluster), addonsDir: FILES.addonsDir } },
-    { name: 'label-control-plane', template: 'addons/label-control-plane.sh.hbs', view: { kubectl: kubectl(cluster), node: host.name, roleLabel: CONTROL_PLANE_LABEL } },
+    { name: 'label-control-plane', template: 'addons/label-control-plane.sh.hbs', view: { node: host.name, roleLabel: CONTROL_PLANE_LABEL } },
   ],
   files: ({ cluster, bundle }) => {
     const token = bundle.secrets.bootstrapToken;
