@@ -186,7 +186,7 @@ export function renderCloudConfig(cluster: Cluster, host: Host, bundle: PkiBundl
     ['systemctl', 'enable', SEED.bootstrapUnit],
     ['systemctl', 'start', '--no-block', SEED.bootstrapUnit],
   ];
-  // The same YAML as one dump of { ...config, write_files, runcmd }, with each entry's text reused across hosts.
+  // The YAML of { ...config, write_files, runcmd }, each part dumped on its own: write_files' items at their own indent, each entry's text reused across hosts.
   const body = `${yaml(config)}write_files:\n${files.map(writeFileYaml).join('')}${yaml({ runcmd }, 2, RUNCMD_FLOW_LEVEL)}`;
   const userData = renderTemplate('user-data.hbs', {
     host: host.name,
