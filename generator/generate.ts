@@ -16,9 +16,8 @@ export { formatPlan } from './plan/plan.ts';
 import { renderClusterReadme } from './render/cluster-readme.ts';
 import { LEGACY_TOKEN_FILE, TOKEN_RECORD, type BootstrapToken, type BootstrapTokens } from './pki/bootstrap-tokens.ts';
 import { readBootstrapTokens, tokenRecordFile } from './state/bootstrap-tokens.ts';
-import { BOOTSTRAP_TOKEN_OUTPUT, bootstrapTokenFile } from './render/bootstrap-token.ts';
-import { applyBootstrapToken } from './roles/addons.ts';
-import { operatorKubectl } from './plan/steps.ts';
+import { bootstrapTokenFile } from './render/bootstrap-token.ts';
+import { operatorAppliesToken } from './plan/steps.ts';
 import { describeSeeds, seedSize, streamHosts, streamSeeds, type SeedSize } from './render/hosts.ts';
 import { describeHostActions, SeedComparison, type Plan } from './plan/plan.ts';
 import { renderPacker } from './render/packer.ts';
@@ -156,8 +155,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const plan = await comparison.plan(pki, membership, tokens);
     for (const line of describePkiResult(pki, stateDir)) options.log(line);
     if (tokens.made && !plan.firstRun) {
-      const apply = applyBootstrapToken(operatorKubectl(clusterDir), join(clusterDir, BOOTSTRAP_TOKEN_OUTPUT), tokens.hours);
-      options.log(`pki: a new bootstrap token (${tokens.made.id}) for the new and changed node seeds; before they boot, apply it: ${apply}`);
+      options.log(`pki: a new bootstrap token (${tokens.made.id}) for the new and changed node seeds; before they boot, apply it: ${operatorAppliesToken(cluster, clusterDir)}`);
     }
     for (const line of describeSeeds(seedSizes)) options.log(line);
     for (const line of expiryWarnings(calendar, now)) (options.warn ?? options.log)(line);

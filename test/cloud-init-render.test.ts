@@ -120,7 +120,7 @@ test('every host: bootstrap unit and script with markers, kernel settings of its
     assert.ok(runcmd.includes(SEED.bootstrapUnit), seed.host);
     if (ex.cluster.image.binaries === 'download') {
       assert.ok(fileAt(parsed, SEED.installScript) && fileAt(parsed, SEED.installManifest), `${seed.host}: install script`);
-      assert.ok(script.content.indexOf('step=install-binaries') < script.content.indexOf('step=start-'), `${seed.host}: binaries before any daemon starts`);
+      assert.ok(script.content.indexOf('begin install-binaries') < script.content.indexOf('begin start-'), `${seed.host}: binaries before any daemon starts`);
     } else {
       assert.not.ok(fileAt(parsed, SEED.installScript), `${seed.host}: golden image needs no install script`);
     }
@@ -355,7 +355,7 @@ test('add-ons on every control plane: bootstrap token, CSR auto-approval, apiser
     assert.match(script, /apply --server-side/);
     // the role label kubeadm gives control planes (a kubelet may not set it itself)
     assert.ok(script.includes(`label node ${host.name} --overwrite node-role.kubernetes.io/control-plane=`), `${seed.host}: role label`);
-    assert.ok(script.indexOf('step=label-control-plane') > script.indexOf('step=addons'), `${seed.host}: labelled after the add-ons (the nodeclient binding) are applied`);
+    assert.ok(script.indexOf('begin label-control-plane') > script.indexOf('begin addons'), `${seed.host}: labelled after the add-ons (the nodeclient binding) are applied`);
   }
 });
 

@@ -7,6 +7,7 @@
 import type { Cluster, Host } from '../model/types.ts';
 import { forRolesOf, RECIPES } from '../roles/index.ts';
 import { CATALOGUE, PER_HOST_ITEMS, type CredentialFile, type Grant } from './on-host.ts';
+import { seedKeyPem } from './host-key.ts';
 import type { CertifiedKey, HostCredential, PkiBundle } from './types.ts';
 
 export type { Grant, GrantPart } from './on-host.ts';
@@ -53,10 +54,10 @@ export function certifiedKey(bundle: PkiBundle, item: string): CertifiedKey {
   }
 }
 
-/** The bytes of one granted credential file. */
+/** The bytes of one granted credential file: a private key in the compact form a seed carries (pki/host-key.ts). */
 function grantContent(bundle: PkiBundle, grant: Grant): string {
   const pem = certifiedKey(bundle, grant.item);
-  return grant.part === 'key' ? pem.keyPem : pem.certPem;
+  return grant.part === 'key' ? seedKeyPem(pem.keyPem) : pem.certPem;
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { HOST_PKI } from './types.ts';
 
-export type GrantPart = 'cert' | 'key' | 'public' | 'secret';
+export type GrantPart = 'cert' | 'key' | 'secret';
 
 /**
  * One credential granted to a host: a file of its own at `path`, or a secret
@@ -58,8 +58,9 @@ export const ON_HOST = {
   apiserverEtcdClient: pair('apiserver-etcd-client', 'apiserver-etcd-client'),
   frontProxyCa: { cert: pair('ca/front-proxy', 'front-proxy-ca').cert },
   frontProxyClient: pair('front-proxy-client', 'front-proxy-client'),
+  // The key alone: kube-apiserver verifies tokens with its public half (--service-account-key-file
+  // takes a private key as well as a public one), so sa.pub stays in the state folder.
   serviceAccount: {
-    public: { item: 'service-account', part: 'public', path: `${HOST_PKI.dir}/sa.pub` } as CredentialFile,
     key: { item: 'service-account', part: 'key', path: `${HOST_PKI.dir}/sa.key` } as CredentialFile,
   },
   etcdCa: { cert: pair('ca/etcd', 'ca', HOST_PKI.etcdDir).cert },

@@ -11,7 +11,7 @@ import { isNode, PROVISION_TIERS, provisionTier, type Cluster } from '../model/t
 import { ON_HOST } from '../pki/on-host.ts';
 import { SEED } from '../roles/paths.ts';
 import type { HostAction, HostPlan } from './plan.ts';
-import { applyBootstrapToken } from '../roles/addons.ts';
+import { applyBootstrapToken, SERVER_SIDE_APPLY } from '../roles/addons.ts';
 import { BOOTSTRAP_TOKEN_OUTPUT } from '../render/bootstrap-token.ts';
 
 export interface PlanStep {
@@ -27,6 +27,11 @@ export interface PlanStep {
 /** kubectl as the operator runs it: with the cluster's admin.kubeconfig, through the VIP (or the only control plane). */
 export function operatorKubectl(clusterDir: string): string {
   return `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}`;
+}
+
+/** The operator's apply of out/<cluster>/bootstrap-token.yaml, before nodes of a change boot. */
+export function operatorAppliesToken(cluster: Cluster, clusterDir: string): string {
+  return applyBootstrapToken(`${operatorKubectl(clusterDir)} ${SERVER_SIDE_APPLY}`, join(clusterDir, BOOTSTRAP_TOKEN_OUTPUT), cluster.pki.bootstrapTokenHours);
 }
 
 const clientUrl = (address: string) => `https://${address}:${PORTS.etcdClient}`;
@@ -172,7 +177,7 @@ export function orderSteps(
   const ctx: Context = {
     cluster, hosts, endpointIsNew, kubectl,
     joining: new Set(membership.joining), leaving: new Set(membership.leaving),
-    applyToken: applyBootstrapToken(kubectl, join(clusterDir, BOOTSTRAP_TOKEN_OUTPUT), cluster.pki.bootstrapTokenHours), tokenApplied: false,
+    applyToken: operatorAppliesToken(cluster, clusterDir), tokenApplied: false,
   };
   const etcdSize = entries.filter(([, h]) => h.roles.includes('etcd') && h.action !== 'create').length;
   const steps: PlanStep[] = [];

@@ -22,14 +22,15 @@ function kubectl(cluster: Cluster): string {
 export const SERVER_SIDE_APPLY = 'apply --server-side --force-conflicts --field-manager=ha-k8s-seed';
 
 /**
- * The one command that applies a bootstrap-token Secret file: its
+ * The one command that applies a bootstrap-token Secret file (`apply`: a
+ * kubectl that applies as SERVER_SIDE_APPLY does): its
  * `expiration` becomes `hours` from the moment it runs (GNU date), so a token
  * lives that long from when the cluster gets it, not from when its seed was
  * made. A control plane's first boot runs it, and so does the operator
  * (plan's steps) before new nodes boot.
  */
-export function applyBootstrapToken(kubectl: string, file: string, hours: number): string {
-  return `sed "s/^  expiration: .*/  expiration: \\"$(date -u -d '+${hours} hours' +%Y-%m-%dT%H:%M:%SZ)\\"/" ${file} | ${kubectl} ${SERVER_SIDE_APPLY} -f -`;
+export function applyBootstrapToken(apply: string, file: string, hours: number): string {
+  return `sed "s/^  expiration: .*/  expiration: \\"$(date -u -d '+${hours} hours' +%FT%TZ)\\"/" ${file} | ${apply} -f -`;
 }
 
 export const BOOTSTRAP_TOKEN_TEMPLATE = 'addons/bootstrap-token.yaml.hbs';
@@ -45,9 +46,10 @@ export const addons: RoleRecipe = {
   steps: (cluster, host) => [
     { name: 'addons', template: 'addons/apply-addons.sh.hbs', view: {
       kubectl: kubectl(cluster), apply: SERVER_SIDE_APPLY, addonsDir: FILES.addonsDir,
-      applyToken: applyBootstrapToken(kubectl(cluster), FILES.bootstrapTokenSecret, cluster.pki.bootstrapTokenHours),
+      // local_apply: the script's own name for kubectl(cluster) ${SERVER_SIDE_APPLY}, defined by the template.
+      applyToken: applyBootstrapToken('local_apply', FILES.bootstrapTokenSecret, cluster.pki.bootstrapTokenHours),
     } },
-    { name: 'label-control-plane', template: 'addons/label-control-plane.sh.hbs', view: { kubectl: kubectl(cluster), node: host.name, roleLabel: CONTROL_PLANE_LABEL } },
+    { name: 'label-control-plane', template: 'addons/label-control-plane.sh.hbs', view: { node: host.name, roleLabel: CONTROL_PLANE_LABEL } },
   ],
   files: ({ cluster, bundle }) => {
     const token = bundle.secrets.bootstrapToken;

@@ -38,7 +38,8 @@ export function kubeApiserverUnit(cluster: Cluster, host: Host): UnitView {
     ['etcd-keyfile', ON_HOST.apiserverEtcdClient.key.path],
     ['service-cluster-ip-range', k.serviceCIDR],
     ['service-account-issuer', `https://kubernetes.default.svc.${k.clusterDomain}`],
-    ['service-account-key-file', ON_HOST.serviceAccount.public.path],
+    // The signing key's own public half verifies the tokens: no second file for it on the host.
+    ['service-account-key-file', ON_HOST.serviceAccount.key.path],
     ['service-account-signing-key-file', ON_HOST.serviceAccount.key.path],
     ['encryption-provider-config', FILES.encryptionConfig],
     ['audit-policy-file', FILES.auditPolicy],

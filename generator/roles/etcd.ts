@@ -60,7 +60,6 @@ export function etcdUnit(cluster: Cluster, host: Host): UnitView {
 }
 
 export interface EtcdBackupView {
-  host: string;
   member: string;
   schedule: string;
   keep: number;
@@ -83,7 +82,6 @@ export function etcdBackupView(cluster: Cluster, host: Host): EtcdBackupView | n
   if (!backup) return null;
   const member = memberOf(cluster, host);
   return {
-    host: host.name,
     member: member.name,
     ...backup,
     prefix: `etcd-${member.name}-`,

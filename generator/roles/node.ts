@@ -93,7 +93,8 @@ export const node: RoleRecipe = {
       taints: kubeletTaints(cluster, host),
     };
     return [
-      { path: CONFIG.containerdConfig, template: 'node/containerd-config.toml.hbs', view: containerd },
+      // Static (the same on every node of a containerd version): compressed, like the add-on manifests.
+      { path: CONFIG.containerdConfig, template: 'node/containerd-config.toml.hbs', view: containerd, encoding: 'gz+b64' },
       { path: `${UNIT_DIR}/containerd.service`, template: 'node/containerd.service.hbs', view: containerd },
       { path: FILES.kubeletConfig, template: 'node/kubelet-config.yaml.hbs', view: kubelet },
       { path: FILES.bootstrapKubeconfig, template: KUBECONFIG_TEMPLATE, permissions: '0600',
