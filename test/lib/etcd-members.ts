@@ -37,6 +37,19 @@ export interface EtcdMemberFiles {
   local: (hostPath: string) => string;
 }
 
+/**
+ * SIGTERM, then SIGKILL after 10 s: a member whose peers are gone can sit in
+ * its graceful shutdown (leadership transfer, raft stop) for good, and one
+ * child left running keeps the test process, and npm test, alive.
+ */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (!child.kill('SIGTERM')) return;
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited.finally(() => clearTimeout(killer));
+}
+
 export class EtcdLab {
   readonly netns = `hks-etcd-${process.pid}`;
   readonly members: EtcdMemberFiles[];
@@ -111,17 +124,13 @@ export class EtcdLab {
   /** Stops one member and waits until it has exited. */
   async stop(member: EtcdMemberFiles): Promise<void> {
     const child = this.children.get(member.host.name);
-    if (child && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => { child.once('exit', () => resolve()); if (!child.kill('SIGTERM')) resolve(); });
-    }
+    if (child) await stopProcess(child);
     this.children.delete(member.host.name);
   }
 
   /** Stops every member and waits until each has exited. */
   async stopAll(): Promise<void> {
-    const exits = [...this.children.values()].filter((c) => c.exitCode === null && c.signalCode === null)
-      .map((c) => new Promise<void>((resolve) => { c.once('exit', () => resolve()); if (!c.kill('SIGTERM')) resolve(); }));
-    await Promise.all(exits);
+    await Promise.all([...this.children.values()].map(stopProcess));
     this.children.clear();
   }
 
