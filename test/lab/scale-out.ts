@@ -78,6 +78,15 @@ async function scaleOut(o: ScaleOutOptions, machines: Map<string, Machine>, reco
   const order = plan.steps.map((s) => `${s.action} ${s.host}`);
   record('plan', 'the steps in the expected order: load balancers (backup, master), control planes (new, then re-provisioned), workers',
     order.join() === EXPECTED_STEPS.join(), order.join(', '));
+  // The new VIP is for clients once every control plane's certificate names it: until the last
+  // control plane's step, that step's kubectl talks to the host's own apiserver.
+  const cpSteps = plan.steps.filter((st) => after.hosts.find((h) => h.name === st.host)!.roles.includes('control-plane'));
+  const ownServer = cpSteps.every((st) => st.commands.filter((c) => c.startsWith('kubectl ') && !c.includes('# through the VIP now'))
+    .every((c) => c.includes(`--server=https://${after.hosts.find((h) => h.name === st.host)!.address}:`)));
+  const vipNow = plan.steps.findIndex((st) => st.commands.some((c) => c.includes('# through the VIP now')));
+  record('plan', 'control plane steps: kubectl at the host\'s own apiserver; the last one ends "through the VIP now"',
+    cpSteps.length === 2 && ownServer && vipNow === plan.steps.indexOf(cpSteps.at(-1)!),
+    `"through the VIP now" in step ${vipNow + 1}; ${cpSteps.map((st) => st.commands.find((c) => c.startsWith('kubectl '))?.match(/--server=\S+/)?.[0] ?? 'no --server').join(', ')}`);
   const seedsOf = (hosts: readonly string[]) => Object.fromEntries(hosts.flatMap((h) => SEED_FILES.map((f) => [`${h}/${f}`, readFileSync(join(clusterDir, 'hosts', h, f))])));
   const existing = before.hosts.map((h) => h.name);
   const seedsBefore = seedsOf(existing);
@@ -100,7 +109,8 @@ async function scaleOut(o: ScaleOutOptions, machines: Map<string, Machine>, reco
   const viaVip: ProbeTarget = { name: 'VIP', url: after.kubernetes.endpoint.url };
   const vipHolder = () => after.loadBalancer!.members.map((m) => m.host).find((h) => machines.get(h)?.exec(['ip', '-4', '-o', 'addr', 'show'], 10).stdout.includes(` ${vip}/`));
   for (const [i, step] of plan.steps.entries()) {
-    const targets = vipHolder() ? [direct, viaVip] : [direct];
+    // the VIP from the step after the first load balancer's on (keepalived takes it some seconds after its bootstrap)
+    const targets = after.loadBalancer!.members.some((l) => machines.has(l.host)) ? [direct, viaVip] : [direct];
     const probe = probeInWorker(targets, tls);
     const started = Date.now();
     let ok = true;
