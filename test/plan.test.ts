@@ -75,17 +75,21 @@ test('the tutorial\'s scale-out: which hosts, why, and in which order; nothing w
   assert.equal([apiserver('k8s-master1')?.change, apiserver('k8s-master1')?.holders], ['reissued', ['k8s-master1']]);
   assert.equal([apiserver('k8s-master2')?.change, apiserver('k8s-master2')?.holders], ['issued', ['k8s-master2']]);
 
-  // Control planes first (the new one before the re-provisioned one), then the
-  // load balancers backup before master, then the workers, one at a time.
+  // A new VIP: its load balancers first (backup before master; nobody uses them
+  // yet), then the control planes (the new one before the re-provisioned one),
+  // then the workers, one at a time.
   assert.equal(plan.steps.map((s) => `${s.action} ${s.host}`), [
-    'create k8s-master2', 'reprovision k8s-master1', 'create lb-backup', 'create lb-master',
+    'create lb-backup', 'create lb-master', 'create k8s-master2', 'reprovision k8s-master1',
     'reprovision k8s-node1', 'reprovision k8s-node2',
   ]);
-  const master1 = plan.steps[1]!;
-  // Before the load balancers exist the VIP does not answer: kubectl talks to the host itself.
+  const master1 = plan.steps[3]!;
+  // Until every control plane's certificate names the VIP it is not for clients: kubectl talks to the host itself.
   assert.ok(master1.commands[0]!.includes('--server=https://192.168.31.71:6443 drain k8s-master1'), master1.commands[0]);
   assert.ok(master1.commands.some((c) => c.includes('keeping its etcd data (/var/lib/etcd')), master1.commands.join('\n'));
   assert.ok(master1.commands.some((c) => c.startsWith('ssh k8s-node1 sudo etcdctl --endpoints=https://192.168.31.72:2379 ') && c.endsWith('endpoint health --cluster')));
+  assert.ok(master1.commands.at(-1)!.endsWith('admin.kubeconfig get nodes    # through the VIP now; every node re-provisioned so far is Ready'), master1.commands.at(-1));
+  assert.match(master1.cost ?? '', /^etcd: 2 of 3 members run meanwhile \(one more failure would stop writes\)/);
+  assert.ok(plan.steps[2]!.commands.some((c) => c.includes('--server=https://192.168.31.74:6443 get node k8s-master2')), plan.steps[2]!.commands.join('\n'));
   const node1 = plan.steps[4]!;
   assert.ok(node1.commands[0]!.endsWith(`admin.kubeconfig drain k8s-node1 --ignore-daemonsets --delete-emptydir-data`), node1.commands[0]);
   assert.ok(node1.commands.at(-1)!.endsWith('uncordon k8s-node1'));
@@ -96,7 +100,7 @@ test('the text plan says the same, and generate ends with the per-host summary',
   const text = cliAt('plan', HA, out);
   assert.is(text.status, 2);
   assert.match(text.stdout, /^ {2}reprovision k8s-node1 \(etcd, worker, 192\.168\.31\.72\)$/m);
-  assert.match(text.stdout, /^ {2}1\. create k8s-master2 \(control-plane\)$/m);
+  assert.match(text.stdout, /^ {2}1\. create lb-backup \(load-balancer\)$/m);
   const copy = join(work, 'copy');
   cpSync(out, copy, { recursive: true });
   cpSync(`${out}.tutorial.pki`, `${copy}.tutorial.pki`, { recursive: true });
@@ -148,6 +152,21 @@ test('removing a worker that is an etcd member: drain, member remove, delete nod
   assert.ok(step.commands.some((c) => c.endsWith('member remove <ID of k8s-node2>')));
   assert.ok(step.commands.at(-1)!.endsWith('delete node k8s-node2'));
   assert.ok(plan.steps.findIndex((s) => s.action === 'remove') >= plan.steps.length - 2, 'removals come last');
+  // Each removal shrinks etcd by one and stops no other member: 3 -> 2 -> 1.
+  assert.equal(plan.steps.filter((s) => s.action === 'remove').map((s) => s.cost?.match(/etcd shrinks from \d to \d members/)?.[0]),
+    ['etcd shrinks from 3 to 2 members', 'etcd shrinks from 2 to 1 members']);
+});
+
+test('etcd\'s size per step: each joiner counts the members of its moment (3 of 4, then 4 of 5), and so do the steps after them', () => {
+  const spec = join(work, 'etcd5.yaml');
+  writeFileSync(spec, `${readFileSync(HA, 'utf8')}  - { name: k8s-etcd4, address: 192.168.31.77, roles: [etcd] }\n  - { name: k8s-etcd5, address: 192.168.31.78, roles: [etcd] }\n`);
+  const { plan } = planJson(spec, ha);
+  const step = (host: string) => plan.steps.find((s) => s.host === host)!;
+  assert.equal([step('k8s-etcd4').action, step('k8s-etcd5').action], ['create', 'create']);
+  assert.is(step('k8s-etcd4').cost, 'etcd: 3 of 4 members run from its member add until it is up (one more failure would stop writes)');
+  assert.is(step('k8s-etcd5').cost, 'etcd: 4 of 5 members run from its member add until it is up (1 more failure(s) tolerated)');
+  assert.ok(plan.steps.indexOf(step('k8s-etcd5')) < plan.steps.indexOf(step('k8s-master1')));
+  assert.match(step('k8s-master1').cost ?? '', /^etcd: 4 of 5 members run meanwhile \(1 more failure\(s\) tolerated\)/);
 });
 
 test('a rotated secret is named as a change, never printed; a rotated bootstrap token changes no seed and names the old one to delete', () => {

@@ -245,7 +245,9 @@ export type ProvisionTier = (typeof PROVISION_TIERS)[number];
 
 /**
  * A host's tier. Control planes come before the load balancers, which must
- * find a serving apiserver (with the VIP in its certificate) behind them; a
+ * find a serving apiserver (with the VIP in its certificate) behind them
+ * (a change that brings a new VIP makes its load balancers first instead:
+ * nobody uses them yet; generator/plan/steps.ts); a
  * worker comes after both, even when it is an etcd member too, because its
  * kubeconfigs point at the endpoint they make.
  */

@@ -4,6 +4,9 @@
  * planes one at a time (new ones first, so capacity grows before any goes
  * down), load balancers backup before master, workers last and drained one at
  * a time; removals after everything else, workers first and etcd members last.
+ * A change that brings a new VIP (every load balancer is created in it) makes
+ * the load balancers first: nobody uses them yet, and the control planes then
+ * come up behind a VIP that answers (the boot lab's scale-out shows it).
  */
 import { join } from 'node:path';
 import { CONFIG, PORTS } from '../model/paths.ts';
@@ -50,6 +53,24 @@ interface Context {
   tokenApplied: boolean;
 }
 
+/**
+ * etcd's size as the steps go: the members of the running cluster (the
+ * recorded ones: those the spec keeps and those leaving), grown by each
+ * joiner's `member add` and shrunk by each `member remove`.
+ */
+class EtcdMembers {
+  size: number;
+  constructor(hosts: Record<string, HostPlan>, joining: ReadonlySet<string>, leaving: ReadonlySet<string>) {
+    this.size = Object.entries(hosts).filter(([name, h]) => (h.roles.includes('etcd') && !joining.has(name)) || leaving.has(name)).length;
+  }
+}
+
+/** "N of M members run <when>", and what one more failure would do to writes then. */
+function etcdRunning(running: number, size: number, when: string): string {
+  const spare = running - (Math.floor(size / 2) + 1);
+  return `etcd: ${running} of ${size} members run ${when} (${spare === 0 ? 'one more failure would stop writes' : spare > 0 ? `${spare} more failure(s) tolerated` : 'writes stop'})`;
+}
+
 /** etcdctl, run over ssh on another member; it talks to `endpoints` (that member by default). */
 type Etcdctl = (endpoints?: string) => string;
 
@@ -94,18 +115,20 @@ function memberRemove(ctl: Etcdctl, name: string, endpoint: string): string[] {
 }
 
 /**
- * `endpointPending`: the load balancers of this change are not up yet, so the
- * VIP that admin.kubeconfig now names does not answer: kubectl talks to the
- * host's own apiserver instead, and a node's kubelet (which dials the VIP)
- * registers only once they are.
+ * `endpointPending`: the VIP of this change, which admin.kubeconfig now names,
+ * is not for clients yet (a control plane behind it still serves a
+ * certificate without it): kubectl talks to the host's own apiserver instead.
+ * A node's kubelet dials the VIP and retries until it reaches an apiserver
+ * whose certificate names it. `etcd` is the cluster's size at this step, which
+ * the step updates.
  */
-function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, endpointPending: boolean): PlanStep {
+function stepFor(ctx: Context, name: string, host: HostPlan, etcd: EtcdMembers, endpointPending: boolean): PlanStep {
   const isCp = host.roles.includes('control-plane');
   const kubectl = endpointPending && isCp
     ? `${ctx.kubectl} --server=https://${host.address}:${ctx.cluster.kubernetes.apiserverPort}`
     : ctx.kubectl;
   const node = isNode(host);
-  const etcd = host.roles.includes('etcd');
+  const isEtcd = host.roles.includes('etcd');
   const lb = host.roles.includes('load-balancer');
   const commands: string[] = [];
   const costs: string[] = [];
@@ -113,9 +136,9 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, e
 
   // A member joining the running cluster is added before it starts (its seed says
   // --initial-cluster-state=existing); one that changes its address leaves first, as itself.
-  const joins = etcd && ctx.joining.has(name);
+  const joins = isEtcd && ctx.joining.has(name);
   const leaves = ctx.leaving.has(name);
-  const ctl = etcd || leaves ? etcdctl(ctx, name) : undefined;
+  const ctl = isEtcd || leaves ? etcdctl(ctx, name) : undefined;
   if (action === 'remove') {
     if (node) commands.push(`${kubectl} drain ${name} --ignore-daemonsets --delete-emptydir-data`);
     if (ctl) commands.push(...memberRemove(ctl, name, clientUrl(host.address)));
@@ -131,15 +154,29 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, e
       commands.push(`${ctx.applyToken}    # the join token in this change's node seeds; it lives ${ctx.cluster.pki.bootstrapTokenHours} h from now`);
       ctx.tokenApplied = true;
     }
-    const boot: Boot = action === 'create' ? 'new-vm' : etcd && !joins ? 'keep-etcd-data' : 'fresh-disk';
+    const boot: Boot = action === 'create' ? 'new-vm' : isEtcd && !joins ? 'keep-etcd-data' : 'fresh-disk';
     commands.push(...bootCommands(name, boot));
-    if (etcd && ctl) commands.push(`${ctl()} endpoint health --cluster`);
-    if (node && !endpointPending) commands.push(`${kubectl} get node ${name}    # Ready`);
+    if (isEtcd && ctl) commands.push(`${ctl()} endpoint health --cluster`);
+    if (node) commands.push(`${kubectl} get node ${name}    # Ready`);
     if (node && action === 'reprovision') commands.push(`${kubectl} uncordon ${name}`);
   }
 
+  // etcd at this step: a member that leaves is removed first (the others keep
+  // running); one that joins is a member from `member add` on and runs only
+  // once its VM is up; one re-provisioned as itself is down while it is.
+  const before = etcd.size;
+  if (leaves) {
+    etcd.size -= 1;
+    costs.push(joins
+      ? `${etcdRunning(etcd.size, etcd.size + 1, `from its member add at the new address until it is up`)}; it left as itself first`
+      : `etcd shrinks from ${before} to ${etcd.size} members and no other member stops: ${etcdRunning(etcd.size, etcd.size, 'after it')}`);
+  }
+  if (joins) {
+    etcd.size += 1;
+    if (!leaves) costs.push(etcdRunning(etcd.size - 1, etcd.size, 'from its member add until it is up'));
+  } else if (isEtcd && action === 'reprovision') costs.push(etcdRunning(etcd.size - 1, etcd.size, 'meanwhile'));
+
   if (action !== 'create') {
-    if (etcd) costs.push(`etcd runs on ${etcdSize - 1} of ${etcdSize} members meanwhile: one more failure would stop writes`);
     if (host.roles.includes('control-plane')) {
       costs.push(ctx.cluster.loadBalancer && !ctx.endpointIsNew
         ? 'its apiserver is out of the load balancers\' rotation meanwhile; nginx sends requests to the others'
@@ -179,25 +216,30 @@ export function orderSteps(
     joining: new Set(membership.joining), leaving: new Set(membership.leaving),
     applyToken: operatorAppliesToken(cluster, clusterDir), tokenApplied: false,
   };
-  const etcdSize = entries.filter(([, h]) => h.roles.includes('etcd') && h.action !== 'create').length;
+  const etcd = new EtcdMembers(hosts, ctx.joining, ctx.leaving);
   const steps: PlanStep[] = [];
-  for (const tier of PROVISION_TIERS) {
-    const endpointPending = endpointIsNew && PROVISION_TIERS.indexOf(tier) < PROVISION_TIERS.indexOf('load-balancer');
+  // A new VIP: its load balancers first. Its clients wait until every control
+  // plane's apiserver certificate names it (nginx may send a request to any of
+  // them), so until the last control plane's step kubectl talks to the host's own apiserver.
+  const tiers = endpointIsNew ? ['load-balancer', ...PROVISION_TIERS.filter((t) => t !== 'load-balancer')] as const : PROVISION_TIERS;
+  let endpointPending = endpointIsNew;
+  for (const tier of tiers) {
     // etcd members join in the order their seeds expect (each one's initial cluster lists those before it).
     const joiners = membership.joining.map((name) => [name, hosts[name]!] as const).filter(([, h]) => provisionTier(h.roles) === tier);
-    for (const [name, host] of joiners) steps.push(stepFor(ctx, name, host, etcdSize, endpointPending));
+    for (const [name, host] of joiners) steps.push(stepFor(ctx, name, host, etcd, endpointPending));
     for (const action of ['create', 'reprovision'] as const) {
       const group = entries.filter(([name, h]) => h.action === action && provisionTier(h.roles) === tier && !ctx.joining.has(name));
       if (tier === 'load-balancer') group.sort(([a], [b]) => lbOrder(cluster, a) - lbOrder(cluster, b));
-      for (const [name, host] of group) steps.push(stepFor(ctx, name, host, etcdSize, endpointPending));
+      for (const [name, host] of group) steps.push(stepFor(ctx, name, host, etcd, endpointPending));
     }
-    if (tier === 'load-balancer' && endpointIsNew && steps.length) {
+    if (tier === 'control-plane' && endpointPending && steps.length) {
       steps.at(-1)!.commands.push(`${ctx.kubectl} get nodes    # through the VIP now; every node re-provisioned so far is Ready`);
+      endpointPending = false;
     }
   }
   for (const tier of [...PROVISION_TIERS].reverse()) {
     for (const [name, host] of entries.filter(([, h]) => h.action === 'remove' && provisionTier(h.roles) === tier)) {
-      steps.push(stepFor(ctx, name, host, etcdSize, false));
+      steps.push(stepFor(ctx, name, host, etcd, false));
     }
   }
 
@@ -215,7 +257,7 @@ export function orderSteps(
   if (cps.length) {
     availability.push(cluster.loadBalancer
       ? endpointIsNew
-        ? `API: each control plane re-provisioned before the load balancers exist is unreachable for the nodes still pointing at it, until it is back`
+        ? `API: the new VIP ${cluster.loadBalancer.vip} serves clients once every control plane's certificate names it (after the last control plane's step); until then a control plane being re-provisioned is unreachable for the nodes still pointing at it, until it is back`
         : `API: stays up through the VIP ${cluster.loadBalancer.vip} while control planes are re-provisioned one at a time`
       : `API: down while the only control plane is re-provisioned`);
   }

@@ -228,6 +228,30 @@ export class Machine {
   unmount(): void {
     sh('umount', ['-l', this.merged]);
   }
+
+  /**
+   * A fresh disk from the golden image, for a powered-off host: the overlay
+   * unmounted and its upper layer (everything the host wrote) dropped, so the
+   * next prepare() starts from the root again. `keep` paths (absolute, in the
+   * guest) are carried over onto the new disk, as a disk of their own would be.
+   */
+  async freshDisk(next: HostPrep, keep: readonly string[] = []): Promise<void> {
+    if (!this.exited) throw new Error(`${this.name}: power it off before replacing its disk`);
+    const kept = join(this.dir, 'kept');
+    rmSync(kept, { recursive: true, force: true });
+    for (const path of keep) {
+      mkdirSync(dirname(join(kept, path)), { recursive: true });
+      if (existsSync(join(this.merged, path))) must('cp', ['-a', join(this.merged, path), join(kept, path)]);
+    }
+    this.unmount();
+    for (const d of ['upper', 'work']) rmSync(join(this.dir, d), { recursive: true, force: true });
+    await this.prepare(next);
+    for (const path of keep) {
+      if (!existsSync(join(kept, path))) continue;
+      rmSync(join(this.merged, path), { recursive: true, force: true });
+      must('cp', ['-a', join(kept, path), join(this.merged, path)]);
+    }
+  }
 }
 
 /** Kills whatever nspawn processes a run left behind (by the pids it recorded). */

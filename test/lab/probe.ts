@@ -3,6 +3,7 @@
  * through the VIP, each on a new connection (so nginx picks a backend each
  * time), counting failures and measuring the time to recovery.
  */
+import { Worker } from 'node:worker_threads';
 import { call, type Call, type Tls } from '../lib/https-call.ts';
 
 export interface ProbeFigures {
@@ -68,4 +69,58 @@ export async function probeAround(opts: {
     firstError: results.find((r) => !r.ok)?.error,
     timedOut,
   };
+}
+
+/** Where a probe in a worker thread sends its requests: a name for the figures and the API's URL. */
+export interface ProbeTarget { name: string; url: string }
+export interface ProbeSample { target: string; t: number; ms: number; ok: boolean; write: boolean; error?: string }
+
+/** The n-th request of a probe: writes (server-side apply of one ConfigMap) and reads (/readyz) in turn. */
+export function probeRequest(n: number): { write: boolean; call: Call } {
+  if (n % 2) return { write: false, call: { path: '/readyz' } };
+  return {
+    write: true,
+    call: {
+      method: 'PATCH', path: '/api/v1/namespaces/default/configmaps/lab-probe?fieldManager=lab&force=true', contentType: 'application/apply-patch+yaml',
+      body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lab-probe', namespace: 'default' }, data: { n: String(n), at: new Date().toISOString() } },
+    },
+  };
+}
+
+/**
+ * Probes `targets` from a worker thread (probe-worker.ts) until stop(), which
+ * gives every sample taken: the lab's thread may block in synchronous exec
+ * calls meanwhile without pausing the requests.
+ */
+export function probeInWorker(targets: ProbeTarget[], tls: Tls, intervalMs = 300): { stop(): Promise<ProbeSample[]> } {
+  // The worker's entry is a line of JavaScript that registers tsx in the
+  // worker, then imports the TypeScript file (Node 20 gives a worker no hooks of the main thread's).
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const file = JSON.stringify(new URL('./probe-worker.ts', import.meta.url).href);
+  const worker = new Worker(`import(${tsx}).then((t) => { t.register(); return import(${file}); })`, { eval: true, workerData: { targets, tls, intervalMs } });
+  const samples = new Promise<ProbeSample[]>((resolve, reject) => {
+    worker.once('message', (s: ProbeSample[]) => resolve(s));
+    worker.once('error', reject);
+  });
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const s = await samples;
+      await worker.terminate();
+      return s;
+    },
+  };
+}
+
+/** One target's samples summed up: requests, failures, and the longest run of failures in seconds (first failure to the next success). */
+export function tally(samples: readonly ProbeSample[], target: string): { requests: number; failed: number; longestOutageSeconds: number; firstError?: string } {
+  const mine = samples.filter((s) => s.target === target);
+  let longest = 0;
+  let since: number | undefined;
+  for (const s of mine) {
+    if (!s.ok) since ??= s.t;
+    else if (since !== undefined) { longest = Math.max(longest, (s.t - since) / 1000); since = undefined; }
+  }
+  if (since !== undefined && mine.length) longest = Math.max(longest, (mine.at(-1)!.t - since) / 1000);
+  return { requests: mine.length, failed: mine.filter((s) => !s.ok).length, longestOutageSeconds: longest, firstError: mine.find((s) => !s.ok)?.error };
 }

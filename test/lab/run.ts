@@ -11,6 +11,8 @@
  *   npm run test:e2e -- --hosts lb1,lb2 boot only these (while iterating)
  *   npm run test:e2e -- --no-faults     boot and check, break nothing
  *   npm run test:e2e -- --keep          leave the work folder (logs, out/) behind
+ *   npm run test:e2e -- --scale-out     instead: the tutorial's scale-out (scale-out.ts), a single
+ *                                       master grown to HA by following plan's steps (--image applies)
  *   npm run test:e2e -- --qemu          instead: the smoke boot of one host (--qemu-host, default
  *                                       etcd3) under qemu-system-x86_64 (TCG) from its cidata.iso
  *   npm run test:e2e -- --image FILE    every container's root is the file system of the golden
@@ -34,10 +36,13 @@ import { labRoot, labVmRoot } from './root.ts';
 import { goldenImage, mountGoldenImage, qemuSmoke } from './qemu.ts';
 import { libvirtBoot } from './libvirt.ts';
 import { runLab } from './scenario.ts';
+import { runScaleOut } from './scale-out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../..');
 export const LAB_SPEC = join(here, 'lab-cluster.yaml');
+/** The scale-out's spec before and after the change (--scale-out). */
+export const SCALE_OUT = { before: join(here, 'scale-out-before.yaml'), after: join(here, 'scale-out-after.yaml') };
 /** The lab bridge's own address: the lab's probes come from here. Inside the spec's subnet. */
 export const BRIDGE = { name: 'labbr0', cidr: '10.99.0.254/24' };
 
@@ -45,6 +50,7 @@ const { values: args } = parseArgs({
   options: {
     hosts: { type: 'string' }, keep: { type: 'boolean' }, hold: { type: 'string' }, 'qemu-host': { type: 'string' }, 'no-faults': { type: 'boolean' }, qemu: { type: 'boolean' },
     libvirt: { type: 'boolean' }, 'libvirt-host': { type: 'string' },
+    'scale-out': { type: 'boolean' },
     inner: { type: 'boolean' }, work: { type: 'string' }, root: { type: 'string' }, image: { type: 'string' },
   },
 });
@@ -57,7 +63,9 @@ async function outer(): Promise<number> {
   const started = Date.now();
   if (args.qemu) return qemu(started);
   if (args.libvirt) return libvirt(started);
-  const work = mkdtempSync(join(tmpdir(), 'ha-k8s-seed-lab-'));
+  // the container lab's runs: the lab itself, or the scale-out; the same namespace and root
+  const label = args['scale-out'] ? 'scale-out' : 'lab';
+  const work = mkdtempSync(join(tmpdir(), `ha-k8s-seed-${label}-`));
   let root: string;
   if (args.image) {
     root = mountGoldenImage(goldenImage(resolve(args.image)), work);
@@ -102,8 +110,8 @@ async function outer(): Promise<number> {
     const code: number = await new Promise((r) => inner!.on('exit', (c) => r(c ?? 1)));
     let counts = { passed: 0, failed: 1 };
     try { counts = JSON.parse(readFileSync(join(work, 'result.json'), 'utf8')); } catch { /* the lab did not get to its figures */ }
-    console.log(`lab: ${code === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    console.log(`lab: ${counts.passed} passed, ${counts.failed} failed`);
+    console.log(`${label}: ${code === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`${label}: ${counts.passed} passed, ${counts.failed} failed`);
     return interrupted ? 130 : code;
   } finally {
     cleanup();
@@ -152,6 +160,9 @@ async function libvirt(started: number): Promise<number> {
 
 async function main(): Promise<number> {
   if (!args.inner) return outer();
+  if (args['scale-out']) {
+    return runScaleOut({ work: args.work!, root: args.root!, repo: REPO, ...SCALE_OUT, bridge: BRIDGE, holdSeconds: Number(args.hold ?? 0) });
+  }
   return runLab({
     work: args.work!, root: args.root!, repo: REPO, spec: LAB_SPEC, bridge: BRIDGE,
     only: args.hosts ? args.hosts.split(',').map((h) => h.trim()).filter(Boolean) : undefined,

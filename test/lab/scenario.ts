@@ -5,7 +5,7 @@
  * things, and print the figures. Teardown (containers, mounts) on any exit.
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from 'js-yaml';
@@ -14,7 +14,7 @@ import { BIN } from '../../generator/model/paths.ts';
 import { Machine, findKubectl, must, sh } from './machines.ts';
 import { probeAround, type ProbeFigures } from './probe.ts';
 import { call, type Tls } from '../lib/https-call.ts';
-import { MARKER_DIR, mustIn, printFigures, secs, stateOf, until, vipTakenAt, writeFile, type Record_, type Row } from './checks.ts';
+import { awaitBootstrap, awaitStandins, bootHosts, MARKER_DIR, mustIn, runHarness, secs, stateOf, until, vipTakenAt, writeFile, type Record_ } from './checks.ts';
 
 export interface LabOptions {
   work: string; root: string; repo: string; spec: string;
@@ -25,46 +25,7 @@ export interface LabOptions {
   holdSeconds?: number;
 }
 
-export async function runLab(o: LabOptions): Promise<number> {
-  const rows: Row[] = [];
-  const record = (section: string, check: string, ok: boolean | null, figure = '') => {
-    rows.push({ section, check, ok, figure });
-    console.log(`lab: ${ok === null ? 'INFO' : ok ? 'ok  ' : 'FAIL'} ${section}: ${check}${figure ? ` — ${figure}` : ''}`);
-  };
-  const machines = new Map<string, Machine>();
-  let tornDown = false;
-  const teardown = async () => {
-    if (tornDown) return;
-    tornDown = true;
-    console.log(`lab: powering off ${machines.size} containers`);
-    await Promise.all([...machines.values()].map((m) => m.powerOff(20)));
-    for (const m of machines.values()) m.unmount();
-  };
-  const onSignal = (sig: NodeJS.Signals) => {
-    console.error(`lab: ${sig} inside the namespace: tearing down`);
-    void teardown().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  try {
-    await scenario(o, machines, record);
-  } catch (e) {
-    record('lab', 'ran to the end', false, (e as Error).stack?.split('\n').slice(0, 4).join(' | ') ?? String(e));
-  } finally {
-    if (o.holdSeconds) {
-      console.log(`lab: holding the containers for ${o.holdSeconds} s: ${[...machines.values()].map((m) => `${m.name} nsenter -t ${m.init()} -a`).join('; ')}`);
-      await sleep(o.holdSeconds * 1000);
-    }
-    await teardown();
-  }
-  printFigures(rows);
-  const failed = rows.filter((r) => r.ok === false).length;
-  const passed = rows.filter((r) => r.ok === true).length;
-  // run.ts prints the closing "N passed, N failed" line after the teardown
-  writeFileSync(join(o.work, 'result.json'), JSON.stringify({ passed, failed }));
-  return failed ? 1 : 0;
-}
+export const runLab = (o: LabOptions): Promise<number> => runHarness(o, 'lab', (machines, record) => scenario(o, machines, record));
 
 async function scenario(o: LabOptions, machines: Map<string, Machine>, record: Record_) {
   // ---- generate, as a user does
@@ -99,72 +60,11 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   if (!kubectl) throw new Error('no kubectl on this machine (see .ci/run)');
   const kubectlMinor = Number(JSON.parse(sh(kubectl, ['version', '--client', '-o', 'json']).stdout || '{}').clientVersion?.minor?.replace(/\D/g, '') ?? 0);
   if (kubectlMinor < 27) throw new Error(`${kubectl} is kubectl 1.${kubectlMinor}: the lab needs 1.27 or newer`);
-  const pidDir = join(o.work, 'pids');
-  mkdirSync(pidDir, { recursive: true });
-  for (const h of hosts) {
-    const m = new Machine(h.name, o.work, o.root, o.bridge.name, pidDir);
-    machines.set(h.name, m);
-    await m.prepare({
-      name: h.name, iso: join(clusterDir, 'hosts', h.name, 'cidata.iso'), mac: h.network.macAddress, address: `${h.address}/${h.network.prefixLength}`,
-      kubernetesVersion: model.kubernetes.version, containerdVersion: model.containerd.version, kubectl,
-    });
-  }
-  console.log(`lab: booting ${hosts.map((h) => h.name).join(', ')}`);
-  for (const m of machines.values()) { m.boot(); await sleep(1500); }
-
-  // ---- cloud-init and the bootstrap on every host
-  const bootFigures = await Promise.all([...machines.values()].map(async (m) => {
-    const result = join(m.merged, 'var/lib/cloud/data/result.json');
-    const ci = await until(420, () => (existsSync(result) ? true : m.exited ? false : undefined), 2000);
-    const ciAt = Date.now();
-    const status = m.exec(['cloud-init', 'status', '--long'], 60);
-    const done = join(m.merged, MARKER_DIR, 'bootstrap.done');
-    const failed = join(m.merged, MARKER_DIR, 'bootstrap.failed');
-    const marker = ci ? await until(420, () => (existsSync(done) ? 'done' : existsSync(failed) ? 'failed' : m.exited ? 'exited' : undefined), 2000) : undefined;
-    return { m, ci: !!ci, ciSeconds: (ciAt - m.bootedAt) / 1000, status, marker, markerSeconds: (Date.now() - m.bootedAt) / 1000 };
-  }));
-  for (const b of bootFigures) {
-    const statusLine = b.status.stdout.match(/^status: (.*)$/m)?.[1] ?? 'unknown';
-    const logFile = join(b.m.merged, 'var/log/cloud-init.log');
-    const warnings = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => /\[(WARNING|ERROR)\]/.test(l)) : [];
-    const errors = b.status.stdout.match(/^errors?:[\s\S]*$/m)?.[0]?.trim();
-    record(`host ${b.m.name}`, 'cloud-init status: done, no errors', b.ci && statusLine === 'done' && b.status.status === 0,
-      b.ci ? `${statusLine} after ${b.ciSeconds.toFixed(0)} s, ${warnings.length} WARNING/ERROR lines in cloud-init.log${warnings.length ? ` (first: ${warnings[0]!.slice(0, 160)})` : ''}${b.status.status !== 0 ? ` (exit ${b.status.status}) ${(errors ?? b.status.stderr).replace(/\s+/g, ' ').slice(0, 300)}` : ''}` : 'cloud-init never finished');
-    const ok = b.marker === 'done';
-    let why = '';
-    if (!ok) {
-      const step = existsSync(join(b.m.merged, MARKER_DIR, 'bootstrap.failed')) ? readFileSync(join(b.m.merged, MARKER_DIR, 'bootstrap.failed'), 'utf8').trim() : '';
-      const journal = b.m.exec(['journalctl', '-u', 'ha-k8s-seed-bootstrap.service', '--no-pager', '-n', '15', '-o', 'cat'], 30).stdout;
-      const failedUnits = b.m.exec(['systemctl', '--failed', '--no-legend', '--plain'], 30).stdout.trim();
-      why = `${b.marker ?? 'no marker'}${step ? ` at step ${step}` : ''}; failed units: ${failedUnits || 'none'}; bootstrap log: ${journal.replace(/\s+/g, ' ').slice(-600)}`;
-    }
-    record(`host ${b.m.name}`, `bootstrap marker ${MARKER_DIR}/bootstrap.done`, ok, ok ? `after ${b.markerSeconds.toFixed(0)} s` : why);
-  }
+  await bootHosts(o, model, clusterDir, hosts, machines, kubectl);
+  await awaitBootstrap([...machines.values()], record);
 
   // ---- the stand-ins connected (they retry, as the real ones do)
-  const expectations: [string, string, (s: any) => boolean][] = [];
-  for (const h of hosts) {
-    if (has('control-plane')(h)) {
-      expectations.push([h.name, 'kube-apiserver', (s) => s?.etcd?.ok === true]);
-      expectations.push([h.name, 'kube-controller-manager', (s) => s?.connected === true]);
-      expectations.push([h.name, 'kube-scheduler', (s) => s?.connected === true]);
-    }
-    if (has('control-plane')(h) || has('worker')(h)) {
-      expectations.push([h.name, 'kubelet', (s) => s?.connected === true && /system:node:.*TLS bootstrap/.test(s?.credentials ?? '')]);
-      expectations.push([h.name, 'kube-proxy', (s) => s?.connected === true]);
-    }
-  }
-  await Promise.all(expectations.map(async ([host, component, ok]) => {
-    const m = machines.get(host)!;
-    const t = Date.now();
-    const s = await until(120, () => { const st = stateOf(m, component); return ok(st) ? st : undefined; }, 3000);
-    const last = s ?? stateOf(m, component);
-    const unit = s ? '' : m.exec(['systemctl', 'status', '--no-pager', '-n', '6', `${component}.service`], 20).stdout.replace(/\s+/g, ' ').slice(-500);
-    const detail = component === 'kube-apiserver' ? `etcd writes: ${last?.etcd?.writes ?? 0}` : `${last?.credentials ?? ''} -> ${last?.server ?? ''}`;
-    const what = { 'kube-apiserver': 'writes to etcd', kubelet: 'bootstrapped its client certificate (CSR) and calls with it' }[component] ?? 'reached its apiserver';
-    record(`host ${host}`, `${component} stand-in ${what}`, !!s,
-      s ? `${detail} (waited ${secs(Date.now() - t)})` : `${JSON.stringify(last ?? null).slice(0, 200)} ${unit}`);
-  }));
+  await awaitStandins(hosts, machines, record);
 
   // the kubelets' client certificates: signed by the cluster CA through the CSR
   for (const h of hosts.filter((x) => has('control-plane')(x) || has('worker')(x))) {
