@@ -150,6 +150,26 @@ test('removing a worker that is an etcd member: drain, member remove, delete nod
   assert.ok(plan.steps.findIndex((s) => s.action === 'remove') >= plan.steps.length - 2, 'removals come last');
 });
 
+test('an etcd member replaced by a new one: it joins first, the control planes follow for --etcd-servers, the old one leaves last; each cost counts the members of that moment', () => {
+  const spec = join(work, 'etcd4-for-node2.yaml');
+  writeFileSync(spec, readFileSync(HA, 'utf8').replace(/^.*k8s-node2.*\n/m, '  - { name: k8s-etcd4,   address: 192.168.31.75, roles: [etcd] }\n'));
+  const { code, plan } = planJson(spec, ha);
+  assert.is(code, 2);
+  assert.equal(plan.steps.map((s) => `${s.action} ${s.host}`), ['create k8s-etcd4', 'reprovision k8s-master1', 'reprovision k8s-master2', 'remove k8s-node2']);
+  for (const cp of ['k8s-master1', 'k8s-master2']) {
+    assert.equal(plan.hosts[cp]!.reasons, ['/etc/systemd/system/kube-apiserver.service: --etcd-servers + https://192.168.31.75:2379, - https://192.168.31.73:2379']);
+  }
+  const [join_, master1, master2, removal] = plan.steps;
+  assert.ok(join_!.commands[0]!.endsWith('member add k8s-etcd4 --peer-urls=https://192.168.31.75:2380'), 'added before its VM boots');
+  // member add counts k8s-etcd4 in the quorum at once: 3 of 4 running until it starts
+  assert.match(join_!.cost ?? '', /^etcd has 4 members, 3 of them running, until k8s-etcd4 has started: one more failure would stop writes/);
+  assert.match(master1!.cost ?? '', /^etcd runs on 3 of 4 members meanwhile: one more failure would stop writes/);
+  assert.not.match(master2!.cost ?? '', /etcd runs/, 'k8s-master2 is no etcd member');
+  assert.match(master2!.cost ?? '', /nginx sends new connections to the others, but connections open to it when it stops/);
+  assert.ok(removal!.commands.some((c) => c.includes('--endpoints=https://192.168.31.73:2379') && c.includes('move-leader')), 'move-leader is sent to the leaving member');
+  assert.match(removal!.cost ?? '', /^etcd goes from 4 to 3 members, all running: it survives 1 more failure/);
+});
+
 test('a rotated secret is named as a change, never printed', () => {
   const password = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'vrrp-password'), 'utf8').trim();
   const token = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'bootstrap-token'), 'utf8').trim();

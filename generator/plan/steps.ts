@@ -84,7 +84,21 @@ function memberRemove(ctl: Etcdctl, name: string, endpoint: string): string[] {
  * host's own apiserver instead, and a node's kubelet (which dials the VIP)
  * registers only once they are.
  */
-function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, endpointPending: boolean): PlanStep {
+/**
+ * What running etcd on `running` of `members` members leaves: quorum is a
+ * majority of the members, so a member added but not yet started counts
+ * against it as much as one that is down.
+ */
+function etcdMargin(running: number, members: number): string {
+  const spare = running - (Math.floor(members / 2) + 1);
+  return spare <= 0 ? 'one more failure would stop writes' : `it survives ${spare} more failure${spare > 1 ? 's' : ''}`;
+}
+
+/**
+ * `etcdMembers`: how many members the running etcd cluster has when the step
+ * starts (the earlier steps' joins and removals counted).
+ */
+function stepFor(ctx: Context, name: string, host: HostPlan, etcdMembers: number, endpointPending: boolean): PlanStep {
   const isCp = host.roles.includes('control-plane');
   const kubectl = endpointPending && isCp
     ? `${ctx.kubectl} --server=https://${host.address}:${ctx.cluster.kubernetes.apiserverPort}`
@@ -118,11 +132,20 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdSize: number, e
     if (node && action === 'reprovision') commands.push(`${kubectl} uncordon ${name}`);
   }
 
+  if (joins) {
+    // `member add` counts the new member in the quorum before it runs; one that changes address left just before.
+    const members = leaves ? etcdMembers : etcdMembers + 1;
+    costs.push(`etcd has ${members} members, ${members - 1} of them running, until ${name} has started: ${etcdMargin(members - 1, members)}`);
+  } else if ((leaves || etcd) && action === 'remove') {
+    costs.push(`etcd goes from ${etcdMembers} to ${etcdMembers - 1} members, all running: ${etcdMargin(etcdMembers - 1, etcdMembers - 1)}`);
+  } else if (etcd && action === 'reprovision') {
+    costs.push(`etcd runs on ${etcdMembers - 1} of ${etcdMembers} members meanwhile: ${etcdMargin(etcdMembers - 1, etcdMembers)}`);
+  }
   if (action !== 'create') {
-    if (etcd) costs.push(`etcd runs on ${etcdSize - 1} of ${etcdSize} members meanwhile: one more failure would stop writes`);
     if (host.roles.includes('control-plane')) {
       costs.push(ctx.cluster.loadBalancer && !ctx.endpointIsNew
-        ? 'its apiserver is out of the load balancers\' rotation meanwhile; nginx sends requests to the others'
+        ? 'its apiserver is out of the load balancers\' rotation meanwhile: nginx sends new connections to the others, '
+          + 'but connections open to it when it stops (requests in flight, watches) are cut and their clients must retry'
         : `the API is unreachable for clients that reach it at ${host.address} (every node not yet re-provisioned) until it is back`);
     }
     if (lb) {
@@ -157,17 +180,23 @@ export function orderSteps(
     cluster, hosts, endpointIsNew, kubectl: `kubectl --kubeconfig ${join(clusterDir, 'admin.kubeconfig')}`,
     joining: new Set(membership.joining), leaving: new Set(membership.leaving),
   };
-  const etcdSize = entries.filter(([, h]) => h.roles.includes('etcd') && h.action !== 'create').length;
+  // The running etcd cluster's size as the steps go: the recorded members (those staying and those leaving), then each join and removal.
+  let etcdMembers = new Set([...entries.filter(([name, h]) => h.roles.includes('etcd') && h.action !== 'create' && !ctx.joining.has(name)).map(([name]) => name), ...ctx.leaving]).size;
   const steps: PlanStep[] = [];
+  const push = (name: string, host: HostPlan, endpointPending: boolean) => {
+    steps.push(stepFor(ctx, name, host, etcdMembers, endpointPending));
+    const leaves = ctx.leaving.has(name) || (host.action === 'remove' && host.roles.includes('etcd'));
+    etcdMembers += (ctx.joining.has(name) ? 1 : 0) - (leaves ? 1 : 0);
+  };
   for (const tier of PROVISION_TIERS) {
     const endpointPending = endpointIsNew && PROVISION_TIERS.indexOf(tier) < PROVISION_TIERS.indexOf('load-balancer');
     // etcd members join in the order their seeds expect (each one's initial cluster lists those before it).
     const joiners = membership.joining.map((name) => [name, hosts[name]!] as const).filter(([, h]) => provisionTier(h.roles) === tier);
-    for (const [name, host] of joiners) steps.push(stepFor(ctx, name, host, etcdSize, endpointPending));
+    for (const [name, host] of joiners) push(name, host, endpointPending);
     for (const action of ['create', 'reprovision'] as const) {
       const group = entries.filter(([name, h]) => h.action === action && provisionTier(h.roles) === tier && !ctx.joining.has(name));
       if (tier === 'load-balancer') group.sort(([a], [b]) => lbOrder(cluster, a) - lbOrder(cluster, b));
-      for (const [name, host] of group) steps.push(stepFor(ctx, name, host, etcdSize, endpointPending));
+      for (const [name, host] of group) push(name, host, endpointPending);
     }
     if (tier === 'load-balancer' && endpointIsNew && steps.length) {
       steps.at(-1)!.commands.push(`${ctx.kubectl} get nodes    # through the VIP now; every node re-provisioned so far is Ready`);
@@ -175,7 +204,7 @@ export function orderSteps(
   }
   for (const tier of [...PROVISION_TIERS].reverse()) {
     for (const [name, host] of entries.filter(([, h]) => h.action === 'remove' && provisionTier(h.roles) === tier)) {
-      steps.push(stepFor(ctx, name, host, etcdSize, false));
+      push(name, host, false);
     }
   }
 
