@@ -165,6 +165,12 @@ test('an etcd member replaced by a new one: it joins first, the control planes f
   assert.match(join_!.cost ?? '', /^etcd has 4 members, 3 of them running, until k8s-etcd4 has started: one more failure would stop writes/);
   assert.match(master1!.cost ?? '', /^etcd runs on 3 of 4 members meanwhile: one more failure would stop writes/);
   assert.not.match(master2!.cost ?? '', /etcd runs/, 'k8s-master2 is no etcd member');
+  // bootstrap.done does not say the apiserver serves, and nginx rests one that refused connections for its fail_timeout
+  for (const [step, address] of [[master1!, '192.168.31.71'], [master2!, '192.168.31.74']] as const) {
+    const own = step.commands.findIndex((c) => c.endsWith(`--server=https://${address}:6443 get --raw /readyz    # until it prints ok`));
+    assert.ok(own > step.commands.findIndex((c) => c.includes('bootstrap.done')), step.commands.join('\n'));
+    assert.match(step.commands.at(-1)!, /^sleep 10s    # nginx counts an apiserver that refused 2 connections as down for 10s/);
+  }
   assert.match(master2!.cost ?? '', /nginx sends new connections to the others, but connections open to it when it stops/);
   assert.ok(removal!.commands.some((c) => c.includes('--endpoints=https://192.168.31.73:2379') && c.includes('move-leader')), 'move-leader is sent to the leaving member');
   assert.match(removal!.cost ?? '', /^etcd goes from 4 to 3 members, all running: it survives 1 more failure/);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CONFIG, PORTS } from '../model/paths.ts';
 import { isNode, PROVISION_TIERS, provisionTier, type Cluster } from '../model/types.ts';
 import { ON_HOST } from '../pki/on-host.ts';
+import { NGINX_UPSTREAM } from '../roles/load-balancer.ts';
 import { SEED } from '../roles/paths.ts';
 import type { HostAction, HostPlan } from './plan.ts';
 
@@ -127,9 +128,16 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcdMembers: number
     if (joins && ctl) commands.push(`${ctl()} member add ${name} --peer-urls=https://${host.address}:${PORTS.etcdPeer}`);
     const boot: Boot = action === 'create' ? 'new-vm' : etcd && !joins ? 'keep-etcd-data' : 'fresh-disk';
     commands.push(...bootCommands(name, boot));
+    // The bootstrap starts the apiserver without waiting for it: bootstrap.done does not say it serves.
+    if (isCp) commands.push(`${ctx.kubectl} --server=https://${host.address}:${ctx.cluster.kubernetes.apiserverPort} get --raw /readyz    # until it prints ok`);
     if (etcd && ctl) commands.push(`${ctl()} endpoint health --cluster`);
     if (node && !endpointPending) commands.push(`${kubectl} get node ${name}    # Ready`);
     if (node && action === 'reprovision') commands.push(`${kubectl} uncordon ${name}`);
+    // nginx still rests this apiserver for failTimeout after the connections it refused while down;
+    // the next control plane going down before that would leave the load balancers no apiserver.
+    if (isCp && action === 'reprovision' && ctx.cluster.loadBalancer && !ctx.endpointIsNew) {
+      commands.push(`sleep ${NGINX_UPSTREAM.failTimeout}    # nginx counts an apiserver that refused ${NGINX_UPSTREAM.maxFails} connections as down for ${NGINX_UPSTREAM.failTimeout}: wait that out before the next control plane`);
+    }
   }
 
   if (joins) {

@@ -8,7 +8,7 @@
  * reaches is a lab host or the bridge.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { installStandins } from '../standins/install.ts';
 import { BIN } from '../../generator/model/paths.ts';
@@ -227,6 +227,21 @@ export class Machine {
 
   unmount(): void {
     sh('umount', ['-l', this.merged]);
+  }
+
+  /**
+   * The VM's disk replaced by a fresh one from the golden image: the overlay
+   * is unmounted and its upper layer (all the host wrote) set aside, so the
+   * next prepare() starts from the root alone. Returns the old layer's path,
+   * for what a VM keeps on a disk of its own (etcd's data).
+   */
+  freshDisk(): string {
+    if (!this.exited) throw new Error(`${this.name}: power it off before replacing its disk`);
+    this.unmount();
+    const old = join(this.dir, `upper.replaced-${Date.now()}`);
+    renameSync(join(this.dir, 'upper'), old);
+    rmSync(join(this.dir, 'work'), { recursive: true, force: true });
+    return old;
   }
 }
 

@@ -3,6 +3,7 @@
  * through the VIP, each on a new connection (so nginx picks a backend each
  * time), counting failures and measuring the time to recovery.
  */
+import { Worker } from 'node:worker_threads';
 import { call, type Call, type Tls } from '../lib/https-call.ts';
 
 export interface ProbeFigures {
@@ -67,5 +68,55 @@ export async function probeAround(opts: {
     slowestMs: Math.max(0, ...after.map((r) => r.ms)),
     firstError: results.find((r) => !r.ok)?.error,
     timedOut,
+  };
+}
+
+/**
+ * The lab's write: a server-side apply of ConfigMap default/lab-probe holding
+ * the counter `n` (stored by the apiserver stand-in at LAB_PROBE_KEY).
+ */
+export const labProbeWrite = (n: number): Call => ({
+  method: 'PATCH', path: '/api/v1/namespaces/default/configmaps/lab-probe?fieldManager=lab&force=true', contentType: 'application/apply-patch+yaml',
+  body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lab-probe', namespace: 'default' }, data: { n: String(n), at: new Date().toISOString() } },
+});
+export const LAB_PROBE_KEY = '/registry/configmaps/default/lab-probe';
+
+export interface ProbeResult { n: number; t: number; ms: number; ok: boolean; error?: string }
+
+/**
+ * labProbeWrite through `url` every `intervalMs` in a worker thread
+ * (probe-worker.ts), so writes go on while the main thread blocks on
+ * container commands; stop() ends the loop and gives every result, each with
+ * its start time, for the caller to split by its own steps' times.
+ */
+export function writeInBackground(url: string, tls: Tls, intervalMs = 200): { stop(): Promise<ProbeResult[]> } {
+  // The worker loads TypeScript through tsx's API: a worker does not inherit the lab's `--import tsx`.
+  const source = `import { tsImport } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};\n`
+    + `await tsImport(${JSON.stringify(new URL('./probe-worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)});`;
+  const worker = new Worker(source, { eval: true, workerData: { url, tls, intervalMs } });
+  const done = new Promise<ProbeResult[]>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the write probe's worker exited (${code}) before handing back its results`)));
+  });
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const results = await done;
+      await worker.terminate();
+      return results;
+    },
+  };
+}
+
+/** What a stretch of background writes did: how many, how many failed, the slowest, the first error. */
+export function writesBetween(results: ProbeResult[], from: number, to: number) {
+  const part = results.filter((r) => r.t >= from && r.t < to);
+  const failed = part.filter((r) => !r.ok);
+  return {
+    writes: part.length, failed: failed.length, slowestMs: Math.max(0, ...part.map((r) => r.ms)),
+    firstError: failed[0]?.error,
+    /** From the first failed write's start to the last one's end: how long writes failed. */
+    failingMs: failed.length ? failed.at(-1)!.t + failed.at(-1)!.ms - failed[0]!.t : 0,
   };
 }
