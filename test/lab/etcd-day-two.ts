@@ -123,7 +123,7 @@ export async function etcdDayTwo(ctx: EtcdDayTwoContext): Promise<void> {
   }
   for (const s of spans) {
     const w = writesBetween(results, s.from, s.to);
-    record(SECTION, `step: ${s.title}, writes through the VIP going on`, s.ok && w.writes > 0,
+    record(SECTION, `step: ${s.title}: its commands done, writes through the VIP succeeding at its end`, s.ok && w.writes > 0 && w.lastOk,
       `${w.writes} writes, ${w.failed} failed${w.failed ? ` (failing for ${secs(w.failingMs)}; first: ${w.firstError?.slice(0, 100)})` : ''}, slowest ${w.slowestMs} ms; step took ${secs(s.to - s.from)}${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`);
   }
   if (spans.length !== plan.steps.length || spans.some((s) => !s.ok)) return;

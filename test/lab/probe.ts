@@ -114,7 +114,7 @@ export function writesBetween(results: ProbeResult[], from: number, to: number) 
   const part = results.filter((r) => r.t >= from && r.t < to);
   const failed = part.filter((r) => !r.ok);
   return {
-    writes: part.length, failed: failed.length, slowestMs: Math.max(0, ...part.map((r) => r.ms)),
+    writes: part.length, failed: failed.length, slowestMs: Math.max(0, ...part.map((r) => r.ms)), lastOk: part.at(-1)?.ok === true,
     firstError: failed[0]?.error,
     /** From the first failed write's start to the last one's end: how long writes failed. */
     failingMs: failed.length ? failed.at(-1)!.t + failed.at(-1)!.ms - failed[0]!.t : 0,
