@@ -169,6 +169,32 @@ test('etcd\'s size per step: each joiner counts the members of its moment (3 of 
   assert.match(step('k8s-master1').cost ?? '', /^etcd: 4 of 5 members run meanwhile \(1 more failure\(s\) tolerated\)/);
 });
 
+test('an etcd member replaced by a new one: it joins first, the control planes follow for --etcd-servers, the old one leaves last; each cost counts the members of that moment', () => {
+  const spec = join(work, 'etcd4-for-node2.yaml');
+  writeFileSync(spec, readFileSync(HA, 'utf8').replace(/^.*k8s-node2.*\n/m, '  - { name: k8s-etcd4,   address: 192.168.31.75, roles: [etcd] }\n'));
+  const { code, plan } = planJson(spec, ha);
+  assert.is(code, 2);
+  assert.equal(plan.steps.map((s) => `${s.action} ${s.host}`), ['create k8s-etcd4', 'reprovision k8s-master1', 'reprovision k8s-master2', 'remove k8s-node2']);
+  for (const cp of ['k8s-master1', 'k8s-master2']) {
+    assert.equal(plan.hosts[cp]!.reasons, ['/etc/systemd/system/kube-apiserver.service: --etcd-servers + https://192.168.31.75:2379, - https://192.168.31.73:2379']);
+  }
+  const [join_, master1, master2, removal] = plan.steps;
+  assert.ok(join_!.commands[0]!.endsWith('member add k8s-etcd4 --peer-urls=https://192.168.31.75:2380'), 'added before its VM boots');
+  // member add counts k8s-etcd4 in the quorum at once: 3 of 4 running until it starts
+  assert.match(join_!.cost ?? '', /^etcd: 3 of 4 members run from its member add until it is up \(one more failure would stop writes\)/);
+  assert.match(master1!.cost ?? '', /^etcd: 3 of 4 members run meanwhile \(one more failure would stop writes\)/);
+  assert.not.match(master2!.cost ?? '', /etcd:/, 'k8s-master2 is no etcd member');
+  // bootstrap.done does not say the apiserver serves, and nginx rests one that refused connections for its fail_timeout
+  for (const [step, address] of [[master1!, '192.168.31.71'], [master2!, '192.168.31.74']] as const) {
+    const own = step.commands.findIndex((c) => c.endsWith(`--server=https://${address}:6443 get --raw /readyz    # until it prints ok`));
+    assert.ok(own > step.commands.findIndex((c) => c.includes('bootstrap.done')), step.commands.join('\n'));
+    assert.match(step.commands.at(-1)!, /^sleep 10s    # nginx counts an apiserver that refused 2 connections as down for 10s/);
+  }
+  assert.match(master2!.cost ?? '', /nginx sends new connections to the others, but connections open to it when it stops/);
+  assert.ok(removal!.commands.some((c) => c.includes('--endpoints=https://192.168.31.73:2379') && c.includes('move-leader')), 'move-leader is sent to the leaving member');
+  assert.match(removal!.cost ?? '', /^etcd shrinks from 4 to 3 members and no other member stops: etcd: 3 of 3 members run after it \(1 more failure\(s\) tolerated\)/);
+});
+
 test('a rotated secret is named as a change, never printed; a rotated bootstrap token changes no seed and names the old one to delete', () => {
   const password = readFileSync(join(`${ha}.tutorial.pki`, 'secrets', 'vrrp-password'), 'utf8').trim();
   const [token] = (JSON.parse(readFileSync(join(`${ha}.tutorial.pki`, 'bootstrap-tokens.json'), 'utf8')) as { tokens: { id: string; secret: string }[] }).tokens;

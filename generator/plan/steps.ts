@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CONFIG, PORTS } from '../model/paths.ts';
 import { isNode, PROVISION_TIERS, provisionTier, type Cluster } from '../model/types.ts';
 import { ON_HOST } from '../pki/on-host.ts';
+import { NGINX_UPSTREAM } from '../roles/load-balancer.ts';
 import { SEED } from '../roles/paths.ts';
 import type { HostAction, HostPlan } from './plan.ts';
 import { applyBootstrapToken, SERVER_SIDE_APPLY } from '../roles/addons.ts';
@@ -156,9 +157,16 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcd: EtcdMembers, 
     }
     const boot: Boot = action === 'create' ? 'new-vm' : isEtcd && !joins ? 'keep-etcd-data' : 'fresh-disk';
     commands.push(...bootCommands(name, boot));
+    // The bootstrap starts the apiserver without waiting for it: bootstrap.done does not say it serves.
+    if (isCp) commands.push(`${ctx.kubectl} --server=https://${host.address}:${ctx.cluster.kubernetes.apiserverPort} get --raw /readyz    # until it prints ok`);
     if (isEtcd && ctl) commands.push(`${ctl()} endpoint health --cluster`);
     if (node) commands.push(`${kubectl} get node ${name}    # Ready`);
     if (node && action === 'reprovision') commands.push(`${kubectl} uncordon ${name}`);
+    // nginx still rests this apiserver for failTimeout after the connections it refused while down;
+    // the next control plane going down before that would leave the load balancers no apiserver.
+    if (isCp && action === 'reprovision' && ctx.cluster.loadBalancer && !ctx.endpointIsNew) {
+      commands.push(`sleep ${NGINX_UPSTREAM.failTimeout}    # nginx counts an apiserver that refused ${NGINX_UPSTREAM.maxFails} connections as down for ${NGINX_UPSTREAM.failTimeout}: wait that out before the next control plane`);
+    }
   }
 
   // etcd at this step: a member that leaves is removed first (the others keep
@@ -179,7 +187,8 @@ function stepFor(ctx: Context, name: string, host: HostPlan, etcd: EtcdMembers, 
   if (action !== 'create') {
     if (host.roles.includes('control-plane')) {
       costs.push(ctx.cluster.loadBalancer && !ctx.endpointIsNew
-        ? 'its apiserver is out of the load balancers\' rotation meanwhile; nginx sends requests to the others'
+        ? 'its apiserver is out of the load balancers\' rotation meanwhile: nginx sends new connections to the others, '
+          + 'but connections open to it when it stops (requests in flight, watches) are cut and their clients must retry'
         : `the API is unreachable for clients that reach it at ${host.address} (every node not yet re-provisioned) until it is back`);
     }
     if (lb) {

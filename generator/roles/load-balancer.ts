@@ -16,6 +16,14 @@ function nginxStreamModule(cluster: Cluster): string {
     : 'load_module modules/ngx_stream_module.so;';
 }
 
+/**
+ * nginx's passive health check of each apiserver: one that refuses `maxFails`
+ * connections rests for `failTimeout` (each nginx worker counts on its own),
+ * and a connect costs at most `connectTimeout` before the next is tried.
+ * plan's steps wait `failTimeout` out between control planes.
+ */
+export const NGINX_UPSTREAM = { maxFails: 2, failTimeout: '10s', connectTimeout: '2s' } as const;
+
 export const loadBalancer: RoleRecipe = {
   name: 'the load-balancer recipe',
   roles: ['load-balancer'],
@@ -40,9 +48,7 @@ export const loadBalancer: RoleRecipe = {
       port: lb.port,
       backends: lb.backends,
       streamModule: nginxStreamModule(cluster),
-      maxFails: 2,
-      failTimeout: '10s',
-      connectTimeout: '2s',
+      ...NGINX_UPSTREAM,
       downFile: FILES.nginxDownFile,
     };
     const keepalived = {

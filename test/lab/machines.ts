@@ -8,7 +8,7 @@
  * reaches is a lab host or the bridge.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { installStandins } from '../standins/install.ts';
 import { BIN } from '../../generator/model/paths.ts';

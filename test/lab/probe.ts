@@ -71,20 +71,24 @@ export async function probeAround(opts: {
   };
 }
 
+/**
+ * The lab's write: a server-side apply of ConfigMap default/lab-probe holding
+ * the counter `n` (stored by the apiserver stand-in at LAB_PROBE_KEY).
+ */
+export const labProbeWrite = (n: number): Call => ({
+  method: 'PATCH', path: '/api/v1/namespaces/default/configmaps/lab-probe?fieldManager=lab&force=true', contentType: 'application/apply-patch+yaml',
+  body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lab-probe', namespace: 'default' }, data: { n: String(n), at: new Date().toISOString() } },
+});
+export const LAB_PROBE_KEY = '/registry/configmaps/default/lab-probe';
+
 /** Where a probe in a worker thread sends its requests: a name for the figures and the API's URL. */
 export interface ProbeTarget { name: string; url: string }
-export interface ProbeSample { target: string; t: number; ms: number; ok: boolean; write: boolean; error?: string }
+/** One request: `n` its number (a write stores it), `t` when it started. */
+export interface ProbeSample { target: string; n: number; t: number; ms: number; ok: boolean; write: boolean; error?: string }
 
-/** The n-th request of a probe: writes (server-side apply of one ConfigMap) and reads (/readyz) in turn. */
-export function probeRequest(n: number): { write: boolean; call: Call } {
-  if (n % 2) return { write: false, call: { path: '/readyz' } };
-  return {
-    write: true,
-    call: {
-      method: 'PATCH', path: '/api/v1/namespaces/default/configmaps/lab-probe?fieldManager=lab&force=true', contentType: 'application/apply-patch+yaml',
-      body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lab-probe', namespace: 'default' }, data: { n: String(n), at: new Date().toISOString() } },
-    },
-  };
+/** The n-th request of a probe: writes and reads (/readyz) in turn, or writes only. */
+export function probeRequest(n: number, writesOnly: boolean): { write: boolean; call: Call } {
+  return n % 2 && !writesOnly ? { write: false, call: { path: '/readyz' } } : { write: true, call: labProbeWrite(n) };
 }
 
 /**
@@ -92,15 +96,16 @@ export function probeRequest(n: number): { write: boolean; call: Call } {
  * gives every sample taken: the lab's thread may block in synchronous exec
  * calls meanwhile without pausing the requests.
  */
-export function probeInWorker(targets: ProbeTarget[], tls: Tls, intervalMs = 300): { stop(): Promise<ProbeSample[]> } {
+export function probeInWorker(targets: ProbeTarget[], tls: Tls, intervalMs = 300, writesOnly = false): { stop(): Promise<ProbeSample[]> } {
   // The worker's entry is a line of JavaScript that registers tsx in the
   // worker, then imports the TypeScript file (Node 20 gives a worker no hooks of the main thread's).
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const file = JSON.stringify(new URL('./probe-worker.ts', import.meta.url).href);
-  const worker = new Worker(`import(${tsx}).then((t) => { t.register(); return import(${file}); })`, { eval: true, workerData: { targets, tls, intervalMs } });
+  const worker = new Worker(`import(${tsx}).then((t) => { t.register(); return import(${file}); })`, { eval: true, workerData: { targets, tls, intervalMs, writesOnly } });
   const samples = new Promise<ProbeSample[]>((resolve, reject) => {
     worker.once('message', (s: ProbeSample[]) => resolve(s));
     worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the probe's worker exited (${code}) before handing back its samples`)));
   });
   return {
     async stop() {
@@ -123,4 +128,21 @@ export function tally(samples: readonly ProbeSample[], target: string): { reques
   }
   if (since !== undefined && mine.length) longest = Math.max(longest, (mine.at(-1)!.t - since) / 1000);
   return { requests: mine.length, failed: mine.filter((s) => !s.ok).length, longestOutageSeconds: longest, firstError: mine.find((s) => !s.ok)?.error };
+}
+
+/** Writes only, through `url` (the VIP), in a worker thread: the etcd day two's writer. */
+export function writeInBackground(url: string, tls: Tls, intervalMs = 200): { stop(): Promise<ProbeSample[]> } {
+  return probeInWorker([{ name: 'vip', url }], tls, intervalMs, true);
+}
+
+/** What a stretch of background writes did: how many, how many failed, the slowest, the first error. */
+export function writesBetween(samples: readonly ProbeSample[], from: number, to: number) {
+  const part = samples.filter((r) => r.write && r.t >= from && r.t < to);
+  const failed = part.filter((r) => !r.ok);
+  return {
+    writes: part.length, failed: failed.length, slowestMs: Math.max(0, ...part.map((r) => r.ms)), lastOk: part.at(-1)?.ok === true,
+    firstError: failed[0]?.error,
+    /** From the first failed write's start to the last one's end: how long writes failed. */
+    failingMs: failed.length ? failed.at(-1)!.t + failed.at(-1)!.ms - failed[0]!.t : 0,
+  };
 }

@@ -12,9 +12,10 @@ import { load } from 'js-yaml';
 import type { Cluster } from '../../generator/model/types.ts';
 import { BIN } from '../../generator/model/paths.ts';
 import { Machine, findKubectl, must, sh } from './machines.ts';
-import { probeAround, type ProbeFigures } from './probe.ts';
+import { LAB_PROBE_KEY, labProbeWrite, probeAround, type ProbeFigures } from './probe.ts';
 import { call, type Tls } from '../lib/https-call.ts';
-import { awaitBootstrap, awaitStandins, bootHosts, MARKER_DIR, mustIn, runHarness, secs, stateOf, until, vipTakenAt, writeFile, type Record_ } from './checks.ts';
+import { awaitBootstrap, awaitStandins, bootHosts, hostPrep, MARKER_DIR, mustIn, runHarness, secs, stateOf, until, vipTakenAt, writeFile, type Record_ } from './checks.ts';
+import { etcdDayTwo } from './etcd-day-two.ts';
 
 export interface LabOptions {
   work: string; root: string; repo: string; spec: string;
@@ -175,10 +176,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
 
   // ---- faults, each with a bounded probe loop through the VIP
   const read = (n: number) => ({ path: n % 2 ? '/readyz' : '/healthz' });
-  const write = (n: number) => ({
-    method: 'PATCH', path: '/api/v1/namespaces/default/configmaps/lab-probe?fieldManager=lab&force=true', contentType: 'application/apply-patch+yaml',
-    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lab-probe', namespace: 'default' }, data: { n: String(n), at: new Date().toISOString() } },
-  });
+  const write = labProbeWrite;
   const figure = (p: ProbeFigures & { timedOut: boolean }) =>
     `${p.requests} requests, ${p.failed} failed, recovery ${Number.isNaN(p.recoverySeconds) ? 'never' : `${p.recoverySeconds.toFixed(1)} s`}, slowest ${p.slowestMs} ms${p.timedOut ? ' (probe ran out of time)' : ''}${p.firstError ? `; first error: ${p.firstError.slice(0, 100)}` : ''}`;
   const lbMachine = (name: string) => machines.get(name)!;
@@ -293,7 +291,7 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
     return r?.status === 200 ? r : undefined;
   });
   record('after', 'the VIP serves /readyz', !!ready, vipHolder() ? `VIP on ${vipHolder()}` : 'no VIP holder');
-  const stored = etcdctl(['get', '/registry/configmaps/default/lab-probe', '--print-value-only']).stdout;
+  const stored = etcdctl(['get', LAB_PROBE_KEY, '--print-value-only']).stdout;
   let n = '';
   try { n = JSON.parse(stored).data.n; } catch { /* below */ }
   record('after', 'the last write made through the VIP is in etcd', n !== '', n ? `lab-probe n=${n}` : stored.slice(0, 200));
@@ -337,6 +335,12 @@ async function scenario(o: LabOptions, machines: Map<string, Machine>, record: R
   record('day two', `${added.name}'s kubelet bootstrapped through the VIP`, !!kubelet2, kubelet2 ? `${kubelet2.credentials} -> ${kubelet2.server}` : JSON.stringify(stateOf(m2, 'kubelet') ?? null).slice(0, 200));
   const node2 = await until(60, () => (kc(['get', 'node', added.name]).status === 0 ? true : undefined), 3000);
   record('day two', `Node ${added.name} registered, seen through the VIP`, !!node2, node2 ? 'kubectl get node' : kc(['get', 'node', added.name]).stderr.trim().slice(0, 200));
+
+  // ---- day two, etcd: a member replaced while writes go on, then backups and a restore (etcd-day-two.ts)
+  await etcdDayTwo({
+    repo: o.repo, work: o.work, root: o.root, bridge: o.bridge.name,
+    spec: spec2, out, state: join(o.work, 'state'), clusterDir, machines, record, kubectl, endpoint, tls,
+  });
 }
 
 /** Requests through the VIP that may fail while it moves: the ones in flight when nginx dies, and about one advert. */
