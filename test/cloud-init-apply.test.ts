@@ -147,7 +147,8 @@ test('the bootstrap script writes the failure marker naming the failed step, the
     const standin = (path: string, body: string) => { writeFileSync(join(dir, path), `#!/bin/sh\n# stand-in (test only)\n${body}\n`); chmodSync(join(dir, path), 0o755); };
     standin('usr/local/sbin/sysctl', 'exit 0');
     standin('usr/local/sbin/swapoff', 'exit 0');
-    standin('usr/local/bin/kubectl', 'echo "kubectl $*" >> /var/log/kubectl-standin.log');
+    // It reads what `-f -` gives it, as kubectl does (a writer into a closed pipe would fail the step under pipefail).
+    standin('usr/local/bin/kubectl', 'echo "kubectl $*" >> /var/log/kubectl-standin.log\ncase "$*" in *"-f -") cat >> /var/log/kubectl-stdin.log ;; esac');
     standin('usr/local/sbin/systemctl', 'echo "$*" >> /var/log/systemctl-standin.log\ncase "$*" in *kube-apiserver*) [ -e /tmp/apiserver-ok ] || exit 1 ;; esac');
 
     const first = inRoot(dir, SEED.bootstrapScript);
@@ -165,6 +166,11 @@ test('the bootstrap script writes the failure marker naming the failed step, the
     const kubectl = readFileSync(join(dir, 'var/log/kubectl-standin.log'), 'utf8');
     assert.match(kubectl, /get --raw=\/readyz/);
     assert.match(kubectl, /apply --server-side --force-conflicts --field-manager=ha-k8s-seed -f \/etc\/kubernetes\/addons\//);
+    // The bootstrap token is applied apart, its expiration set as it is applied: 24 h from then.
+    const applied = readFileSync(join(dir, 'var/log/kubectl-stdin.log'), 'utf8');
+    const expiration = applied.match(/^  expiration: "(.+)"$/m)?.[1];
+    assert.ok(applied.includes(`name: bootstrap-token-${ex.bundle.secrets.bootstrapToken.id}`), applied);
+    assert.ok(expiration && Math.abs(Date.parse(expiration) - Date.now() - 24 * 3_600_000) < 10 * 60_000, `expiration ${expiration}`);
     assert.match(readFileSync(join(dir, 'var/log/systemctl-standin.log'), 'utf8'), /enable --now --no-block etcd\.service/);
     assert.match(readFileSync(join(dir, 'var/log/systemctl-standin.log'), 'utf8'), /^enable --now etcd-backup\.timer$/m, 'the backup timer is enabled where etcd is started');
     assert.ok(statSync(join(dir, '/var/backups/etcd')).isDirectory(), 'the snapshot folder is made');
