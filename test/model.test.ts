@@ -130,7 +130,7 @@ test('defaults: newest pinned release, eth0, /24, golden image, ECDSA P-256', ()
   assert.is(c.kubernetes.clusterDomain, 'cluster.local');
   assert.equal(c.image, { os: 'ubuntu-24.04', arch: 'amd64', binaries: 'golden-image', name: 'ha-k8s-seed-t-v1.36.3-ubuntu-24.04-amd64' });
   assert.is(c.platform.type, 'libvirt');
-  assert.equal(c.pki, { keyAlgorithm: 'ecdsa-p256', caValidityDays: 3650, certValidityDays: 365 });
+  assert.equal(c.pki, { keyAlgorithm: 'ecdsa-p256', caValidityDays: 3650, certValidityDays: 365, bootstrapTokenHours: 24 });
   assert.is(c.loadBalancer!.port, 6443);
   assert.is(c.loadBalancer!.virtualRouterId, 51);
   assert.equal(c.ntp.servers, []);
