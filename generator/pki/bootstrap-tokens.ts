@@ -23,7 +23,7 @@
  * that the control planes applied without an expiration; it is read as a
  * legacy token (never current again) and the run says how to delete it.
  */
-import { randomInt } from 'node:crypto';
+import { randomString } from './secrets.ts';
 
 export interface BootstrapToken {
   /** [a-z0-9]{6}: public, names the Secret bootstrap-token-<id>. */
@@ -38,15 +38,12 @@ export const TOKEN_RECORD = 'bootstrap-tokens.json';
 /** Where states made before tokens expired keep their one token. */
 export const LEGACY_TOKEN_FILE = 'secrets/bootstrap-token';
 
+/** kubeadm's token alphabet. */
 const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const TOKEN_PATTERN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 
-function randomString(length: number): string {
-  return Array.from({ length }, () => LOWER_ALNUM[randomInt(LOWER_ALNUM.length)]).join('');
-}
-
 export function newBootstrapToken(now: Date): BootstrapToken {
-  return { id: randomString(6), secret: randomString(16), made: now.toISOString() };
+  return { id: randomString(LOWER_ALNUM, 6), secret: randomString(LOWER_ALNUM, 16), made: now.toISOString() };
 }
 
 export function tokenString(token: BootstrapToken): string {

@@ -12,7 +12,7 @@ import type { BootstrapToken } from './bootstrap-tokens.ts';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Uniformly random characters (randomInt is unbiased). */
-function randomString(alphabet: string, length: number): string {
+export function randomString(alphabet: string, length: number): string {
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
 }
 

@@ -4,21 +4,12 @@
  * written with the rest of the state, and again after the output when the
  * run made a token.
  */
-import { readFile } from 'node:fs/promises';
+import { readStateText } from './read.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BootstrapTokens, LEGACY_TOKEN_FILE, parseLegacyToken, parseTokenRecord, TOKEN_RECORD, type TokenOptions } from '../pki/bootstrap-tokens.ts';
 import type { OutputFile } from '../output/tree.ts';
 import { PkiError } from '../pki/outcome.ts';
-
-async function readIfThere(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PkiError([{ file: path, message: `unreadable (${(error as Error).message})` }]);
-  }
-}
 
 /**
  * The state's tokens: the record, else a legacy secrets/bootstrap-token, else
@@ -27,14 +18,14 @@ async function readIfThere(path: string): Promise<string | undefined> {
  */
 export async function readBootstrapTokens(stateDir: string, options: TokenOptions & { existing?: boolean }): Promise<BootstrapTokens> {
   const recordPath = join(stateDir, TOKEN_RECORD);
-  const record = await readIfThere(recordPath);
+  const record = await readStateText(recordPath);
   if (record !== undefined) {
     const tokens = parseTokenRecord(record);
     if (typeof tokens === 'string') throw new PkiError([{ file: recordPath, message: `${tokens}; restore it from your backup of ${stateDir}` }]);
     return new BootstrapTokens(tokens, options);
   }
   const legacyPath = join(stateDir, LEGACY_TOKEN_FILE);
-  const legacy = await readIfThere(legacyPath);
+  const legacy = await readStateText(legacyPath);
   if (legacy !== undefined) {
     const token = parseLegacyToken(legacy);
     if (typeof token === 'string') throw new PkiError([{ file: legacyPath, message: `${token}; restore it from your backup of ${stateDir}` }]);

@@ -3,7 +3,7 @@
  * (model/etcd-membership.ts says what it means): read at the start of a run,
  * written with the rest of the state.
  */
-import { readFile } from 'node:fs/promises';
+import { readStateText } from './read.ts';
 import { join } from 'node:path';
 import { MEMBERSHIP_FILE, membershipText, parseMembership, type MembershipRecord } from '../model/etcd-membership.ts';
 import type { OutputFile } from '../output/tree.ts';
@@ -12,13 +12,8 @@ import { PkiError } from '../pki/outcome.ts';
 /** The record, or undefined when the state has none (a new cluster, or one made before membership was recorded). */
 export async function readMembership(stateDir: string): Promise<MembershipRecord | undefined> {
   const path = join(stateDir, MEMBERSHIP_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PkiError([{ file: path, message: `unreadable (${(error as Error).message})` }]);
-  }
+  const text = await readStateText(path);
+  if (text === undefined) return undefined;
   const record = parseMembership(text);
   if (typeof record === 'string') {
     throw new PkiError([{ file: path, message: `${record}; restore it from your backup of ${stateDir}, or delete it to count every etcd member of the spec as a founder` }]);
